@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "flare",
+    products: [
+        .executable(name: "flared", targets: ["flared"]),
+        .executable(name: "flare-bench", targets: ["flare-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
+    ],
+    targets: [
+        // C libraries from Debian, one module each; only FlareNet imports libevent.
+        .systemLibrary(name: "CLibevent", pkgConfig: "libevent", providers: [.apt(["libevent-dev"])]),
+        .systemLibrary(name: "CTkrzw", pkgConfig: "tkrzw", providers: [.apt(["libtkrzw-dev", "liblz4-dev", "libzstd-dev", "liblzma-dev", "zlib1g-dev"])]),
+
+        // Pure protocol: parsing requests in place and formatting replies. No I/O.
+        .target(name: "FlareProtocol"),
+        // Item storage: engine abstraction, Tkrzw hash and in-memory engines, memcached item semantics.
+        .target(name: "FlareStorage", dependencies: [
+            "CTkrzw",
+            .product(name: "Atomics", package: "swift-atomics"),
+        ]),
+        // Configuration files and command-line options of both daemons.
+        .target(name: "FlareConfig", dependencies: [
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // Thin libevent layer: listener, worker event loops, connections and their buffers.
+        .target(name: "FlareNet", dependencies: [
+            "CLibevent",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Atomics", package: "swift-atomics"),
+        ]),
+        // The node daemon's behaviour: command execution, stats, standalone/cluster start-up.
+        .target(name: "FlareNode", dependencies: [
+            "FlareProtocol", "FlareStorage", "FlareConfig", "FlareNet",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Atomics", package: "swift-atomics"),
+        ]),
+
+        .executableTarget(name: "flared", dependencies: [
+            "FlareNode", "FlareConfig",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "flare-bench", dependencies: [
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "FlareProtocolTests", dependencies: ["FlareProtocol"]),
+        .testTarget(name: "FlareStorageTests", dependencies: ["FlareStorage"]),
+        .testTarget(name: "FlareConfigTests", dependencies: ["FlareConfig"]),
+        .testTarget(name: "FlaredIntegrationTests", dependencies: ["FlareProtocol"]),
+    ]
+)

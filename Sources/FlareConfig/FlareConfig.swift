@@ -1,0 +1,1 @@
+// FlareConfig: see Package.swift for the module's role.

@@ -1,0 +1,1 @@
+// FlareNet: see Package.swift for the module's role.

@@ -1,0 +1,1 @@
+// FlareNode: see Package.swift for the module's role.

@@ -1,0 +1,1 @@
+// FlareProtocol: see Package.swift for the module's role.
