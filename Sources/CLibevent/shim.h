@@ -1,5 +1,4 @@
 #ifndef FLARE_CLIBEVENT_SHIM_H
 #define FLARE_CLIBEVENT_SHIM_H
 #include <event2/event.h>
-#include <event2/util.h>
 #endif

@@ -1,0 +1,278 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Atomics
+import CLibevent
+import FlareProtocol
+
+/// One client connection.
+///
+/// Owned by its worker thread: every mutable field is touched only on that thread. Other threads
+/// (`stats threads`, `kill`) read `id`, `peer`, `openedAt` (immutable) and `activity` (atomic) only,
+/// and ask the worker to act through `Worker.post`.
+public final class Connection: @unchecked Sendable {
+    public let id: Int
+    public let peer: String
+    public let openedAt: Int64
+    public unowned let worker: Worker
+    /// Replies waiting to be written.
+    public let output = ReplyBuffer()
+    /// Per-connection state a handler may attach (e.g. a dump in progress).
+    public var handlerState: AnyObject?
+    /// What the connection is doing, for `stats threads`: a `Command` raw value + 1, or 0 when idle.
+    public let activity = ManagedAtomic<UInt8>(0)
+
+    let fd: Int32
+    private var readEvent: OpaquePointer?
+    private var writeEvent: OpaquePointer?
+    private var resumeTimer: OpaquePointer?
+
+    private var input: UnsafeMutableRawPointer
+    private var inputCapacity: Int
+    private var inputStart = 0
+    private var inputEnd = 0
+    private var needAtLeast = 0
+    private var swallow = 0
+    private var closeAfterFlush = false
+    private var closed = false
+    /// A streamed reply is in progress: no new requests are read until it ends.
+    private var streaming = false
+    private var waitingForWrite = false
+
+    static let initialInputCapacity = 16 * 1024
+    /// Output beyond this stops request processing until the client reads (a pipelining client
+    /// that never reads must not make the server buffer without bound).
+    static let outputHighWater = 4 << 20
+
+    init(fd: Int32, id: Int, peer: String, worker: Worker, now: Int64) {
+        self.fd = fd
+        self.id = id
+        self.peer = peer
+        self.worker = worker
+        self.openedAt = now
+        self.inputCapacity = Connection.initialInputCapacity
+        self.input = UnsafeMutableRawPointer.allocate(byteCount: inputCapacity, alignment: 16)
+    }
+
+    deinit {
+        input.deallocate()
+    }
+
+    func start(readTimeoutSeconds: Int) {
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        readEvent = event_new(worker.base, fd, Int16(EV_READ | EV_PERSIST), connectionReadCallback, me)
+        writeEvent = event_new(worker.base, fd, Int16(EV_WRITE | EV_PERSIST), connectionWriteCallback, me)
+        addReadEvent(timeout: readTimeoutSeconds)
+    }
+
+    private func addReadEvent(timeout: Int) {
+        if timeout > 0 {
+            var tv = timeval(tv_sec: timeout, tv_usec: 0)
+            event_add(readEvent, &tv)
+        } else {
+            event_add(readEvent, nil)
+        }
+    }
+
+    // MARK: Streaming replies
+
+    /// Starts or continues a streamed reply: `Handler.resume` is called again once the output has
+    /// drained, after `pauseMicroseconds` if non-zero (dump's wait and bandwidth limit).
+    public func stream(pauseMicroseconds: Int = 0) {
+        streaming = true
+        if pauseMicroseconds > 0 {
+            if resumeTimer == nil {
+                resumeTimer = event_new(worker.base, -1, 0, connectionResumeCallback,
+                                        Unmanaged.passUnretained(self).toOpaque())
+            }
+            var tv = timeval(tv_sec: pauseMicroseconds / 1_000_000, tv_usec: pauseMicroseconds % 1_000_000)
+            event_add(resumeTimer, &tv)
+            pausedUntilTimer = true
+        }
+    }
+
+    private var pausedUntilTimer = false
+
+    /// Ends a streamed reply; pipelined requests behind it are processed next.
+    public func endStream() {
+        streaming = false
+    }
+
+    /// Closes the connection after the pending output is written (`quit`, fatal protocol errors).
+    public func closeWhenFlushed() { closeAfterFlush = true }
+
+    // MARK: Event handling (worker thread)
+
+    fileprivate func onReadable(_ what: Int16) {
+        if what & Int16(EV_TIMEOUT) != 0 {
+            // An idle client is dropped; one that is receiving a long reply is not idle.
+            if !streaming && output.isEmpty { close() }
+            return
+        }
+        guard fillInput() else { return }
+        drive()
+    }
+
+    fileprivate func onWritable() {
+        flush()
+    }
+
+    fileprivate func onResumeTimer() {
+        pausedUntilTimer = false
+        continueStream()
+    }
+
+    /// Reads what the socket has. Returns false if the connection was closed.
+    private func fillInput() -> Bool {
+        while true {
+            let wanted = max(needAtLeast, inputEnd - inputStart + 4096)
+            ensureInputCapacity(wanted)
+            let free = inputCapacity - inputEnd
+            let n = read(fd, input + inputEnd, free)
+            if n > 0 {
+                worker.counters.add(NetCounter.bytesRead, UInt64(n))
+                inputEnd += n
+                if n < free { return true }
+                continue
+            }
+            if n == 0 { close(); return false }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return true
+            default: close(); return false
+            }
+        }
+    }
+
+    /// Makes room for `total` unconsumed bytes, moving them to the front first.
+    private func ensureInputCapacity(_ total: Int) {
+        let live = inputEnd - inputStart
+        if inputStart > 0 && (inputCapacity - inputEnd < 4096 || live == 0) {
+            if live > 0 { memmove(input, input + inputStart, live) }
+            inputStart = 0
+            inputEnd = live
+        }
+        guard total > inputCapacity - inputStart else { return }
+        var newCapacity = inputCapacity
+        while newCapacity < total { newCapacity *= 2 }
+        let newInput = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
+        newInput.copyMemory(from: input + inputStart, byteCount: live)
+        input.deallocate()
+        input = newInput
+        inputCapacity = newCapacity
+        inputStart = 0
+        inputEnd = live
+    }
+
+    /// Runs the handler over the buffered input, then writes the replies.
+    private func drive() {
+        while !closed && !streaming && !closeAfterFlush && output.pendingCount < Connection.outputHighWater {
+            if swallow > 0 {
+                let dropped = min(swallow, inputEnd - inputStart)
+                swallow -= dropped
+                inputStart += dropped
+            }
+            let available = inputEnd - inputStart
+            if available == 0 || available < needAtLeast { break }
+            let outcome = worker.handler.process(self, input: UnsafeRawBufferPointer(start: input + inputStart, count: available))
+            inputStart += outcome.consumed
+            swallow += outcome.swallow
+            needAtLeast = outcome.needAtLeast > 0 ? outcome.needAtLeast : 0
+            if outcome.close { closeAfterFlush = true }
+            if outcome.consumed == 0 && outcome.swallow == 0 { break }
+        }
+        if inputStart == inputEnd {
+            inputStart = 0
+            inputEnd = 0
+            if inputCapacity > 1 << 20 { shrinkInput() }
+        }
+        flush()
+    }
+
+    private func shrinkInput() {
+        input.deallocate()
+        inputCapacity = Connection.initialInputCapacity
+        input = UnsafeMutableRawPointer.allocate(byteCount: inputCapacity, alignment: 16)
+    }
+
+    /// Writes pending replies; waits for writability when the socket is full.
+    private func flush() {
+        while !output.isEmpty && !closed {
+            let pending = output.pending
+            let n = send(fd, pending.baseAddress, pending.count, Int32(MSG_NOSIGNAL))
+            if n > 0 {
+                worker.counters.add(NetCounter.bytesWritten, UInt64(n))
+                output.consume(n)
+                continue
+            }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if !waitingForWrite {
+                    waitingForWrite = true
+                    event_add(writeEvent, nil)
+                }
+                return
+            }
+            close()
+            return
+        }
+        guard !closed else { return }
+        if waitingForWrite {
+            waitingForWrite = false
+            event_del(writeEvent)
+        }
+        if output.capacity > 1 << 20 { output.shrink(to: 16 * 1024) }
+        if closeAfterFlush { close(); return }
+        if streaming {
+            continueStream()
+        } else if inputEnd > inputStart && inputEnd - inputStart >= needAtLeast {
+            // Processing stopped at the output high-water mark; pick it up again.
+            drive()
+        }
+    }
+
+    private func continueStream() {
+        guard streaming, !pausedUntilTimer, output.isEmpty, !closed else { return }
+        streaming = false
+        worker.handler.resume(self)
+        if streaming {
+            flush()
+        } else {
+            drive()
+        }
+    }
+
+    /// Closes the socket and releases the events. Safe to call more than once.
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        for ev in [readEvent, writeEvent, resumeTimer] where ev != nil {
+            event_del(ev)
+            event_free(ev)
+        }
+        readEvent = nil
+        writeEvent = nil
+        resumeTimer = nil
+        Glibc.close(fd)
+        worker.handler.connectionClosed(self)
+        worker.connectionDidClose(self)
+    }
+}
+
+private func connectionReadCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
+    let connection = Unmanaged<Connection>.fromOpaque(arg!).takeUnretainedValue()
+    // The connection may close (and leave its worker's table) inside the call.
+    withExtendedLifetime(connection) { connection.onReadable(what) }
+}
+
+private func connectionWriteCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
+    let connection = Unmanaged<Connection>.fromOpaque(arg!).takeUnretainedValue()
+    // The connection may close (and leave its worker's table) inside the call.
+    withExtendedLifetime(connection) { connection.onWritable() }
+}
+
+private func connectionResumeCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
+    let connection = Unmanaged<Connection>.fromOpaque(arg!).takeUnretainedValue()
+    // The connection may close (and leave its worker's table) inside the call.
+    withExtendedLifetime(connection) { connection.onResumeTimer() }
+}

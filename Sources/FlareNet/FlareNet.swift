@@ -1,1 +1,0 @@
-// FlareNet: see Package.swift for the module's role.

@@ -1,0 +1,116 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLibevent
+
+/// A worker thread with its own libevent loop, as in memcached: it owns the connections handed to
+/// it and runs their requests to completion.
+///
+/// Everything but `post` and `counters` is used only on the worker's thread. Other threads talk to
+/// it by posting closures, which the worker runs from its loop after an eventfd wake-up.
+public final class Worker: @unchecked Sendable {
+    public let index: Int
+    public unowned let server: Server
+    public private(set) var handler: ConnectionHandler!
+    /// Socket counters, written by this worker only.
+    public let counters = ThreadCounters(count: NetCounter.count)
+    let base: OpaquePointer
+
+    private var connections: [Int: Connection] = [:]
+    private let taskLock = Lock()
+    private var tasks: [() -> Void] = []
+    /// A pipe: the posting thread writes a byte, the worker's loop wakes and runs the tasks.
+    private let wakeFD: Int32
+    private let wakeWriteFD: Int32
+    private var wakeEvent: OpaquePointer?
+    private var thread = pthread_t()
+
+    init(index: Int, server: Server) throws(NetError) {
+        self.index = index
+        self.server = server
+        guard let base = event_base_new() else { throw .eventBase }
+        self.base = base
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw .thread(errno: errno) }
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        wakeFD = fds[0]
+        wakeWriteFD = fds[1]
+    }
+
+    deinit { event_base_free(base) }
+
+    func install(handler: ConnectionHandler) { self.handler = handler }
+
+    /// Runs `task` on this worker's thread. Callable from any thread.
+    public func post(_ task: @escaping () -> Void) {
+        taskLock.withLock { tasks.append(task) }
+        var one: UInt8 = 1
+        _ = write(wakeWriteFD, &one, 1)
+    }
+
+    func start() throws(NetError) {
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        wakeEvent = event_new(base, wakeFD, Int16(EV_READ | EV_PERSIST), workerWakeCallback, me)
+        event_add(wakeEvent, nil)
+        let retained = Unmanaged.passRetained(self).toOpaque()
+        let rc = pthread_create(&thread, nil, { arg in
+            let worker = Unmanaged<Worker>.fromOpaque(arg!).takeRetainedValue()
+            worker.run()
+            return nil
+        }, retained)
+        if rc != 0 { throw .thread(errno: rc) }
+    }
+
+    private func run() {
+        event_base_dispatch(base)
+        // Loop ended by `stop`: close what is left so clients see EOF rather than a hang.
+        for connection in Array(connections.values) { connection.close() }
+        event_del(wakeEvent)
+        event_free(wakeEvent)
+        Glibc.close(wakeFD)
+        Glibc.close(wakeWriteFD)
+    }
+
+    func join() { pthread_join(thread, nil) }
+
+    func stop() {
+        post { [base] in event_base_loopbreak(base) }
+    }
+
+    fileprivate func runTasks() {
+        var drain = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        while read(wakeFD, &drain, 32) == 32 {}
+        let batch = taskLock.withLock { () -> [() -> Void] in
+            let batch = tasks
+            tasks.removeAll(keepingCapacity: true)
+            return batch
+        }
+        for task in batch { task() }
+    }
+
+    /// Takes over an accepted socket (runs on this worker's thread).
+    func adopt(fd: Int32, id: Int, peer: String) {
+        let connection = Connection(fd: fd, id: id, peer: peer, worker: self, now: server.clock.now)
+        connections[id] = connection
+        counters.add(NetCounter.totalConnections)
+        server.register(connection)
+        connection.start(readTimeoutSeconds: server.readTimeoutSeconds)
+    }
+
+    func connectionDidClose(_ connection: Connection) {
+        connections[connection.id] = nil
+        server.unregister(connection)
+    }
+
+    /// Closes one of this worker's connections (`kill`); runs on this worker's thread.
+    func closeConnection(id: Int) {
+        connections[id]?.close()
+    }
+}
+
+private func workerWakeCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
+    Unmanaged<Worker>.fromOpaque(arg!).takeUnretainedValue().runTasks()
+}

@@ -1,1 +1,0 @@
-// FlareProtocol: see Package.swift for the module's role.

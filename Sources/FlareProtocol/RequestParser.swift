@@ -1,0 +1,203 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Parses memcached text-protocol requests in place from a connection's read buffer.
+///
+/// Pure and stateless apart from its limits: a connection calls `parse` with all unconsumed input,
+/// and the parser either returns one complete request (with slices into that input), asks for more
+/// bytes, or describes the error. It is a value type; each worker thread keeps its own copy.
+public struct RequestParser: Sendable {
+    public var limits: ParserLimits
+
+    public init(limits: ParserLimits = ParserLimits()) {
+        self.limits = limits
+    }
+
+    public func parse(_ input: UnsafeRawBufferPointer) -> ParseResult {
+        guard let base = input.baseAddress, input.count > 0 else { return .needMore(atLeast: 0) }
+        if input[0] == 0x80 {
+            return .invalid(.binaryProtocol, consumed: input.count, swallow: 0, silent: false, close: true)
+        }
+        let scan = min(input.count, limits.maxLineLength)
+        guard let nl = memchr(base, 0x0A, scan) else {
+            if input.count >= limits.maxLineLength {
+                return .invalid(.lineTooLong, consumed: input.count, swallow: 0, silent: false, close: true)
+            }
+            return .needMore(atLeast: 0)
+        }
+        let newline = base.distance(to: UnsafeRawPointer(nl))
+        let lineEnd = newline > 0 && input[newline - 1] == 0x0D ? newline - 1 : newline
+        let line = UnsafeRawBufferPointer(start: base, count: lineEnd)
+        let consumed = newline + 1
+
+        var tokens = Tokenizer(line)
+        guard let word = tokens.next(), let command = Command.lookup(word) else {
+            return .invalid(.unknownCommand, consumed: consumed, swallow: 0, silent: false, close: false)
+        }
+        var request = Request(command: command, line: line, arguments: tokens)
+        switch command {
+        case .set, .add, .replace, .append, .prepend, .cas:
+            return parseStorage(&request, tokens: &tokens, input: input, lineConsumed: consumed)
+        case .get, .gets:
+            guard let error = checkKeys(tokens, required: true) else {
+                request.key = tokens.peekKey()
+                return .request(request, consumed: consumed)
+            }
+            return .invalid(error, consumed: consumed, swallow: 0, silent: false, close: false)
+        case .gat, .gats:
+            guard let t = tokens.next(), let exptime = Decimal.int64(t) else {
+                return .invalid(.invalidExptime, consumed: consumed, swallow: 0, silent: false, close: false)
+            }
+            request.exptime = exptime
+            if let error = checkKeys(tokens, required: true) {
+                return .invalid(error, consumed: consumed, swallow: 0, silent: false, close: false)
+            }
+            request.key = tokens.peekKey()
+            return .request(request, consumed: consumed)
+        case .delete:
+            return finish(parseDelete(&request, &tokens), request, consumed)
+        case .incr, .decr:
+            return finish(parseArithmetic(&request, &tokens), request, consumed)
+        case .touch:
+            return finish(parseTouch(&request, &tokens), request, consumed)
+        case .flushAll:
+            return finish(parseFlushAll(&request, &tokens), request, consumed)
+        case .verbosity:
+            guard let t = tokens.next(), let level = Decimal.int64(t) else {
+                return .invalid(.unknownCommand, consumed: consumed, swallow: 0, silent: false, close: false)
+            }
+            request.number = level
+            let ok = parseOptions(&request, &tokens, replication: false)
+            return finish(ok ? nil : .unknownCommand, request, consumed)
+        default:
+            // Administrative commands read their own arguments from `request.arguments`.
+            return .request(request, consumed: consumed)
+        }
+    }
+
+    private func finish(_ error: ProtocolError?, _ request: Request, _ consumed: Int) -> ParseResult {
+        if let error {
+            return .invalid(error, consumed: consumed, swallow: 0, silent: false, close: false)
+        }
+        return .request(request, consumed: consumed)
+    }
+
+    /// `<cmd> <key> <flags> <exptime> <bytes> [<cas>|<version>] [noreply|sync|async]…` + data block.
+    private func parseStorage(_ request: inout Request, tokens: inout Tokenizer,
+                              input: UnsafeRawBufferPointer, lineConsumed: Int) -> ParseResult {
+        let key = tokens.next()
+        let flags = tokens.next().flatMap(Decimal.uint32)
+        let exptime = tokens.next().flatMap(Decimal.int64)
+        guard let bytesWord = tokens.next(), let bytes = Decimal.int64(bytesWord), bytes >= 0 else {
+            // Without a valid length the data block cannot be told apart from the next command.
+            return .invalid(.badFormat, consumed: lineConsumed, swallow: 0, silent: false, close: false)
+        }
+        var valid = flags != nil && exptime != nil && key.map(isValidKey) == true
+        if valid && request.command == .cas {
+            if let t = tokens.next(), let unique = Decimal.uint64(t) { request.casUnique = unique } else { valid = false }
+        } else if valid, let t = tokens.peek(), let version = Decimal.uint64(t) {
+            _ = tokens.next()
+            request.version = version
+        }
+        if valid { valid = parseOptions(&request, &tokens, replication: true) }
+        guard bytes <= Int64(limits.maxValueSize) else {
+            return .invalid(.objectTooLarge, consumed: lineConsumed, swallow: Int(bytes) + 2, silent: request.noreply, close: false)
+        }
+        guard valid else {
+            // The length was readable, so the data block is skipped rather than run as a command.
+            return .invalid(.badFormat, consumed: lineConsumed, swallow: Int(bytes) + 2, silent: false, close: false)
+        }
+        let total = lineConsumed + Int(bytes) + 2
+        guard input.count >= total else { return .needMore(atLeast: total) }
+        if input[total - 2] != 0x0D || input[total - 1] != 0x0A {
+            return .invalid(.badDataChunk, consumed: total, swallow: 0, silent: request.noreply, close: false)
+        }
+        request.key = key!
+        request.flags = flags!
+        request.exptime = exptime!
+        request.value = UnsafeRawBufferPointer(rebasing: input[lineConsumed..<(lineConsumed + Int(bytes))])
+        return .request(request, consumed: total)
+    }
+
+    /// `delete <key> [<time>] [<version>] [noreply|sync|async]…` (time and version are flare's).
+    private func parseDelete(_ request: inout Request, _ tokens: inout Tokenizer) -> ProtocolError? {
+        guard let key = tokens.next(), isValidKey(key) else { return .badFormat }
+        request.key = key
+        if let t = tokens.peek(), let time = Decimal.int64(t) {
+            _ = tokens.next()
+            request.number = time
+            if let t = tokens.peek(), let version = Decimal.uint64(t) {
+                _ = tokens.next()
+                request.version = version
+            }
+        }
+        return parseOptions(&request, &tokens, replication: true) ? nil : .badFormat
+    }
+
+    private func parseArithmetic(_ request: inout Request, _ tokens: inout Tokenizer) -> ProtocolError? {
+        guard let key = tokens.next(), isValidKey(key), let d = tokens.next() else { return .badFormat }
+        guard let delta = Decimal.uint64(d) else { return .invalidDelta }
+        request.key = key
+        request.delta = delta
+        return parseOptions(&request, &tokens, replication: true) ? nil : .badFormat
+    }
+
+    private func parseTouch(_ request: inout Request, _ tokens: inout Tokenizer) -> ProtocolError? {
+        guard let key = tokens.next(), isValidKey(key), let t = tokens.next() else { return .badFormat }
+        guard let exptime = Decimal.int64(t) else { return .invalidExptime }
+        request.key = key
+        request.exptime = exptime
+        return parseOptions(&request, &tokens, replication: false) ? nil : .badFormat
+    }
+
+    private func parseFlushAll(_ request: inout Request, _ tokens: inout Tokenizer) -> ProtocolError? {
+        if let t = tokens.peek(), let delay = Decimal.int64(t) {
+            _ = tokens.next()
+            request.number = delay
+        }
+        return parseOptions(&request, &tokens, replication: false) ? nil : .badFormat
+    }
+
+    /// Trailing words: `noreply`, and `sync`/`async` where replication applies. Anything else is an error.
+    private func parseOptions(_ request: inout Request, _ tokens: inout Tokenizer, replication: Bool) -> Bool {
+        while let word = tokens.next() {
+            if word.equals("noreply") {
+                request.noreply = true
+            } else if replication && word.equals("sync") {
+                request.replication = .sync
+            } else if replication && word.equals("async") {
+                request.replication = .async
+            } else {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Every key of a multi-key command must be valid; at least one is required.
+    private func checkKeys(_ tokens: Tokenizer, required: Bool) -> ProtocolError? {
+        var t = tokens
+        var count = 0
+        while let key = t.next() {
+            guard isValidKey(key) else { return .badFormat }
+            count += 1
+        }
+        return count == 0 && required ? .unknownCommand : nil
+    }
+
+    /// Keys are non-empty, within the configured length, and free of control characters.
+    @inline(__always)
+    public func isValidKey(_ key: UnsafeRawBufferPointer) -> Bool {
+        guard !key.isEmpty, key.count <= limits.maxKeyLength else { return false }
+        for byte in key where byte < 0x20 || byte == 0x7F { return false }
+        return true
+    }
+}
+
+extension Tokenizer {
+    /// The next word without advancing, or an empty slice.
+    func peekKey() -> UnsafeRawBufferPointer {
+        peek() ?? UnsafeRawBufferPointer(start: nil, count: 0)
+    }
+}
