@@ -114,12 +114,12 @@ public final class Connection: @unchecked Sendable {
     }
 
     fileprivate func onWritable() {
-        flush()
+        drive()
     }
 
     fileprivate func onResumeTimer() {
         pausedUntilTimer = false
-        continueStream()
+        drive()
     }
 
     /// Reads what the socket has. Returns false if the connection was closed.
@@ -164,9 +164,28 @@ public final class Connection: @unchecked Sendable {
         inputEnd = live
     }
 
-    /// Runs the handler over the buffered input, then writes the replies.
+    /// Runs the handler over the buffered input and writes the replies, until the input is used up,
+    /// the socket is full (the write event resumes), or a streamed reply pauses (its timer resumes).
+    /// Iterative on purpose: a long dump or a deep pipeline must not grow the stack.
     private func drive() {
-        while !closed && !streaming && !closeAfterFlush && output.pendingCount < Connection.outputHighWater {
+        while !closed {
+            let stalledOnOutput = processInput()
+            guard writeOut() else { return }
+            if closeAfterFlush { close(); return }
+            if streaming {
+                if pausedUntilTimer { return }
+                streaming = false
+                worker.handler.resume(self)
+                continue
+            }
+            if !stalledOnOutput { return }
+        }
+    }
+
+    /// Hands complete requests to the handler. Returns true if it stopped because output piled up.
+    private func processInput() -> Bool {
+        while !closed && !streaming && !closeAfterFlush {
+            if output.pendingCount >= Connection.outputHighWater { return true }
             if swallow > 0 {
                 let dropped = min(swallow, inputEnd - inputStart)
                 swallow -= dropped
@@ -177,16 +196,16 @@ public final class Connection: @unchecked Sendable {
             let outcome = worker.handler.process(self, input: UnsafeRawBufferPointer(start: input + inputStart, count: available))
             inputStart += outcome.consumed
             swallow += outcome.swallow
-            needAtLeast = outcome.needAtLeast > 0 ? outcome.needAtLeast : 0
+            needAtLeast = outcome.needAtLeast
             if outcome.close { closeAfterFlush = true }
             if outcome.consumed == 0 && outcome.swallow == 0 { break }
         }
         if inputStart == inputEnd {
             inputStart = 0
             inputEnd = 0
-            if inputCapacity > 1 << 20 { shrinkInput() }
+            if inputCapacity > 1 << 20 && needAtLeast <= Connection.initialInputCapacity { shrinkInput() }
         }
-        flush()
+        return false
     }
 
     private func shrinkInput() {
@@ -195,8 +214,9 @@ public final class Connection: @unchecked Sendable {
         input = UnsafeMutableRawPointer.allocate(byteCount: inputCapacity, alignment: 16)
     }
 
-    /// Writes pending replies; waits for writability when the socket is full.
-    private func flush() {
+    /// Writes pending replies. Returns true once everything is written; false if the socket is full
+    /// (the write event will call `drive` again) or the connection closed.
+    private func writeOut() -> Bool {
         while !output.isEmpty && !closed {
             let pending = output.pending
             let n = send(fd, pending.baseAddress, pending.count, Int32(MSG_NOSIGNAL))
@@ -211,35 +231,18 @@ public final class Connection: @unchecked Sendable {
                     waitingForWrite = true
                     event_add(writeEvent, nil)
                 }
-                return
+                return false
             }
             close()
-            return
+            return false
         }
-        guard !closed else { return }
+        guard !closed else { return false }
         if waitingForWrite {
             waitingForWrite = false
             event_del(writeEvent)
         }
         if output.capacity > 1 << 20 { output.shrink(to: 16 * 1024) }
-        if closeAfterFlush { close(); return }
-        if streaming {
-            continueStream()
-        } else if inputEnd > inputStart && inputEnd - inputStart >= needAtLeast {
-            // Processing stopped at the output high-water mark; pick it up again.
-            drive()
-        }
-    }
-
-    private func continueStream() {
-        guard streaming, !pausedUntilTimer, output.isEmpty, !closed else { return }
-        streaming = false
-        worker.handler.resume(self)
-        if streaming {
-            flush()
-        } else {
-            drive()
-        }
+        return true
     }
 
     /// Closes the socket and releases the events. Safe to call more than once.

@@ -1,1 +1,0 @@
-// FlareNode: see Package.swift for the module's role.

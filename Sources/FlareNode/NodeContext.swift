@@ -1,0 +1,73 @@
+import Atomics
+import FlareNet
+import FlareProtocol
+import FlareStorage
+import Logging
+
+/// What every worker of a node shares: the store, the limits, health and the hooks into the daemon.
+///
+/// Immutable after start-up except for the atomics, which any thread may read and update.
+public final class NodeContext: @unchecked Sendable {
+    public let store: ItemStore
+    public let limits: ParserLimits
+    public let logger: Logger
+    /// Set once a storage write fails: `ping` then reports the node unhealthy so the index marks it down.
+    let storageFailed = ManagedAtomic<Bool>(false)
+    /// Only one `dump`/`dump_key` iterates the store at a time, as in flare.
+    let iterationBusy = ManagedAtomic<Bool>(false)
+    /// `stats nodes` lines of the node map this node holds.
+    public let nodeMapLines: @Sendable () -> [String]
+    public let nodeMapVersion: @Sendable () -> UInt64
+    /// `show variables` lines of the effective settings.
+    public let showVariables: @Sendable () -> [String]
+    /// Filters `dump`/`dump_key` by partition: (key, partition, partitionCount) -> belongs.
+    public let partitionFilter: @Sendable (UnsafeRawBufferPointer, Int, Int) -> Bool
+    /// Set when the server is running (the server needs the handlers, the handlers need the server).
+    public internal(set) var server: Server!
+    let counters: [ThreadCounters]
+
+    public init(store: ItemStore, limits: ParserLimits, logger: Logger, workers: Int,
+                nodeMapLines: @escaping @Sendable () -> [String],
+                nodeMapVersion: @escaping @Sendable () -> UInt64,
+                showVariables: @escaping @Sendable () -> [String],
+                partitionFilter: @escaping @Sendable (UnsafeRawBufferPointer, Int, Int) -> Bool) {
+        self.store = store
+        self.limits = limits
+        self.logger = logger
+        self.nodeMapLines = nodeMapLines
+        self.nodeMapVersion = nodeMapVersion
+        self.showVariables = showVariables
+        self.partitionFilter = partitionFilter
+        counters = (0..<max(1, workers)).map { _ in ThreadCounters(count: NodeCounter.count) }
+    }
+
+    func total(_ counter: Int) -> UInt64 {
+        counters.reduce(0) { $0 &+ $1.value(counter) }
+    }
+
+    func markStorageFailure(_ error: StorageError) {
+        if !storageFailed.exchange(true, ordering: .relaxed) {
+            logger.critical("storage failure, node reports itself unhealthy until restarted: \(error)")
+        }
+    }
+}
+
+import Dispatch
+
+extension NodeContext {
+    /// memcached's delayed `flush_all`: the delay follows exptime rules (relative or absolute time).
+    func scheduleFlush(afterSeconds delay: Int64) {
+        let now = server.clock.now
+        let seconds = max(0, Expiry.absolute(delay, now: now) - now)
+        let store = self.store
+        let logger = self.logger
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(Int(seconds))) {
+            do {
+                try store.flushAll()
+                logger.info("delayed flush_all done")
+            } catch {
+                logger.error("delayed flush_all failed: \(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import FlareNet
+import FlareProtocol
+import FlareStorage
+
+/// Executes memcached and flare requests for the connections of one worker thread.
+///
+/// One instance per worker, called only on that worker's thread; its counters are that worker's.
+public final class NodeHandler: ConnectionHandler {
+    let context: NodeContext
+    let store: ItemStore
+    let parser: RequestParser
+    let counters: ThreadCounters
+    let clock: ServerClock
+
+    public init(context: NodeContext, worker: Worker) {
+        self.context = context
+        self.store = context.store
+        self.parser = RequestParser(limits: context.limits)
+        self.counters = context.counters[worker.index % context.counters.count]
+        self.clock = worker.server.clock
+    }
+
+    public func process(_ connection: Connection, input: UnsafeRawBufferPointer) -> ProcessOutcome {
+        var offset = 0
+        let output = connection.output
+        defer { connection.activity.store(0, ordering: .relaxed) }
+        while offset < input.count {
+            let rest = UnsafeRawBufferPointer(rebasing: input[offset...])
+            switch parser.parse(rest) {
+            case .request(let request, let consumed):
+                connection.activity.store(request.command.rawValue &+ 1, ordering: .relaxed)
+                offset += consumed
+                switch execute(request, on: connection) {
+                case .next: break
+                case .close: return ProcessOutcome(consumed: offset, close: true)
+                case .streaming: return ProcessOutcome(consumed: offset)
+                }
+            case .needMore(let atLeast):
+                return ProcessOutcome(consumed: offset, needAtLeast: atLeast)
+            case .invalid(let error, let consumed, let swallow, let silent, let close):
+                if !silent { output.append(error.reply) }
+                offset += consumed
+                if close { return ProcessOutcome(consumed: offset, close: true) }
+                if swallow > 0 {
+                    let skip = min(swallow, input.count - offset)
+                    offset += skip
+                    if swallow > skip { return ProcessOutcome(consumed: offset, swallow: swallow - skip) }
+                }
+            }
+            if output.pendingCount >= 1 << 20 { break }  // let the socket drain before going on
+        }
+        return ProcessOutcome(consumed: offset)
+    }
+
+    enum Next { case next, close, streaming }
+
+    private func execute(_ request: Request, on connection: Connection) -> Next {
+        let output = connection.output
+        switch request.command {
+        case .get, .gets: retrieve(request, output)
+        case .set, .add, .replace, .append, .prepend, .cas: storeItem(request, output)
+        case .delete: delete(request, output)
+        case .incr, .decr: arithmetic(request, output)
+        case .touch: touch(request, output)
+        case .gat, .gats: getAndTouch(request, output)
+        case .flushAll: flushAll(request, output)
+        case .quit: return .close
+        case .version: simple(request, output, reply: "VERSION flare-\(FlareRelease.version)\r\n")
+        case .ping: ping(request, output)
+        case .verbosity: if !request.noreply { output.append("OK\r\n") }
+        case .stats: stats(request, output)
+        case .show: show(request, output)
+        case .kill: kill(request, output)
+        case .keys: keys(request, output)
+        case .dump, .dumpKey: return startDump(request, connection)
+        case .node, .meta, .shutdown:
+            // Index-server commands; `node sync` from the index is handled by the cluster layer.
+            output.append("ERROR\r\n")
+        }
+        return .next
+    }
+
+    func storageError(_ error: StorageError, _ output: ReplyBuffer, noreply: Bool) {
+        context.markStorageFailure(error)
+        if !noreply { output.append("SERVER_ERROR storage error\r\n") }
+    }
+
+    private func simple(_ request: Request, _ output: ReplyBuffer, reply: String) {
+        guard request.arguments.isAtEnd else { output.append("ERROR\r\n"); return }
+        output.append(reply)
+    }
+
+    private func ping(_ request: Request, _ output: ReplyBuffer) {
+        guard request.arguments.isAtEnd else { output.append("ERROR\r\n"); return }
+        if context.storageFailed.load(ordering: .relaxed) {
+            output.append("SERVER_ERROR storage error\r\n")
+        } else {
+            output.append("OK\r\n")
+        }
+    }
+}
+
+/// The version we report. Flare-tools check `VERSION flare-X.Y.Z` against 1.3.4, so we keep the
+/// original's numbering for compatibility.
+public enum FlareRelease {
+    public static let version = "1.3.4"
+}
