@@ -1,1 +1,0 @@
-// FlareConfig: see Package.swift for the module's role.
