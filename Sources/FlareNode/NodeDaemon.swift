@@ -1,0 +1,108 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FlareConfig
+import FlareNet
+import FlareProtocol
+import FlareStorage
+import Logging
+
+/// flared from start to exit: storage, listener, signals, cluster membership.
+///
+/// Lives on the main thread; `settings` changes only there (SIGHUP).
+public final class NodeDaemon {
+    private(set) var settings: NodeSettings
+    private let logger: Logger
+    private var server: Server!
+    private var store: ItemStore!
+    private var membership: NodeMembership!
+
+    public init(settings: NodeSettings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Runs until SIGTERM/SIGINT. Throws start-up failures with a message for the operator.
+    public func run() throws {
+        let options = StorageOptions(type: settings.storageType, dataDir: settings.dataDir,
+                                     bucketSize: settings.storageBucketSize,
+                                     memoryLimitBytes: settings.storageMemoryLimit << 20,
+                                     deleteHoldCapacity: settings.storageCacheSize)
+        store = try ItemStore.open(options)
+        if let note = store.mappingNote { logger.notice("\(note)") }
+        defer { store.close() }
+
+        membership = NodeMembership(settings: settings, logger: logger)
+        let limits = ParserLimits(maxKeyLength: settings.maxKeyLength, maxValueSize: settings.maxValueSize)
+        let workers = max(1, settings.threadPoolSize)
+        let membership = self.membership!
+        let variables = ShowVariablesSource(settings)
+        let context = NodeContext(store: store, limits: limits, logger: logger, workers: workers,
+                                  nodeMapLines: { membership.statsNodeLines() },
+                                  nodeMapVersion: { membership.mapVersion },
+                                  showVariables: { variables.lines() },
+                                  partitionFilter: { key, partition, count in membership.belongs(key, partition: partition, count: count) })
+        let serverOptions = ServerOptions(address: settings.serverAddress, port: settings.serverPort,
+                                          backlog: settings.backLog, workers: workers,
+                                          maxConnections: settings.maxConnection,
+                                          readTimeoutSeconds: settings.netReadTimeout)
+        server = try Server(options: serverOptions, logger: logger) { worker in
+            NodeHandler(context: context, worker: worker)
+        }
+        context.server = server
+        try server.bind()
+
+        let pidPath = settings.effectivePidPath
+        try ProcessControl.writePidFile(pidPath)
+        defer { ProcessControl.removePidFile(pidPath) }
+
+        server.onSignal(SIGTERM) { [unowned self] in shutdown("SIGTERM") }
+        server.onSignal(SIGINT) { [unowned self] in shutdown("SIGINT") }
+        server.onSignal(SIGHUP) { [unowned self] in reload(variables) }
+        membership.start()
+        logger.info("flared listening on \(settings.serverAddress):\(settings.serverPort) with \(workers) worker threads, storage \(settings.storageType) in \(settings.dataDir)")
+        try server.run()
+        logger.info("flared stopped; storage closed cleanly")
+    }
+
+    private func shutdown(_ reason: String) {
+        logger.notice("\(reason) received: shutting down")
+        membership.stop()
+        server.stop()
+    }
+
+    /// SIGHUP: re-read the file and apply the dynamic keys; a broken file keeps the old settings.
+    private func reload(_ variables: ShowVariablesSource) {
+        guard let path = settings.configPath else {
+            logger.notice("SIGHUP received but flared was started without -f: nothing to reload")
+            return
+        }
+        do {
+            let (updated, changes) = try settings.reloaded(from: path)
+            settings = updated
+            server.maxConnections = updated.maxConnection
+            server.readTimeoutSeconds = updated.netReadTimeout
+            membership.update(settings: updated)
+            variables.update(updated)
+            if changes.isEmpty { logger.notice("reloaded \(path): no dynamic setting changed") }
+            for change in changes { logger.notice("reloaded \(change)") }
+        } catch {
+            logger.error("reload of \(path) failed, keeping the current settings: \(error)")
+        }
+    }
+}
+
+/// The settings as `show variables` prints them; replaced on reload, read by any worker.
+final class ShowVariablesSource: @unchecked Sendable {
+    private let lock = Lock()
+    private var current: [String]
+
+    init(_ settings: NodeSettings) { current = settings.showVariablesLines() }
+
+    func update(_ settings: NodeSettings) {
+        let lines = settings.showVariablesLines()
+        lock.withLock { current = lines }
+    }
+
+    func lines() -> [String] { lock.withLock { current } }
+}
