@@ -1,0 +1,21 @@
+/// Streams the live items of a store for `dump`. It holds no lock between
+/// calls, and visits every item that exists for the whole iteration exactly once.
+///
+/// Threads: one thread at a time; it may be handed from one thread to another
+/// between calls (hence @unchecked Sendable).
+public final class ItemCursor: @unchecked Sendable {
+    private let records: any RecordCursor
+
+    init(records: any RecordCursor) {
+        self.records = records
+    }
+
+    /// Calls body for up to maxItems live (non-expired) items; returns false
+    /// when the iteration is finished. Key and value are valid only inside body.
+    public func next(maxItems: Int, now: Int64,
+                     _ body: (UnsafeRawBufferPointer, ItemHeader, UnsafeRawBufferPointer) -> Void) throws(StorageError) -> Bool {
+        try records.next(maxRecords: maxItems) { key, record in
+            if !record.header.isExpired(now: now) { body(key, record.header, record.value) }
+        }
+    }
+}

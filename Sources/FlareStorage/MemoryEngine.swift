@@ -1,0 +1,169 @@
+import Atomics
+
+/// The "memory" storage type: items in malloc'd blocks, evicted least recently
+/// used first once their total size exceeds `limitBytes` (like memcached -m).
+///
+/// The key space is split into shards, each with its own mutex, hash table and
+/// LRU list. Eviction is LRU within the shard being written (as memcached is
+/// LRU within a slab class), falling back to other shards when that one has
+/// nothing left to give.
+///
+/// Threads: any thread may call any method except `close()` concurrently.
+/// Shard state is protected by the shard's mutex; the totals are atomics.
+final class MemoryEngine: StorageEngine, @unchecked Sendable {
+    let mappingNote: String? = nil
+    let location = "memory"
+    let limitBytes: Int
+
+    private let shards: [MemoryShard]
+    private let shardShift: UInt64
+    private let usedBytes = ManagedAtomic<Int>(0)
+    private let itemCount = ManagedAtomic<Int>(0)
+    /// Round-robin start for evicting from other shards.
+    private let evictionTurn = ManagedAtomic<Int>(0)
+    private let isClosed = ManagedAtomic<Bool>(false)
+
+    /// `shardCount` must be a power of two; tests use 1 to observe exact LRU order.
+    init(limitBytes: Int, shardCount: Int = 64) {
+        precondition(shardCount > 0 && shardCount & (shardCount - 1) == 0, "shard count must be a power of two")
+        self.limitBytes = limitBytes
+        shards = (0..<shardCount).map { _ in MemoryShard() }
+        shardShift = UInt64(64 - shardCount.trailingZeroBitCount)
+    }
+
+    var recordCount: Int { itemCount.load(ordering: .relaxed) }
+    var byteSize: Int { usedBytes.load(ordering: .relaxed) }
+    var shardCount: Int { shards.count }
+
+    func read<R>(_ key: UnsafeRawBufferPointer, _ body: (RecordView?) -> R) throws(StorageError) -> R {
+        try checkOpen()
+        let hash = KeyHash.hash(key)
+        let shard = shard(for: hash)
+        return shard.mutex.withLock {
+            guard let entry = shard.find(key, hash: hash) else { return body(nil) }
+            shard.bump(entry)
+            return body(entry.view)
+        }
+    }
+
+    func update(_ key: UnsafeRawBufferPointer, _ decide: (RecordView?) -> RecordChange) throws(StorageError) {
+        try checkOpen()
+        let hash = KeyHash.hash(key)
+        let shard = shard(for: hash)
+        var unlinked: EntryPointer?   // entries to free once unlocked, chained by chainNext
+        var failure: StorageError?
+        shard.mutex.lock()
+        let current = shard.find(key, hash: hash)
+        switch decide(current?.view) {
+        case .keep:
+            break
+        case .remove:
+            if let current {
+                shard.remove(current)
+                account(removed: current)
+                current.pointee.chainNext = unlinked
+                unlinked = current
+            }
+        case .write(let item, let first, let second):
+            let valueCount = first.count + second.count
+            let footprint = MemoryEntry.footprint(keyCount: key.count, valueCount: valueCount)
+            if footprint > limitBytes {
+                failure = .itemTooLarge(bytes: footprint, limit: limitBytes)
+            } else if let current, current.pointee.valueCount == valueCount {
+                current.writeValue(first, second)
+                current.pointee.item = item
+                shard.bump(current)
+            } else if let fresh = MemoryEntry.make(key: key, hash: hash, item: item, first: first, second: second) {
+                if let current {
+                    shard.replace(current, with: fresh)
+                    usedBytes.wrappingIncrement(by: footprint - current.footprint, ordering: .relaxed)
+                    current.pointee.chainNext = unlinked
+                    unlinked = current
+                } else {
+                    shard.insert(fresh)
+                    usedBytes.wrappingIncrement(by: footprint, ordering: .relaxed)
+                    itemCount.wrappingIncrement(ordering: .relaxed)
+                }
+                while usedBytes.load(ordering: .relaxed) > limitBytes, let victim = shard.evictOldest(sparing: fresh) {
+                    account(removed: victim)
+                    victim.pointee.chainNext = unlinked
+                    unlinked = victim
+                }
+            } else {
+                failure = .io(path: location, detail: "out of memory allocating \(footprint) bytes")
+            }
+        }
+        shard.mutex.unlock()
+        release(unlinked)
+        if let failure { throw failure }
+        if usedBytes.load(ordering: .relaxed) > limitBytes { evictFromOtherShards() }
+    }
+
+    func removeAll() throws(StorageError) {
+        try checkOpen()
+        for shard in shards {
+            let fresh = Tables(bucketCount: Tables.initialSize, slotCapacity: Tables.initialSize)
+            var bytes = 0
+            let detached = shard.mutex.withLock { () -> (tables: Tables, newest: EntryPointer?, count: Int) in
+                let detached = shard.detachAll(replacingWith: fresh)
+                // Sum the bytes while no one else can free these entries.
+                var next = detached.newest
+                while let entry = next {
+                    bytes += entry.footprint
+                    next = entry.pointee.older
+                }
+                return detached
+            }
+            detached.tables.releaseAll(newest: detached.newest)
+            usedBytes.wrappingDecrement(by: bytes, ordering: .relaxed)
+            itemCount.wrappingDecrement(by: detached.count, ordering: .relaxed)
+        }
+    }
+
+    func makeRecordCursor() throws(StorageError) -> any RecordCursor {
+        try checkOpen()
+        return MemoryRecordCursor(engine: self)
+    }
+
+    func close() {
+        isClosed.store(true, ordering: .releasing)
+    }
+
+    func shard(at index: Int) -> MemoryShard { shards[index] }
+
+    func checkOpen() throws(StorageError) {
+        if isClosed.load(ordering: .acquiring) { throw .closed(path: location) }
+    }
+
+    private func shard(for hash: UInt64) -> MemoryShard {
+        shards.count == 1 ? shards[0] : shards[Int(truncatingIfNeeded: hash >> shardShift)]
+    }
+
+    private func account(removed entry: EntryPointer) {
+        usedBytes.wrappingDecrement(by: entry.footprint, ordering: .relaxed)
+        itemCount.wrappingDecrement(ordering: .relaxed)
+    }
+
+    private func release(_ chain: EntryPointer?) {
+        var next = chain
+        while let entry = next {
+            next = entry.pointee.chainNext
+            entry.release()
+        }
+    }
+
+    /// The written shard had nothing more to evict: take the oldest entries of
+    /// the other shards in turn, one lock at a time.
+    private func evictFromOtherShards() {
+        var idleShards = 0
+        while usedBytes.load(ordering: .relaxed) > limitBytes, idleShards < shards.count {
+            let shard = shards[evictionTurn.loadThenWrappingIncrement(ordering: .relaxed) & (shards.count - 1)]
+            let victim: EntryPointer? = shard.mutex.withLock {
+                guard let victim = shard.evictOldest(sparing: nil) else { return nil }
+                account(removed: victim)
+                return victim
+            }
+            if let victim { victim.release(); idleShards = 0 } else { idleShards += 1 }
+        }
+    }
+}

@@ -1,0 +1,32 @@
+/// flare's on-disk record value (spec §11), kept so an existing layout can be
+/// read: a 28-byte little-endian header followed by the item data.
+///
+/// | offset | size | field |
+/// |---|---|---|
+/// | 0 | 4 | flags |
+/// | 4 | 8 | expire (absolute seconds, 0 = never) |
+/// | 12 | 8 | data size |
+/// | 20 | 8 | version |
+/// | 28 | size | data |
+enum RecordLayout {
+    static let headerSize = 28
+
+    static func encode(_ header: ItemHeader, dataSize: Int, into buffer: UnsafeMutableRawPointer) {
+        buffer.storeBytes(of: header.flags.littleEndian, toByteOffset: 0, as: UInt32.self)
+        buffer.storeBytes(of: header.expire.littleEndian, toByteOffset: 4, as: Int64.self)
+        buffer.storeBytes(of: UInt64(dataSize).littleEndian, toByteOffset: 12, as: UInt64.self)
+        buffer.storeBytes(of: header.version.littleEndian, toByteOffset: 20, as: UInt64.self)
+    }
+
+    /// Splits a stored record into header and data; nil if it is not a flare record.
+    static func decode(_ record: UnsafeRawBufferPointer) -> RecordView? {
+        guard record.count >= headerSize, let base = record.baseAddress else { return nil }
+        let flags = UInt32(littleEndian: record.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+        let expire = Int64(littleEndian: record.loadUnaligned(fromByteOffset: 4, as: Int64.self))
+        let size = UInt64(littleEndian: record.loadUnaligned(fromByteOffset: 12, as: UInt64.self))
+        let version = UInt64(littleEndian: record.loadUnaligned(fromByteOffset: 20, as: UInt64.self))
+        guard size == UInt64(record.count - headerSize) else { return nil }
+        return RecordView(header: ItemHeader(flags: flags, expire: expire, version: version),
+                          value: UnsafeRawBufferPointer(start: base + headerSize, count: Int(size)))
+    }
+}

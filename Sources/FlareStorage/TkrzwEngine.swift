@@ -1,0 +1,219 @@
+import Atomics
+import CTkrzw
+
+/// Persistent storage in a Tkrzw HashDBM file (`<dataDir>/flare.tkh`), serving
+/// the "tch", "kch" and "tcb" storage types. Record values use RecordLayout.
+///
+/// Atomicity comes from Tkrzw itself: `tkrzw_dbm_process` runs our callback
+/// under the record's bucket lock, so read-modify-write needs no lock of ours.
+/// Durability: HashDBM updates the file in place through a shared mmap, so a
+/// write that returned survives kill -9 (the page cache holds it), and the
+/// default restore mode repairs the file on the next open. RESTORE_SYNC is
+/// never used: it restores only up to the last sync and dropped records in
+/// our crash tests.
+///
+/// Threads: any thread may call anything except `close()` concurrently;
+/// `close()` is called once the other calls have returned.
+final class TkrzwEngine: StorageEngine, @unchecked Sendable {
+    static let fileName = "flare.tkh"
+    /// Tkrzw's own default: the configured flare default (131071, tuned for
+    /// Tokyo Cabinet) makes chains long enough to halve throughput.
+    static let minimumBuckets = 1_048_583
+
+    let mappingNote: String?
+    let location: String
+    private let dbm: UnsafeMutablePointer<TkrzwDBM>
+    private let directoryLock: DataDirectoryLock
+    private let isClosed = ManagedAtomic<Bool>(false)
+
+    private init(dbm: UnsafeMutablePointer<TkrzwDBM>, path: String, lock: DataDirectoryLock, mappingNote: String?) {
+        self.dbm = dbm
+        self.location = path
+        self.directoryLock = lock
+        self.mappingNote = mappingNote
+    }
+
+    deinit { close() }
+
+    /// Locks `dataDir` and opens (or creates) its database.
+    static func open(dataDir: String, bucketSize: Int, mappingNote: String?) throws(StorageError) -> TkrzwEngine {
+        let lock = try DataDirectoryLock.acquire(dataDir: dataDir)
+        let path = dataDir + "/" + fileName
+        let buckets = max(bucketSize, minimumBuckets)
+        let params = "dbm=HashDBM,num_buckets=\(buckets),restore_mode=RESTORE_DEFAULT,no_wait=true"
+        guard let dbm = tkrzw_dbm_open(path, true, params) else {
+            let detail = lastStatusText()
+            lock.release()
+            throw .openFailed(path: path, detail: detail)
+        }
+        guard tkrzw_dbm_is_healthy(dbm) else {
+            tkrzw_dbm_close(dbm)
+            lock.release()
+            throw .openFailed(path: path, detail: "database is damaged and could not be restored")
+        }
+        return TkrzwEngine(dbm: dbm, path: path, lock: lock, mappingNote: mappingNote)
+    }
+
+    var recordCount: Int { isClosed.load(ordering: .acquiring) ? 0 : max(0, Int(tkrzw_dbm_count(dbm))) }
+    var byteSize: Int { isClosed.load(ordering: .acquiring) ? 0 : max(0, Int(tkrzw_dbm_get_file_size(dbm))) }
+
+    func read<R>(_ key: UnsafeRawBufferPointer, _ body: (RecordView?) -> R) throws(StorageError) -> R {
+        try checkOpen()
+        var result: R?
+        var corrupt = false
+        let succeeded = withoutActuallyEscaping({ (record: UnsafeRawBufferPointer?) in
+            guard let record else { result = body(nil); return }
+            guard let view = RecordLayout.decode(record) else { corrupt = true; return }
+            result = body(view)
+        }) { visit in
+            var context = ReadContext(visit: visit)
+            return withUnsafeMutablePointer(to: &context) { context in
+                withCKey(key) { keyPointer, keyCount in
+                    tkrzw_dbm_process(dbm, keyPointer, keyCount, readProcessor, context, false)
+                }
+            }
+        }
+        guard succeeded else { throw lastError() }
+        if corrupt { throw corruptRecord(key) }
+        return result!
+    }
+
+    func update(_ key: UnsafeRawBufferPointer, _ decide: (RecordView?) -> RecordChange) throws(StorageError) {
+        try checkOpen()
+        let scratch = ThreadScratch.current()
+        defer { scratch.pointee.trim() }
+        let (succeeded, failure) = withoutActuallyEscaping(decide) { decide in
+            var context = UpdateContext(decide: decide, scratch: scratch, failure: nil)
+            let succeeded = withUnsafeMutablePointer(to: &context) { context in
+                withCKey(key) { keyPointer, keyCount in
+                    tkrzw_dbm_process(dbm, keyPointer, keyCount, updateProcessor, context, true)
+                }
+            }
+            return (succeeded, context.failure)
+        }
+        guard succeeded else { throw lastError() }
+        switch failure {
+        case .none: return
+        case .corrupt?: throw corruptRecord(key)
+        case .tooLarge(let bytes)?: throw .itemTooLarge(bytes: bytes, limit: Int(Int32.max))
+        case .outOfMemory(let bytes)?: throw .io(path: location, detail: "out of memory composing a record of \(bytes) bytes")
+        }
+    }
+
+    func removeAll() throws(StorageError) {
+        try checkOpen()
+        guard tkrzw_dbm_clear(dbm) else { throw lastError() }
+    }
+
+    func makeRecordCursor() throws(StorageError) -> any RecordCursor {
+        try checkOpen()
+        guard let iterator = tkrzw_dbm_make_iterator(dbm) else { throw lastError() }
+        guard tkrzw_dbm_iter_first(iterator) else {
+            let error = lastError()
+            tkrzw_dbm_iter_free(iterator)
+            throw error
+        }
+        return TkrzwRecordCursor(engine: self, iterator: iterator)
+    }
+
+    func close() {
+        guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        // A failed close leaves the file for restore-on-open; nothing more to do here.
+        _ = tkrzw_dbm_close(dbm)
+        directoryLock.release()
+    }
+
+    func checkOpen() throws(StorageError) {
+        if isClosed.load(ordering: .acquiring) { throw .closed(path: location) }
+    }
+
+    /// The error of the last failed Tkrzw call on this thread.
+    func lastError() -> StorageError {
+        .io(path: location, detail: lastStatusText())
+    }
+
+    func corruptRecord(_ key: UnsafeRawBufferPointer) -> StorageError {
+        .io(path: location, detail: "record of a \(key.count)-byte key is not a flare record (bad header)")
+    }
+}
+
+func lastStatusText() -> String {
+    let code = tkrzw_get_last_status_code()
+    let name = String(cString: tkrzw_status_code_name(code))
+    let message = tkrzw_get_last_status_message().map { String(cString: $0) } ?? ""
+    return message.isEmpty ? name : "\(name): \(message)"
+}
+
+/// Calls `body` with the key as Tkrzw wants it; an empty key gets a valid pointer.
+@inline(__always)
+func withCKey<R>(_ key: UnsafeRawBufferPointer, _ body: (UnsafePointer<CChar>, Int32) -> R) -> R {
+    if let base = key.baseAddress {
+        return body(base.assumingMemoryBound(to: CChar.self), Int32(key.count))
+    }
+    var empty: CChar = 0
+    return withUnsafePointer(to: &empty) { body($0, 0) }
+}
+
+// MARK: - Record processors (C callbacks cannot capture: context travels in `arg`)
+
+private struct ReadContext {
+    var visit: (UnsafeRawBufferPointer?) -> Void
+}
+
+private enum UpdateFailure {
+    case corrupt
+    case tooLarge(Int)
+    case outOfMemory(Int)
+}
+
+private struct UpdateContext {
+    var decide: (RecordView?) -> RecordChange
+    var scratch: UnsafeMutablePointer<ThreadScratch>
+    var failure: UpdateFailure?
+}
+
+private let readProcessor: tkrzw_record_processor = { arg, _, _, value, valueCount, _ in
+    let context = arg!.assumingMemoryBound(to: ReadContext.self)
+    context.pointee.visit(value.map { UnsafeRawBufferPointer(start: $0, count: Int(valueCount)) })
+    return TKRZW_REC_PROC_NOOP
+}
+
+private let updateProcessor: tkrzw_record_processor = { arg, _, _, value, valueCount, newValueCount in
+    let context = arg!.assumingMemoryBound(to: UpdateContext.self)
+    var current: RecordView?
+    if let value {
+        guard let view = RecordLayout.decode(UnsafeRawBufferPointer(start: value, count: Int(valueCount))) else {
+            context.pointee.failure = .corrupt
+            return TKRZW_REC_PROC_NOOP
+        }
+        current = view
+    }
+    switch context.pointee.decide(current) {
+    case .keep:
+        return TKRZW_REC_PROC_NOOP
+    case .remove:
+        return current == nil ? TKRZW_REC_PROC_NOOP : TKRZW_REC_PROC_REMOVE
+    case .write(let header, let first, let second):
+        let dataCount = first.count + second.count
+        let total = RecordLayout.headerSize + dataCount
+        guard total <= Int(Int32.max) else {
+            context.pointee.failure = .tooLarge(total)
+            return TKRZW_REC_PROC_NOOP
+        }
+        // The record must outlive this callback (Tkrzw writes it after we
+        // return), hence the thread's scratch rather than a local buffer.
+        guard let buffer = context.pointee.scratch.pointee.reserve(total) else {
+            context.pointee.failure = .outOfMemory(total)
+            return TKRZW_REC_PROC_NOOP
+        }
+        RecordLayout.encode(header, dataSize: dataCount, into: buffer)
+        if let base = first.baseAddress, first.count > 0 {
+            (buffer + RecordLayout.headerSize).copyMemory(from: base, byteCount: first.count)
+        }
+        if let base = second.baseAddress, second.count > 0 {
+            (buffer + RecordLayout.headerSize + first.count).copyMemory(from: base, byteCount: second.count)
+        }
+        newValueCount!.pointee = Int32(total)
+        return UnsafePointer(buffer.assumingMemoryBound(to: CChar.self))
+    }
+}
