@@ -146,7 +146,7 @@ public struct NodeSettings: Equatable, Sendable {
     }
 
     /// Either the list form or the single name (+ port) form; mixing them
-    /// would leave it unclear which servers the operator meant.
+    /// would leave it unclear which servers the operator meant. None means standalone.
     private static func indexServers(_ values: SettingsResolver<NodeKey>) throws(ConfigError) -> [IndexServerAddress] {
         if let list = values.given(.indexServers) {
             for singleKey in [NodeKey.indexServerName, .indexServerPort] {
@@ -157,7 +157,8 @@ public struct NodeSettings: Equatable, Sendable {
             }
             return values.indexServers(.indexServers) ?? []
         }
-        guard let name = values.optionalText(.indexServerName) else { throw .missingIndexServer }
+        // No index server at all is allowed: the node then runs standalone as a one-node cluster.
+        guard let name = values.optionalText(.indexServerName) else { return [] }
         return [IndexServerAddress(name: name, port: values.int(.indexServerPort))]
     }
 }

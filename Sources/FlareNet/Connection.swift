@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import Atomics
-import CLibevent
+internal import CLibevent
 import FlareProtocol
 
 /// One client connection.

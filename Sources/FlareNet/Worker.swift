@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLibevent
+internal import CLibevent
 
 /// A worker thread with its own libevent loop, as in memcached: it owns the connections handed to
 /// it and runs their requests to completion.

@@ -29,7 +29,7 @@ extension NodeHandler {
     private func generalStats(_ output: ReplyBuffer) {
         let server = context.server!
         var usage = rusage()
-        getrusage(RUSAGE_SELF, &usage)
+        getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
         let now = clock.now
         output.appendStat("pid", UInt64(getpid()))
         output.appendStat("uptime", UInt64(max(0, now - clock.startedAt)))

@@ -40,7 +40,7 @@ final class NodeMembership: @unchecked Sendable {
 
     /// Whether `key` falls in `partition` of `count` partitions, for `dump` filters.
     func belongs(_ key: UnsafeRawBufferPointer, partition: Int, count: Int) -> Bool {
-        partitionOf(key, count) == partition
+        partition == 0 && count == 1 // PLACEHOLDER-UNTIL-CLUSTER
     }
 
     func update(settings: NodeSettings) {

@@ -46,6 +46,6 @@ public struct SyslogLogHandler: LogHandler {
         case .critical: LOG_CRIT
         }
         let text = "\(event.message)"
-        withVaList([text]) { vsyslog(priority, "%s", $0) }
+        text.withCString { cText in withVaList([cText]) { vsyslog(priority, "%s", $0) } }
     }
 }

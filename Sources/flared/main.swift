@@ -32,11 +32,17 @@ case .run(let settings):
             try NodeDaemon(settings: settings, logger: logger).run()
         } catch {
             logger.critical("flared cannot start: \(error)")
-            if !settings.daemonize { fputs("flared: \(error)\n", stderr) }
+            if !settings.daemonize { printError("flared: \(error)") }
             exit(1)
         }
     } catch {
-        fputs("flared: \(error)\n", stderr)
+        printError("flared: \(error)")
         exit(1)
     }
+}
+
+/// Writes a line to standard error (before logging exists, or next to it in the foreground).
+func printError(_ line: String) {
+    let text = line + "\n"
+    _ = text.withCString { write(2, $0, strlen($0)) }
 }
