@@ -20,6 +20,6 @@ struct DaemonFlags: ParsableArguments {
 extension SettingKey {
     /// The `--help` entry of this key's option.
     var argumentHelp: ArgumentHelp {
-        ArgumentHelp(spec.helpText, valueName: spec.kind.valueName)
+        ArgumentHelp(spec.helpText, valueName: spec.valueName)
     }
 }

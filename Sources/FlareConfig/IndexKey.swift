@@ -28,7 +28,8 @@ enum IndexKey: String, SettingKey {
         case .daemonize:
             SettingSpec(.toggle, default: .value("false"), "run as a daemon (fork, setsid, stdio to /dev/null)")
         case .dataDir:
-            SettingSpec(.nonEmptyText, default: .required, "directory of flare.xml and the default pid file")
+            SettingSpec(.nonEmptyText, default: .required, valueName: "path",
+                        "directory of flare.xml and the default pid file")
         case .indexDB:
             SettingSpec(.indexDatabase, default: .derived("file://<data-dir>"),
                         "node map storage: file:///dir or zookeeper://host:port[,host:port...]/path")
@@ -60,17 +61,17 @@ enum IndexKey: String, SettingKey {
         case .keyHashAlgorithm:
             SettingSpec(.choice(KeyHashAlgorithm.names), default: .value("simple"), "hash mapping keys to partitions")
         case .serverName:
-            SettingSpec(.nonEmptyText, default: .derived("host name"), "own name")
+            SettingSpec(.nonEmptyText, default: .derived("host name"), valueName: "name", "own name")
         case .serverPort:
             SettingSpec(.integer(.port), default: .value("12120"), "TCP port")
         case .serverSocket:
-            SettingSpec(.nonEmptyText, default: .none, "additional UNIX-domain socket path")
+            SettingSpec(.nonEmptyText, default: .none, valueName: "path", "additional UNIX-domain socket path")
         case .stackSize:
             SettingSpec(.integer(.positive), default: .value("128"), "thread stack size in KiB")
         case .threadPoolSize:
             SettingSpec(.integer(.positive), default: .value("5"), dynamic: true, "idle threads kept for reuse")
         case .serverAddress:
-            SettingSpec(.nonEmptyText, default: .value("127.0.0.1"),
+            SettingSpec(.nonEmptyText, default: .value("127.0.0.1"), valueName: "address",
                         "listen address; 0.0.0.0 for all (addition of this implementation: loopback is the safe default)")
         case .logLevel:
             SettingSpec(.choice(LogLevel.names), default: .value("info"), dynamic: true,

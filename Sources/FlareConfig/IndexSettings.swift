@@ -12,7 +12,8 @@ public struct IndexSettings: Equatable, Sendable {
 
     public var daemonize: Bool
     public var dataDir: String
-    /// `index-db`; defaults to `.file(directory: dataDir)`.
+    /// `index-db`; defaults to `.file(directory: dataDir)` (then relative if
+    /// `data-dir` is, which the daemon must resolve before daemonizing).
     public var indexDB: IndexDatabase
     public var logFacility: String
     public var maxConnection: Int
@@ -39,6 +40,8 @@ public struct IndexSettings: Equatable, Sendable {
     public var logLevel: LogLevel
 
     /// Kept so a SIGHUP reload re-applies what the operator typed at start-up.
+    /// Part of equality: settings from different command lines reload
+    /// differently even when their current values agree.
     let commandLineValues: RawSettings<IndexKey>
 
     /// `<data-dir>/flarei.pid`, used when `-p` is not given.

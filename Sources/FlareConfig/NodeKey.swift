@@ -60,12 +60,13 @@ enum NodeKey: String, SettingKey {
         case .daemonize:
             SettingSpec(.toggle, default: .value("false"), "run as a daemon (fork, setsid, stdio to /dev/null)")
         case .dataDir:
-            SettingSpec(.nonEmptyText, default: .required, "database directory; also holds the default pid file")
+            SettingSpec(.nonEmptyText, default: .required, valueName: "path",
+                        "database directory; also holds the default pid file")
         case .indexServers:
             SettingSpec(.indexServerList, default: .none, dynamic: true,
                         "index servers as name:port[,name:port...]; not together with index-server-name/-port")
         case .indexServerName:
-            SettingSpec(.nonEmptyText, default: .none, dynamic: true,
+            SettingSpec(.nonEmptyText, default: .none, dynamic: true, valueName: "name",
                         "single index server (required unless index-servers is given)")
         case .indexServerPort:
             SettingSpec(.integer(.port), default: .value("12120"), dynamic: true, "port of index-server-name")
@@ -93,11 +94,12 @@ enum NodeKey: String, SettingKey {
         case .replicationType:
             SettingSpec(.choice(ReplicationType.names), default: .value("async"), dynamic: true, "default replication mode")
         case .serverName:
-            SettingSpec(.nonEmptyText, default: .derived("host name"), "own name; with server-port it forms the node key")
+            SettingSpec(.nonEmptyText, default: .derived("host name"), valueName: "name",
+                        "own name; with server-port it forms the node key")
         case .serverPort:
             SettingSpec(.integer(.port), default: .value("12121"), "TCP port")
         case .serverSocket:
-            SettingSpec(.nonEmptyText, default: .none, "additional UNIX-domain socket path")
+            SettingSpec(.nonEmptyText, default: .none, valueName: "path", "additional UNIX-domain socket path")
         case .stackSize:
             SettingSpec(.integer(.positive), default: .value("128"), "thread stack size in KiB")
         case .storageType:
@@ -174,7 +176,7 @@ enum NodeKey: String, SettingKey {
             SettingSpec(.integer(.positive), default: .value("67108864"),
                         "largest value in bytes; flare accepts values over 1 MB (addition of this implementation)")
         case .serverAddress:
-            SettingSpec(.nonEmptyText, default: .value("127.0.0.1"),
+            SettingSpec(.nonEmptyText, default: .value("127.0.0.1"), valueName: "address",
                         "listen address; 0.0.0.0 for all (addition of this implementation: loopback is the safe default)")
         case .logLevel:
             SettingSpec(.choice(LogLevel.names), default: .value("info"), dynamic: true,

@@ -80,6 +80,8 @@ public struct NodeSettings: Equatable, Sendable {
     public var logLevel: LogLevel
 
     /// Kept so a SIGHUP reload re-applies what the operator typed at start-up.
+    /// Part of equality: settings from different command lines reload
+    /// differently even when their current values agree.
     let commandLineValues: RawSettings<NodeKey>
 
     /// `<data-dir>/flared.pid`, used when `-p` is not given.

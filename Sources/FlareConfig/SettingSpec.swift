@@ -19,11 +19,16 @@ struct SettingSpec: Sendable {
     let isDynamic: Bool
     /// One line for `--help`; the default and reloadability are appended.
     let summary: String
+    /// Placeholder after the option in `--help` when the kind's generic one
+    /// (`<value>`) says too little, e.g. `<path>`.
+    let valueName: String
 
-    init(_ kind: SettingKind, default defaultValue: SettingDefault, dynamic isDynamic: Bool = false, _ summary: String) {
+    init(_ kind: SettingKind, default defaultValue: SettingDefault, dynamic isDynamic: Bool = false,
+         valueName: String? = nil, _ summary: String) {
         self.kind = kind
         self.defaultValue = defaultValue
         self.isDynamic = isDynamic
+        self.valueName = valueName ?? kind.valueName
         self.summary = summary
     }
 
