@@ -44,8 +44,7 @@ public enum ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
             "\(at): \(at.spelling(of: key)) cannot be combined with \(otherAt.spelling(of: otherKey))"
                 + " (\(otherAt)); use one or the other"
         case .missingIndexServer:
-            "no index server configured: set 'index-servers' (name:port[,name:port...])"
-                + " or 'index-server-name' (and optionally 'index-server-port')"
+            "'index-server-port' is set but 'index-server-name' is not: set both, use 'index-servers', or neither to run standalone"
         case let .invalidCommandLine(message):
             "command line: \(message)"
         }

@@ -160,7 +160,11 @@ public struct NodeSettings: Equatable, Sendable {
             return values.indexServers(.indexServers) ?? []
         }
         // No index server at all is allowed: the node then runs standalone as a one-node cluster.
-        guard let name = values.optionalText(.indexServerName) else { return [] }
+        // A port alone, though, means a name was forgotten.
+        guard let name = values.optionalText(.indexServerName) else {
+            if values.given(.indexServerPort) != nil { throw .missingIndexServer }
+            return []
+        }
         return [IndexServerAddress(name: name, port: values.int(.indexServerPort))]
     }
 }

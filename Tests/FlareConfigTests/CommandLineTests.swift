@@ -139,11 +139,10 @@ final class CommandLineTests: XCTestCase {
                        "\(list):2: 'index-servers' cannot be combined with '--index-server-port' (command line); use one or the other")
     }
 
-    func testIndexServerIsRequired() {
-        let message = "no index server configured: set 'index-servers' (name:port[,name:port...])"
-            + " or 'index-server-name' (and optionally 'index-server-port')"
-        XCTAssertEqual(nodeError(["--data-dir", "/tmp"]), message)
-        XCTAssertEqual(nodeError(["--data-dir", "/tmp", "--index-server-port", "12130"]), message)
+    func testNoIndexServerMeansStandalone() throws {
+        XCTAssertEqual(try parseNode(["--data-dir", "/tmp"]).indexServers, [])
+        XCTAssertEqual(nodeError(["--data-dir", "/tmp", "--index-server-port", "12130"]),
+                       "'index-server-port' is set but 'index-server-name' is not: set both, use 'index-servers', or neither to run standalone")
     }
 
     func testSingleIndexServerForm() throws {
