@@ -125,7 +125,7 @@ enum NodeKey: String, SettingKey {
         case .storageDfunit:
             SettingSpec(.integer(.nonNegative), default: .value("0"), "auto-defragmentation unit, 0 = off")
         case .threadPoolSize:
-            SettingSpec(.integer(.positive), default: .value("5"), dynamic: true, "idle threads kept for reuse")
+            SettingSpec(.integer(.positive), default: .value("5"), dynamic: false, "worker threads, each running its own event loop (needs a restart to change)")
         case .proxyPriorNetmask:
             SettingSpec(.integer(0...32), default: .value("0"),
                         "prefer read targets in the same IPv4 /n network, 0 = off")

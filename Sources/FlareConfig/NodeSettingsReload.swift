@@ -29,7 +29,6 @@ extension NodeSettings {
             ReloadableSetting(NodeKey.reconstructionInterval, \.reconstructionInterval),
             ReloadableSetting(NodeKey.reconstructionBwlimit, \.reconstructionBwlimit),
             ReloadableSetting(NodeKey.replicationType, \.replicationType),
-            ReloadableSetting(NodeKey.threadPoolSize, \.threadPoolSize),
             ReloadableSetting(NodeKey.maxTotalThreadQueue, \.maxTotalThreadQueue),
             ReloadableSetting(NodeKey.timeWatcherEnabled, \.timeWatcherEnabled),
             ReloadableSetting(NodeKey.timeWatcherPollingIntervalMsec, \.timeWatcherPollingIntervalMsec),

@@ -52,8 +52,10 @@ final class ReloadTests: XCTestCase {
         let settings = try parseNode(["-f", path])
         try fixtures.rewrite(path, "data-dir = /srv/node\nindex-servers = idx1:12120\n")
         let (reloaded, changes) = try settings.reloaded(from: path)
-        XCTAssertEqual(changes.map(\.description), ["max-connection: 256 -> 128", "thread-pool-size: 16 -> 5"])
-        XCTAssertEqual(reloaded.threadPoolSize, 5)
+        XCTAssertEqual(changes.map(\.description), ["max-connection: 256 -> 128"])
+        XCTAssertEqual(reloaded.maxConnection, 128)
+        // The worker count is fixed at start-up.
+        XCTAssertEqual(reloaded.threadPoolSize, 16)
     }
 
     func testUnchangedFileReportsNoChanges() throws {
@@ -74,12 +76,12 @@ final class ReloadTests: XCTestCase {
             index-servers = idx1:12120
             max-connection = 1000
             net-read-timeout = 60
-            thread-pool-size = 20
+            replication-type = sync
             """)
         let (reloaded, changes) = try settings.reloaded(from: path)
         XCTAssertEqual(reloaded.maxConnection, 64)
         XCTAssertEqual(reloaded.netReadTimeout, 30)
-        XCTAssertEqual(changes.map(\.description), ["thread-pool-size: 16 -> 20"])
+        XCTAssertEqual(changes.map(\.description), ["replication-type: async -> sync"])
     }
 
     func testBrokenFileAbortsReload() throws {
@@ -154,7 +156,8 @@ final class ReloadTests: XCTestCase {
         XCTAssertEqual(Set(NodeKey.allCases.filter(\.spec.isDynamic).map(\.name)), [
             "index-servers", "index-server-name", "index-server-port", "log-facility", "max-connection",
             "noreply-window-limit", "net-read-timeout", "reconstruction-interval", "reconstruction-bwlimit",
-            "replication-type", "thread-pool-size", "max-total-thread-queue", "time-watcher-enabled",
+            // thread-pool-size is the number of event-loop workers here, fixed at start-up.
+            "replication-type", "max-total-thread-queue", "time-watcher-enabled",
             "time-watcher-polling-interval-msec", "storage-access-watch-threshold-warn-msec",
             "storage-access-watch-threshold-ping-ng-msec", "cluster-replication", "cluster-replication-server-name",
             "cluster-replication-server-port", "cluster-replication-mode", "log-level",

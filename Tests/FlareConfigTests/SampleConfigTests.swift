@@ -20,7 +20,7 @@ final class SampleConfigTests: XCTestCase {
         XCTAssertEqual(settings.mutexSlot, 32)
         XCTAssertEqual(settings.proxyConcurrency, 2)
         XCTAssertEqual(settings.storageType, "tch")
-        XCTAssertEqual(settings.threadPoolSize, 16)
+        XCTAssertEqual(settings.threadPoolSize, 4)
     }
 
     func testIndexSampleParses() throws {
