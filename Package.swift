@@ -19,6 +19,8 @@ let package = Package(
 
         // Pure protocol: parsing requests in place and formatting replies. No I/O.
         .target(name: "FlareProtocol"),
+        // Cluster logic: key hashing, partition resolver, node map. Pure, no I/O.
+        .target(name: "FlareCluster"),
         // Item storage: engine abstraction, Tkrzw hash and in-memory engines, memcached item semantics.
         .target(name: "FlareStorage", dependencies: [
             "CTkrzw",
@@ -52,6 +54,7 @@ let package = Package(
         .testTarget(name: "FlareProtocolTests", dependencies: ["FlareProtocol"]),
         .testTarget(name: "FlareStorageTests", dependencies: ["FlareStorage"]),
         .testTarget(name: "FlareConfigTests", dependencies: ["FlareConfig"]),
+        .testTarget(name: "FlareClusterTests", dependencies: ["FlareCluster"]),
         .testTarget(name: "FlaredIntegrationTests", dependencies: ["FlareProtocol"]),
     ]
 )
