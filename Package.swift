@@ -38,7 +38,7 @@ let package = Package(
         ]),
         // The node daemon's behaviour: command execution, stats, standalone/cluster start-up.
         .target(name: "FlareNode", dependencies: [
-            "FlareProtocol", "FlareStorage", "FlareConfig", "FlareNet",
+            "FlareProtocol", "FlareStorage", "FlareConfig", "FlareNet", "FlareCluster",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Atomics", package: "swift-atomics"),
         ]),

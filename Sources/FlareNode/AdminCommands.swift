@@ -17,7 +17,7 @@ extension NodeHandler {
             output.append("END\r\n")
         } else if sub.equals("nodes") {
             guard args.isAtEnd else { output.append("ERROR\r\n"); return }
-            for line in context.nodeMapLines() { output.append(line); output.appendCRLF() }
+            output.append(view.statsNodesLines)
             output.append("END\r\n")
         } else if sub.equals("threads") {
             threadStats(args, output)
@@ -61,7 +61,7 @@ extension NodeHandler {
         output.appendStat("limit_maxbytes", 0)
         output.appendStat("threads", UInt64(server.workers.count + 1))
         output.appendStat("pool_threads", 0)
-        output.appendStat("node_map_version", context.nodeMapVersion())
+        output.appendStat("node_map_version", view.version)
         output.append("END\r\n")
     }
 

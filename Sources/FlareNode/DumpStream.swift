@@ -118,7 +118,7 @@ extension NodeHandler {
     public func resume(_ connection: Connection) {
         guard let dump = connection.handlerState as? DumpStream else { return }
         do {
-            if let pause = try dump.nextBatch(into: connection.output, now: clock.now, filter: context.partitionFilter) {
+            if let pause = try dump.nextBatch(into: connection.output, now: clock.now, filter: { key, partition, count in self.view.resolver.partition(of: key, count: count) == partition }) {
                 connection.stream(pauseMicroseconds: pause)
                 return
             }

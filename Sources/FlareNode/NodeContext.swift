@@ -15,29 +15,21 @@ public final class NodeContext: @unchecked Sendable {
     let storageFailed = ManagedAtomic<Bool>(false)
     /// Only one `dump`/`dump_key` iterates the store at a time, as in flare.
     let iterationBusy = ManagedAtomic<Bool>(false)
-    /// `stats nodes` lines of the node map this node holds.
-    public let nodeMapLines: @Sendable () -> [String]
-    public let nodeMapVersion: @Sendable () -> UInt64
+    /// The cluster this node belongs to (or its standalone stand-in).
+    let membership: NodeMembership
     /// `show variables` lines of the effective settings.
     public let showVariables: @Sendable () -> [String]
-    /// Filters `dump`/`dump_key` by partition: (key, partition, partitionCount) -> belongs.
-    public let partitionFilter: @Sendable (UnsafeRawBufferPointer, Int, Int) -> Bool
     /// Set when the server is running (the server needs the handlers, the handlers need the server).
     public internal(set) var server: Server!
     let counters: [ThreadCounters]
 
-    public init(store: ItemStore, limits: ParserLimits, logger: Logger, workers: Int,
-                nodeMapLines: @escaping @Sendable () -> [String],
-                nodeMapVersion: @escaping @Sendable () -> UInt64,
-                showVariables: @escaping @Sendable () -> [String],
-                partitionFilter: @escaping @Sendable (UnsafeRawBufferPointer, Int, Int) -> Bool) {
+    init(store: ItemStore, limits: ParserLimits, logger: Logger, workers: Int, membership: NodeMembership,
+         showVariables: @escaping @Sendable () -> [String]) {
         self.store = store
         self.limits = limits
         self.logger = logger
-        self.nodeMapLines = nodeMapLines
-        self.nodeMapVersion = nodeMapVersion
+        self.membership = membership
         self.showVariables = showVariables
-        self.partitionFilter = partitionFilter
         counters = (0..<max(1, workers)).map { _ in ThreadCounters(count: NodeCounter.count) }
     }
 

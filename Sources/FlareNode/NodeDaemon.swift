@@ -38,16 +38,15 @@ public final class NodeDaemon {
         let membership = self.membership!
         let variables = ShowVariablesSource(settings)
         let context = NodeContext(store: store, limits: limits, logger: logger, workers: workers,
-                                  nodeMapLines: { membership.statsNodeLines() },
-                                  nodeMapVersion: { membership.mapVersion },
-                                  showVariables: { variables.lines() },
-                                  partitionFilter: { key, partition, count in membership.belongs(key, partition: partition, count: count) })
+                                  membership: membership, showVariables: { variables.lines() })
         let serverOptions = ServerOptions(address: settings.serverAddress, port: settings.serverPort,
                                           backlog: settings.backLog, workers: workers,
                                           maxConnections: settings.maxConnection,
                                           readTimeoutSeconds: settings.netReadTimeout)
         server = try Server(options: serverOptions, logger: logger) { worker in
-            NodeHandler(context: context, worker: worker)
+            let handler = NodeHandler(context: context, worker: worker)
+            membership.subscribe(worker: worker, handler: handler)
+            return handler
         }
         context.server = server
         try server.bind()

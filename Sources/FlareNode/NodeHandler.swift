@@ -11,6 +11,8 @@ public final class NodeHandler: ConnectionHandler {
     let parser: RequestParser
     let counters: ThreadCounters
     let clock: ServerClock
+    /// The cluster as this worker routes by; replaced on this worker's thread when the map changes.
+    var view: ClusterView
 
     public init(context: NodeContext, worker: Worker) {
         self.context = context
@@ -18,6 +20,7 @@ public final class NodeHandler: ConnectionHandler {
         self.parser = RequestParser(limits: context.limits)
         self.counters = context.counters[worker.index % context.counters.count]
         self.clock = worker.server.clock
+        self.view = context.membership.current
     }
 
     public func process(_ connection: Connection, input: UnsafeRawBufferPointer) -> ProcessOutcome {
@@ -29,6 +32,15 @@ public final class NodeHandler: ConnectionHandler {
             switch parser.parse(rest) {
             case .request(let request, let consumed):
                 connection.activity.store(request.command.rawValue &+ 1, ordering: .relaxed)
+                if request.command == .node {
+                    // `node sync` carries NODE lines up to END: wait until all of them are here.
+                    let body = UnsafeRawBufferPointer(rebasing: rest[consumed...])
+                    guard let bodyLength = nodeCommand(request, body: body, output) else {
+                        return ProcessOutcome(consumed: offset)
+                    }
+                    offset += consumed + bodyLength
+                    continue
+                }
                 offset += consumed
                 switch execute(request, on: connection) {
                 case .next: break
@@ -58,10 +70,18 @@ public final class NodeHandler: ConnectionHandler {
         let output = connection.output
         switch request.command {
         case .get, .gets: retrieve(request, output)
-        case .set, .add, .replace, .append, .prepend, .cas: storeItem(request, output)
-        case .delete: delete(request, output)
-        case .incr, .decr: arithmetic(request, output)
-        case .touch: touch(request, output)
+        case .set, .add, .replace, .append, .prepend, .cas:
+            guard routedLocally(view.routeWrite(request.key), request, output) else { break }
+            storeItem(request, output)
+        case .delete:
+            guard routedLocally(view.routeWrite(request.key), request, output) else { break }
+            delete(request, output)
+        case .incr, .decr:
+            guard routedLocally(view.routeWrite(request.key), request, output) else { break }
+            arithmetic(request, output)
+        case .touch:
+            guard routedLocally(view.routeWrite(request.key), request, output) else { break }
+            touch(request, output)
         case .gat, .gats: getAndTouch(request, output)
         case .flushAll: flushAll(request, output)
         case .quit: return .close
@@ -73,8 +93,10 @@ public final class NodeHandler: ConnectionHandler {
         case .kill: kill(request, output)
         case .keys: keys(request, output)
         case .dump, .dumpKey: return startDump(request, connection)
-        case .node, .meta, .shutdown:
-            // Index-server commands; `node sync` from the index is handled by the cluster layer.
+        case .node:
+            output.append("ERROR\r\n")  // handled in `process`; never reached
+        case .meta, .shutdown:
+            // Index-server commands.
             output.append("ERROR\r\n")
         }
         return .next

@@ -3,49 +3,72 @@ import Glibc
 #endif
 import Atomics
 import Dispatch
+import FlareCluster
 import FlareConfig
 import FlareNet
 import Logging
 
-/// This node's place in the cluster: the node map it serves by, and its link to the index server.
+/// This node's place in the cluster: the map it routes by and its link to the index server.
 ///
-/// With no index server configured the node is a single-node cluster: the master of partition 0,
-/// owning every key. With index servers configured but unreachable it does the same while a
-/// background task keeps trying, so clients are never refused because the index is away.
-/// Readers on worker threads take a snapshot under `lock`; the background task and the main thread
-/// replace it.
+/// With no index server configured the node is a single-node cluster (master of partition 0).
+/// With index servers configured it serves standalone too until one answers `node add`, retrying
+/// in the background, so clients are never refused because the index is away. Once registered it
+/// follows the index's `node sync` pushes.
+///
+/// State changes happen on background tasks and worker threads under `lock`; every new view is
+/// handed to each worker's handler through `Worker.post`, so request paths never lock.
 final class NodeMembership: @unchecked Sendable {
     private let lock = Lock()
     private var settings: NodeSettings
     private let logger: Logger
+    private var view: ClusterView
+    private var resolver: KeyResolver
+    private var registered = false
+    private var subscribers: [(Worker, NodeHandler)] = []
     private let running = ManagedAtomic<Bool>(false)
-    private let versionValue = ManagedAtomic<UInt64>(0)
-    private var indexReachable = false
+    private var warnedUnreachable = false
     static let retryInterval: Double = 2
+    static let checkInterval: Double = 5
 
     init(settings: NodeSettings, logger: Logger) {
         self.settings = settings
         self.logger = logger
+        // Until the index tells us otherwise, use the index's default partitioning.
+        resolver = (try? KeyResolver()) ?? KeyResolver(algorithm: .simple, modular: try! ModularResolver())
+        view = ClusterView.standalone(name: settings.serverName, port: settings.serverPort, resolver: resolver)
     }
 
-    var nodeKey: String { lock.withLock { "\(settings.serverName):\(settings.serverPort)" } }
-    var mapVersion: UInt64 { versionValue.load(ordering: .relaxed) }
-
-    /// `stats nodes` of the map this node serves by: in standalone mode, itself as master of partition 0.
-    func statsNodeLines() -> [String] {
-        let key = nodeKey
-        return ["STAT \(key):role master", "STAT \(key):state active", "STAT \(key):partition 0",
-                "STAT \(key):balance 1", "STAT \(key):thread_type 16"]
-    }
+    var current: ClusterView { lock.withLock { view } }
+    var selfKey: String { current.selfKey }
+    var mapVersion: UInt64 { current.version }
+    func statsNodeLines() -> String { current.statsNodesLines }
 
     /// Whether `key` falls in `partition` of `count` partitions, for `dump` filters.
     func belongs(_ key: UnsafeRawBufferPointer, partition: Int, count: Int) -> Bool {
-        partition == 0 && count == 1 // PLACEHOLDER-UNTIL-CLUSTER
+        current.resolver.partition(of: key, count: count) == partition
+    }
+
+    /// Registers a worker's handler to receive every new view.
+    func subscribe(worker: Worker, handler: NodeHandler) {
+        lock.withLock { subscribers.append((worker, handler)) }
+        handler.view = current
+    }
+
+    private func publish(_ newView: ClusterView) {
+        let targets = lock.withLock { () -> [(Worker, NodeHandler)] in
+            view = newView
+            return subscribers
+        }
+        for (worker, handler) in targets {
+            worker.post { handler.view = newView }
+        }
     }
 
     func update(settings: NodeSettings) {
         lock.withLock { self.settings = settings }
     }
+
+    // MARK: Index server
 
     func start() {
         let servers = lock.withLock { settings.indexServers }
@@ -53,43 +76,122 @@ final class NodeMembership: @unchecked Sendable {
             logger.notice("no index server configured: serving standalone as the only master of partition 0")
             return
         }
-        logger.notice("index servers \(servers.map(\.description).joined(separator: ",")): serving standalone until one answers")
+        logger.notice("registering with index server(s) \(servers.map(\.description).joined(separator: ",")); serving standalone until one answers")
         running.store(true, ordering: .relaxed)
-        probe()
+        schedule(after: 0)
     }
 
-    func stop() { running.store(false, ordering: .relaxed) }
+    /// Leaves the cluster politely (SIGTERM): the index marks us down at once instead of waiting.
+    func stop() {
+        guard running.exchange(false, ordering: .relaxed) else { return }
+        let (servers, name, port, wasRegistered) = lock.withLock { (settings.indexServers, settings.serverName, settings.serverPort, registered) }
+        guard wasRegistered else { return }
+        for server in servers where IndexClient.announceShutdown(at: server, name: name, port: port) {
+            logger.info("index server \(server) acknowledged our shutdown")
+            return
+        }
+        logger.warning("no index server acknowledged our shutdown; it will notice through its monitor")
+    }
 
-    /// Tries the index servers in the background until one answers; never blocks a worker.
-    private func probe() {
-        guard running.load(ordering: .relaxed) else { return }
-        let servers = lock.withLock { settings.indexServers }
-        DispatchQueue.global().async { [self] in
-            let answering = servers.first { IndexProbe.ping(host: $0.name, port: $0.port, timeoutMilliseconds: 1000) }
-            let reachable = answering != nil
-            let changed = lock.withLock { () -> Bool in
-                defer { indexReachable = reachable }
-                return indexReachable != reachable
-            }
-            if changed, let answering {
-                logger.notice("index server \(answering) answers")
-            } else if changed || !reachable && !loggedUnreachable {
-                loggedUnreachable = true
-                logger.warning("no index server answers (\(servers.map(\.description).joined(separator: ","))); still serving standalone, retrying every \(Int(Self.retryInterval)) s")
-            }
-            DispatchQueue.global().asyncAfter(deadline: .now() + Self.retryInterval) { [self] in probe() }
+    private func schedule(after seconds: Double) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
+            guard running.load(ordering: .relaxed) else { return }
+            let next = lock.withLock { registered } ? checkRegistration() : register()
+            schedule(after: next)
         }
     }
 
-    private var loggedUnreachable = false
-}
+    /// One registration attempt over the configured servers; returns when to run again.
+    private func register() -> Double {
+        let (servers, name, port) = lock.withLock { (settings.indexServers, settings.serverName, settings.serverPort) }
+        var failures: [String] = []
+        for server in servers.shuffled() {
+            do {
+                let registration = try IndexClient.register(at: server, name: name, port: port)
+                install(registration, from: server)
+                return Self.checkInterval
+            } catch {
+                failures.append(error.description)
+            }
+        }
+        let first = lock.withLock { () -> Bool in
+            defer { warnedUnreachable = true }
+            return !warnedUnreachable
+        }
+        let message = "cannot register: \(failures.joined(separator: "; ")); still serving standalone, retrying every \(Int(Self.retryInterval)) s"
+        if first { logger.warning("\(message)") } else { logger.debug("\(message)") }
+        return Self.retryInterval
+    }
 
-/// A one-shot `ping` to an index server over a blocking socket with a deadline.
-enum IndexProbe {
-    static func ping(host: String, port: Int, timeoutMilliseconds: Int) -> Bool {
-        guard let fd = LineClient.connect(host: host, port: port, timeoutMilliseconds: timeoutMilliseconds) else { return false }
-        defer { close(fd) }
-        guard LineClient.send(fd, "ping\r\n") else { return false }
-        return LineClient.readLine(fd) == "OK"
+    private func install(_ registration: IndexClient.Registration, from server: IndexServerAddress) {
+        let newView = lock.withLock { () -> ClusterView? in
+            registered = true
+            warnedUnreachable = false
+            resolver = registration.resolver
+            // A push may have overtaken the `node add` reply: keep the newer map (the original aborted here).
+            if view.version > 0 && !view.standalone { return nil }
+            return makeView(map: registration.map, version: 0)
+        }
+        logger.notice("registered with index server \(server) as \(selfKey)")
+        if let newView { publish(newView) }
+    }
+
+    /// Re-registers if the index forgot us (restarted without its data); returns when to check again.
+    private func checkRegistration() -> Double {
+        let (servers, key) = lock.withLock { (settings.indexServers, view.selfKey) }
+        for server in servers {
+            switch IndexClient.knows(key, at: server) {
+            case .some(true): return Self.checkInterval
+            case .some(false):
+                logger.warning("index server \(server) no longer lists \(key): registering again")
+                lock.withLock {
+                    registered = false
+                    // The index restarted from scratch: its versions start over too.
+                    view = makeView(map: view.map, version: 0)
+                }
+                return 0
+            case .none: continue
+            }
+        }
+        return Self.checkInterval
+    }
+
+    // MARK: node sync
+
+    enum SyncOutcome { case applied, stale }
+
+    /// Applies a pushed map unless it is older than the one we have (equal versions are accepted).
+    func applySync(version: UInt64, map: NodeMap) -> SyncOutcome {
+        let result = lock.withLock { () -> (SyncOutcome, ClusterView?) in
+            if !view.standalone && view.version > 0 && view.version > version { return (.stale, nil) }
+            registered = true
+            return (.applied, makeView(map: map, version: version))
+        }
+        if let newView = result.1 {
+            logChanges(to: newView)
+            publish(newView)
+        }
+        return result.0
+    }
+
+    /// Call with `lock` held.
+    private func makeView(map: NodeMap, version: UInt64) -> ClusterView {
+        let layout: PartitionLayout
+        do {
+            layout = try map.partitionLayout()
+        } catch {
+            logger.error("node map version \(version) has inconsistent partitions (\(error)); keeping the previous partition tables")
+            layout = view.layout
+        }
+        return ClusterView(selfKey: "\(settings.serverName):\(settings.serverPort)", standalone: false,
+                           map: map, version: version, layout: layout, resolver: resolver)
+    }
+
+    private func logChanges(to newView: ClusterView) {
+        let old = current.me
+        guard let me = newView.me else { return }
+        if old?.role != me.role || old?.state != me.state || old?.partition != me.partition {
+            logger.notice("this node is now \(me.role.name)/\(me.state.name) of partition \(me.partition) (node map version \(newView.version))")
+        }
     }
 }

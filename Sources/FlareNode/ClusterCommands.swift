@@ -1,0 +1,71 @@
+import FlareCluster
+import FlareNet
+import FlareProtocol
+
+/// Requests that depend on the cluster: routing decisions and the index's `node sync`.
+extension NodeHandler {
+    /// True when the request runs here; otherwise the reply for the other cases is written.
+    func routedLocally(_ route: Route, _ request: Request, _ output: ReplyBuffer) -> Bool {
+        switch route {
+        case .local:
+            return true
+        case .noPartition:
+            if !request.noreply { output.append("SERVER_ERROR no partition available\r\n") }
+        case .unavailable:
+            if !request.noreply { output.append("SERVER_ERROR proxy failure\r\n") }
+        case .forward:
+            if !request.noreply { output.append("SERVER_ERROR proxy error\r\n") }
+        }
+        return false
+    }
+
+    /// `node sync [<version>]` + `NODE` lines + `END` (node-server.md §8.1). Any other `node …`
+    /// is an index-server command: `ERROR`. Returns the bytes used after the request line, or nil
+    /// if the body is incomplete.
+    func nodeCommand(_ request: Request, body: UnsafeRawBufferPointer, _ output: ReplyBuffer) -> Int? {
+        var args = request.arguments
+        guard let sub = args.next(), sub.equals("sync") else {
+            output.append("ERROR\r\n")
+            return 0
+        }
+        var version: UInt64 = 0
+        if let word = args.next() {
+            guard let v = Decimal.uint64(word), args.isAtEnd else {
+                output.append("ERROR\r\n")
+                return 0
+            }
+            version = v
+        }
+        var lines: [String] = []
+        var offset = 0
+        while true {
+            let rest = UnsafeRawBufferPointer(rebasing: body[offset...])
+            guard let newline = rest.firstIndex(of: 0x0A) else {
+                if body.count - offset > context.limits.maxLineLength * 64 {
+                    output.append("CLIENT_ERROR format error\r\n")
+                    return body.count
+                }
+                return nil
+            }
+            let end = newline > 0 && rest[newline - 1] == 0x0D ? newline - 1 : newline
+            let line = String(decoding: UnsafeRawBufferPointer(rebasing: rest[..<end]), as: UTF8.self)
+            offset += newline + 1
+            if line == "END" { break }
+            guard line.hasPrefix("NODE ") else {
+                // As the original: the rest of the push is then read as ordinary commands.
+                output.append("CLIENT_ERROR format error\r\n")
+                return offset - (newline + 1)
+            }
+            lines.append(line)
+        }
+        guard let map = try? NodeMap(nodeLines: lines) else {
+            output.append("CLIENT_ERROR format error\r\n")
+            return offset
+        }
+        switch context.membership.applySync(version: version, map: map) {
+        case .applied: output.append("OK\r\n")
+        case .stale: output.append("SERVER_ERROR node sync error\r\n")
+        }
+        return offset
+    }
+}

@@ -1,0 +1,99 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FlareCluster
+import FlareConfig
+
+/// The messages a node sends to the index server (node-server.md §8.2), each on a fresh connection
+/// with a deadline, from a background thread.
+enum IndexClient {
+    struct Registration {
+        let map: NodeMap
+        let resolver: KeyResolver
+    }
+
+    enum Failure: Error, CustomStringConvertible {
+        case unreachable(String)
+        case refused(String, reply: String)
+        case malformed(String, detail: String)
+
+        var description: String {
+            switch self {
+            case .unreachable(let server): "index server \(server) does not answer"
+            case .refused(let server, let reply): "index server \(server) refused: \(reply)"
+            case .malformed(let server, let detail): "index server \(server) sent a reply we cannot read: \(detail)"
+            }
+        }
+    }
+
+    static let timeoutMilliseconds = 2000
+
+    /// `node add <name> <port>` then `meta` on the same connection.
+    static func register(at server: IndexServerAddress, name: String, port: Int) throws(Failure) -> Registration {
+        guard let fd = LineClient.connect(host: server.name, port: server.port, timeoutMilliseconds: timeoutMilliseconds) else {
+            throw .unreachable(server.description)
+        }
+        defer { close(fd) }
+        let nodeLines = try exchange(fd, server, "node add \(name) \(port)")
+        let map: NodeMap
+        do {
+            map = try NodeMap(nodeLines: nodeLines)
+        } catch {
+            throw .malformed(server.description, detail: "\(error)")
+        }
+        let metaLines = try exchange(fd, server, "meta")
+        return Registration(map: map, resolver: try resolver(fromMeta: metaLines, server: server))
+    }
+
+    /// `shutdown <name> <port>`: tells the index we are leaving, so it does not wait for the monitor.
+    static func announceShutdown(at server: IndexServerAddress, name: String, port: Int) -> Bool {
+        guard let fd = LineClient.connect(host: server.name, port: server.port, timeoutMilliseconds: 1000) else { return false }
+        defer { close(fd) }
+        return LineClient.send(fd, "shutdown \(name) \(port)\r\n") && LineClient.readLine(fd) == "OK"
+    }
+
+    /// Whether the index still lists this node (it may have restarted with an empty map).
+    static func knows(_ nodeKey: String, at server: IndexServerAddress) -> Bool? {
+        guard let fd = LineClient.connect(host: server.name, port: server.port, timeoutMilliseconds: timeoutMilliseconds) else { return nil }
+        defer { close(fd) }
+        guard let lines = try? exchange(fd, server, "stats nodes") else { return nil }
+        return lines.contains { $0.hasPrefix("STAT \(nodeKey):role ") }
+    }
+
+    /// Sends one request and reads lines up to `END`; an error line is a refusal.
+    private static func exchange(_ fd: Int32, _ server: IndexServerAddress, _ request: String) throws(Failure) -> [String] {
+        guard LineClient.send(fd, request + "\r\n") else { throw .unreachable(server.description) }
+        var lines: [String] = []
+        while true {
+            guard let line = LineClient.readLine(fd) else { throw .unreachable(server.description) }
+            if line == "END" { return lines }
+            if line.hasPrefix("ERROR") || line.hasPrefix("SERVER_ERROR") || line.hasPrefix("CLIENT_ERROR") {
+                throw .refused(server.description, reply: "\(line) (to '\(request)')")
+            }
+            lines.append(line)
+        }
+    }
+
+    /// The partitioning parameters from `META <name> <value>` lines (index-server.md §2.2).
+    static func resolver(fromMeta lines: [String], server: IndexServerAddress) throws(Failure) -> KeyResolver {
+        var values: [String: String] = [:]
+        for line in lines {
+            let words = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard words.count == 3, words[0] == "META" else {
+                throw .malformed(server.description, detail: "'\(line)' is not a META line")
+            }
+            values[String(words[1])] = String(words[2])
+        }
+        guard let algorithm = FlareCluster.KeyHashAlgorithm(rawValue: values["key-hash-algorithm"] ?? "simple") else {
+            throw .malformed(server.description, detail: "unknown key-hash-algorithm '\(values["key-hash-algorithm"] ?? "")'")
+        }
+        let size = Int(values["partition-size"] ?? "1024") ?? -1
+        let hint = Int(values["partition-modular-hint"] ?? "1") ?? -1
+        let virtual = Int(values["partition-modular-virtual"] ?? "4096") ?? -1
+        do {
+            return try KeyResolver(algorithm: algorithm, partitionSize: size, hint: hint, virtual: virtual)
+        } catch {
+            throw .malformed(server.description, detail: "\(error)")
+        }
+    }
+}
