@@ -63,7 +63,10 @@ extension NodeHandler {
             return offset
         }
         switch context.membership.applySync(version: version, map: map) {
-        case .applied: output.append("OK\r\n")
+        case .applied(let newView):
+            // Requests behind the push on this connection must already see the new map.
+            view = newView
+            output.append("OK\r\n")
         case .stale: output.append("SERVER_ERROR node sync error\r\n")
         }
         return offset

@@ -158,14 +158,15 @@ final class NodeMembership: @unchecked Sendable {
 
     // MARK: node sync
 
-    enum SyncOutcome { case applied, stale }
+    enum SyncOutcome { case applied(ClusterView), stale }
 
     /// Applies a pushed map unless it is older than the one we have (equal versions are accepted).
     func applySync(version: UInt64, map: NodeMap) -> SyncOutcome {
         let result = lock.withLock { () -> (SyncOutcome, ClusterView?) in
             if !view.standalone && view.version > 0 && view.version > version { return (.stale, nil) }
             registered = true
-            return (.applied, makeView(map: map, version: version))
+            let newView = makeView(map: map, version: version)
+            return (.applied(newView), newView)
         }
         if let newView = result.1 {
             logChanges(to: newView)
