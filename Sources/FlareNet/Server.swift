@@ -49,7 +49,7 @@ public final class Server: @unchecked Sendable {
     private var mainEvents: [OpaquePointer] = []
     private var callbacks: [EventCallback] = []
     private var nextWorker = 0
-    private let nextConnectionID = ManagedAtomic<Int>(100)
+    private let nextConnectionID = ManagedAtomic<Int>(1)
     private let openConnections = ManagedAtomic<Int>(0)
     private let maxConnectionsValue: ManagedAtomic<Int>
     private let readTimeoutValue: ManagedAtomic<Int>
@@ -81,6 +81,10 @@ public final class Server: @unchecked Sendable {
     }
 
     public var currentConnections: Int { openConnections.load(ordering: .relaxed) }
+
+    /// A process-unique id, shared by connections and other "threads" listed in `stats threads`
+    /// (such as the index's node monitors), so `kill <id>` is never ambiguous.
+    public func allocateID() -> Int { nextConnectionID.loadThenWrappingIncrement(ordering: .relaxed) }
 
     /// Binds the listening socket. Separate from `run` so start-up errors surface before daemonizing work.
     public func bind() throws(NetError) {

@@ -28,46 +28,29 @@ extension NodeHandler {
 
     private func generalStats(_ output: ReplyBuffer) {
         let server = context.server!
-        var usage = rusage()
-        getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
         let now = clock.now
-        output.appendStat("pid", UInt64(getpid()))
-        output.appendStat("uptime", UInt64(max(0, now - clock.startedAt)))
-        output.appendStat("time", UInt64(now))
-        output.appendStat("version", FlareRelease.version)
-        output.appendStat("pointer_size", UInt64(MemoryLayout<Int>.size * 8))
-        output.appendStat("rusage_user", NodeHandler.seconds(usage.ru_utime))
-        output.appendStat("rusage_system", NodeHandler.seconds(usage.ru_stime))
-        output.appendStat("curr_items", UInt64(store.itemCount))
-        output.appendStat("total_items", context.total(NodeCounter.totalItems))
-        output.appendStat("bytes", UInt64(store.byteSize))
-        output.appendStat("curr_connections", UInt64(server.currentConnections))
-        output.appendStat("total_connections", server.netCounter(NetCounter.totalConnections))
-        output.appendStat("connection_structures", 0)
-        output.appendStat("cmd_get", context.total(NodeCounter.cmdGet))
-        output.appendStat("cmd_set", context.total(NodeCounter.cmdSet))
-        for (name, counter) in [("get_hits", NodeCounter.getHits), ("get_misses", NodeCounter.getMisses),
-                                ("delete_hits", NodeCounter.deleteHits), ("delete_misses", NodeCounter.deleteMisses),
-                                ("incr_hits", NodeCounter.incrHits), ("incr_misses", NodeCounter.incrMisses),
-                                ("decr_hits", NodeCounter.decrHits), ("decr_misses", NodeCounter.decrMisses),
-                                ("cas_hits", NodeCounter.casHits), ("cas_misses", NodeCounter.casMisses),
-                                ("cas_badval", NodeCounter.casBadval), ("touch_hits", NodeCounter.touchHits),
-                                ("touch_misses", NodeCounter.touchMisses)] {
-            output.appendStat(name, context.total(counter))
-        }
-        output.appendStat("evictions", 0)
-        output.appendStat("bytes_read", server.netCounter(NetCounter.bytesRead))
-        output.appendStat("bytes_written", server.netCounter(NetCounter.bytesWritten))
-        output.appendStat("limit_maxbytes", 0)
-        output.appendStat("threads", UInt64(server.workers.count + 1))
-        output.appendStat("pool_threads", 0)
-        output.appendStat("node_map_version", view.version)
-        output.append("END\r\n")
-    }
-
-    static func seconds(_ tv: timeval) -> String {
-        let micros = String(tv.tv_usec)
-        return "\(tv.tv_sec)." + String(repeating: "0", count: max(0, 6 - micros.count)) + micros
+        var report = StatsReport()
+        report.pid = UInt64(getpid())
+        report.uptime = UInt64(max(0, now - clock.startedAt))
+        report.time = UInt64(now)
+        report.version = FlareRelease.version
+        (report.rusageUser, report.rusageSystem) = ProcessUsage.cpuTimes()
+        report.currItems = UInt64(store.itemCount)
+        report.totalItems = context.total(NodeCounter.totalItems)
+        report.bytes = UInt64(store.byteSize)
+        report.currConnections = UInt64(server.currentConnections)
+        report.totalConnections = server.netCounter(NetCounter.totalConnections)
+        report.commandCounters = zip(StatsReport.commandCounterNames, [
+            NodeCounter.cmdGet, NodeCounter.cmdSet, NodeCounter.getHits, NodeCounter.getMisses,
+            NodeCounter.deleteHits, NodeCounter.deleteMisses, NodeCounter.incrHits, NodeCounter.incrMisses,
+            NodeCounter.decrHits, NodeCounter.decrMisses, NodeCounter.casHits, NodeCounter.casMisses,
+            NodeCounter.casBadval, NodeCounter.touchHits, NodeCounter.touchMisses,
+        ].map { context.total($0) }).map { ($0, $1) }
+        report.bytesRead = server.netCounter(NetCounter.bytesRead)
+        report.bytesWritten = server.netCounter(NetCounter.bytesWritten)
+        report.threads = UInt64(server.workers.count + 1)
+        report.nodeMapVersion = view.version
+        report.write(to: output)
     }
 
     /// `stats threads [request|slave|queue]`: one entry per client connection (our request "threads"),
@@ -89,16 +72,9 @@ extension NodeHandler {
         }
         let now = clock.now
         for info in context.server.connectionInfos() {
-            let id = String(info.id)
             let op = info.activity == 0 ? "" : Command(rawValue: info.activity - 1).map { "\($0.name)" } ?? ""
-            output.append("STAT \(id):type 1\r\n")
-            output.append("STAT \(id):peer \(info.peer)\r\n")
-            output.append("STAT \(id):op \(op)\r\n")
-            output.append("STAT \(id):uptime \(max(0, now - info.openedAt))\r\n")
-            output.append("STAT \(id):state \(op.isEmpty ? "wait" : "execute")\r\n")
-            output.append("STAT \(id):info \r\n")
-            output.append("STAT \(id):queue 0\r\n")
-            output.append("STAT \(id):behind 0\r\n")
+            ThreadStat(id: info.id, type: 1, peer: info.peer, op: op, uptime: max(0, now - info.openedAt),
+                       state: op.isEmpty ? "wait" : "execute").write(to: output)
         }
         output.append("END\r\n")
     }

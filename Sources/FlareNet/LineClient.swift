@@ -2,11 +2,11 @@
 import Glibc
 #endif
 
-/// Minimal blocking line-protocol client for the node's background talks with the index server.
-/// Used off the event loops only.
-enum LineClient {
+/// Minimal blocking line-protocol client for the daemons' background talks with each other
+/// (node ↔ index). Used off the event loops only: every call may block up to the socket's timeout.
+public enum LineClient {
     /// Connects with a deadline that also bounds every later read and write on the socket.
-    static func connect(host: String, port: Int, timeoutMilliseconds: Int) -> Int32? {
+    public static func connect(host: String, port: Int, timeoutMilliseconds: Int) -> Int32? {
         var hints = addrinfo()
         hints.ai_family = AF_INET
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -15,9 +15,7 @@ enum LineClient {
         defer { freeaddrinfo(result) }
         let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, 0)
         guard fd >= 0 else { return nil }
-        var tv = timeval(tv_sec: timeoutMilliseconds / 1000, tv_usec: (timeoutMilliseconds % 1000) * 1000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        setTimeout(fd, milliseconds: timeoutMilliseconds)
         guard Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
             close(fd)
             return nil
@@ -25,7 +23,7 @@ enum LineClient {
         return fd
     }
 
-    static func send(_ fd: Int32, _ text: String) -> Bool {
+    public static func send(_ fd: Int32, _ text: String) -> Bool {
         var text = text
         return text.withUTF8 { bytes in
             var offset = 0
@@ -39,7 +37,7 @@ enum LineClient {
     }
 
     /// Reads one line without its line ending; nil on timeout, EOF or an over-long line.
-    static func readLine(_ fd: Int32, limit: Int = 65536) -> String? {
+    public static func readLine(_ fd: Int32, limit: Int = 65536) -> String? {
         var bytes: [UInt8] = []
         var byte: UInt8 = 0
         while bytes.count < limit {
@@ -52,5 +50,20 @@ enum LineClient {
             bytes.append(byte)
         }
         return nil
+    }
+}
+
+extension LineClient {
+    /// Bounds every later read and write on `fd`.
+    public static func setTimeout(_ fd: Int32, milliseconds: Int) {
+        var tv = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// Drops bytes already received (late replies to a request that timed out).
+    public static func discardUnread(_ fd: Int32) {
+        var scratch = [UInt8](repeating: 0, count: 4096)
+        while recv(fd, &scratch, scratch.count, Int32(MSG_DONTWAIT)) > 0 {}
     }
 }

@@ -1,0 +1,96 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FlareCluster
+import FlareConfig
+import FlareNet
+import Logging
+
+/// flarei from start to exit: the node map, the monitors, the listener, signals.
+/// Lives on the main thread; `settings` changes only there (SIGHUP).
+public final class IndexDaemon {
+    private var settings: IndexSettings
+    private let logger: Logger
+    private var server: Server!
+    private var coordinator: Coordinator!
+
+    public enum Failure: Error, CustomStringConvertible {
+        case unsupportedIndexDB(String)
+        case dataDir(String, errno: Int32)
+
+        public var description: String {
+            switch self {
+            case .unsupportedIndexDB(let uri):
+                "index-db \(uri): only file:// is supported; ZooKeeper coordination is not available in this build"
+            case .dataDir(let path, let code):
+                "data-dir \(path) is not a writable directory: \(String(cString: strerror(code)))"
+            }
+        }
+    }
+
+    public init(settings: IndexSettings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+    }
+
+    public func run() throws {
+        guard case .file(let directory) = settings.indexDB else {
+            throw Failure.unsupportedIndexDB(settings.indexDB.description)
+        }
+        guard access(directory, W_OK | X_OK) == 0 else { throw Failure.dataDir(directory, errno: errno) }
+        let monitorSettings = Coordinator.MonitorSettings(threshold: settings.monitorThreshold,
+                                                          interval: settings.monitorInterval,
+                                                          readTimeoutMilliseconds: settings.monitorReadTimeout)
+        coordinator = try Coordinator(file: MapFile(directory: directory), settings: monitorSettings, logger: logger)
+        let meta = IndexContext.Meta(partitionSize: settings.partitionSize, keyHashAlgorithm: settings.keyHashAlgorithm.rawValue,
+                                     hint: settings.partitionModularHint, virtual: settings.partitionModularVirtual)
+        let variables = settings.showVariablesLines()
+        let context = IndexContext(coordinator: coordinator, meta: meta, showVariables: { variables })
+        let options = ServerOptions(address: settings.serverAddress, port: settings.serverPort, backlog: 30,
+                                    workers: max(1, min(settings.threadPoolSize, 4)),
+                                    maxConnections: settings.maxConnection, readTimeoutSeconds: settings.netReadTimeout)
+        server = try Server(options: options, logger: logger) { worker in IndexHandler(context: context, worker: worker) }
+        context.server = server
+        coordinator.allocateID = { [server] in server!.allocateID() }
+        try server.bind()
+
+        let pidPath = settings.effectivePidPath
+        try ProcessControlPidFile.write(pidPath)
+        defer { ProcessControlPidFile.remove(pidPath) }
+
+        server.onSignal(SIGTERM) { [unowned self] in shutdown("SIGTERM") }
+        server.onSignal(SIGINT) { [unowned self] in shutdown("SIGINT") }
+        server.onSignal(SIGHUP) { [unowned self] in reload() }
+        let state = coordinator.snapshot
+        logger.info("flarei listening on \(settings.serverAddress):\(settings.serverPort); node map version \(state.version) with \(state.map.count) node(s) from \(directory)/flare.xml")
+        coordinator.startMonitoring()
+        try server.run()
+        coordinator.stopMonitoring()
+        logger.info("flarei stopped")
+    }
+
+    private func shutdown(_ reason: String) {
+        logger.notice("\(reason) received: shutting down")
+        server.stop()
+    }
+
+    private func reload() {
+        guard let path = settings.configPath else {
+            logger.notice("SIGHUP received but flarei was started without -f: nothing to reload")
+            return
+        }
+        do {
+            let (updated, changes) = try settings.reloaded(from: path)
+            settings = updated
+            server.maxConnections = updated.maxConnection
+            server.readTimeoutSeconds = updated.netReadTimeout
+            coordinator.monitorSettings = Coordinator.MonitorSettings(threshold: updated.monitorThreshold,
+                                                                     interval: updated.monitorInterval,
+                                                                     readTimeoutMilliseconds: updated.monitorReadTimeout)
+            if changes.isEmpty { logger.notice("reloaded \(path): no dynamic setting changed") }
+            for change in changes { logger.notice("reloaded \(change)") }
+        } catch {
+            logger.error("reload of \(path) failed, keeping the current settings: \(error)")
+        }
+    }
+}

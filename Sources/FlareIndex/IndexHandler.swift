@@ -1,0 +1,251 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FlareCluster
+import FlareNet
+import FlareProtocol
+
+/// The index server's text protocol (index-server.md §1–§2), one handler per worker thread.
+/// Replies follow the original byte for byte; anything it does not know is `ERROR`.
+final class IndexHandler: ConnectionHandler {
+    private let context: IndexContext
+    private let clock: ServerClock
+
+    init(context: IndexContext, worker: Worker) {
+        self.context = context
+        self.clock = worker.server.clock
+    }
+
+    func process(_ connection: Connection, input: UnsafeRawBufferPointer) -> ProcessOutcome {
+        if input.first == 0x80 {
+            return ProcessOutcome(consumed: input.count, close: true)  // no binary protocol on the index
+        }
+        var offset = 0
+        while offset < input.count {
+            switch LineSplitter.firstLine(UnsafeRawBufferPointer(rebasing: input[offset...]), maxLength: 65536) {
+            case .needMore:
+                return ProcessOutcome(consumed: offset)
+            case .tooLong:
+                connection.output.append("ERROR\r\n")
+                return ProcessOutcome(consumed: input.count, close: true)
+            case .line(let line, let consumed):
+                offset += consumed
+                if execute(line, connection) == .close { return ProcessOutcome(consumed: offset, close: true) }
+            }
+        }
+        return ProcessOutcome(consumed: offset)
+    }
+
+    func resume(_ connection: Connection) {}
+    func connectionClosed(_ connection: Connection) {}
+
+    private enum Next { case next, close }
+
+    private func execute(_ line: UnsafeRawBufferPointer, _ connection: Connection) -> Next {
+        let output = connection.output
+        var tokens = Tokenizer(line)
+        guard let word = tokens.next() else { output.append("ERROR\r\n"); return .next }
+        let command = String(decoding: word, as: UTF8.self)
+        var args: [String] = []
+        while let token = tokens.next() { args.append(String(decoding: token, as: UTF8.self)) }
+        connection.activity.store(IndexHandler.activityCode(command), ordering: .relaxed)
+        defer { connection.activity.store(0, ordering: .relaxed) }
+        switch command {
+        case "ping": output.append(args.isEmpty ? "OK\r\n" : "ERROR\r\n")
+        case "version": output.append(args.isEmpty ? "VERSION flare-\(IndexContext.version)\r\n" : "ERROR\r\n")
+        case "quit":
+            guard args.isEmpty else { output.append("ERROR\r\n"); return .next }
+            output.append("END\r\n")
+            return .close
+        case "verbosity": verbosity(args, output)
+        case "meta": meta(args, output)
+        case "stats": stats(args, output)
+        case "show":
+            guard args == ["variables"] else { output.append("ERROR\r\n"); return .next }
+            for line in context.showVariables() { output.append(line); output.appendCRLF() }
+            output.append("END\r\n")
+        case "kill": kill(args, output)
+        case "node": node(args, output)
+        case "shutdown": shutdown(args, output)
+        default: output.append("ERROR\r\n")
+        }
+        return .next
+    }
+
+    private func verbosity(_ args: [String], _ output: ReplyBuffer) {
+        guard let level = args.first, Int(level) != nil else { output.append("ERROR\r\n"); return }
+        switch args.dropFirst().first {
+        case nil: output.append("OK\r\n")
+        case "noreply" where args.count == 2: break
+        default: output.append("ERROR\r\n")
+        }
+    }
+
+    private func meta(_ args: [String], _ output: ReplyBuffer) {
+        guard args.isEmpty else { output.append("ERROR\r\n"); return }
+        let meta = context.meta
+        output.append("META partition-size \(meta.partitionSize)\r\n")
+        output.append("META key-hash-algorithm \(meta.keyHashAlgorithm)\r\n")
+        output.append("META partition-type modular\r\n")
+        output.append("META partition-modular-hint \(meta.hint)\r\n")
+        output.append("META partition-modular-virtual \(meta.virtual)\r\n")
+        output.append("END\r\n")
+    }
+
+    private func kill(_ args: [String], _ output: ReplyBuffer) {
+        guard args.count == 1, let id = Int(args[0]), id >= 0 else { output.append("ERROR\r\n"); return }
+        if context.coordinator.killMonitor(id: id) || context.server.closeConnection(id: id) {
+            output.append("OK\r\n")
+        } else {
+            output.append("CLIENT_ERROR thread not found\r\n")
+        }
+    }
+
+    // MARK: node …
+
+    /// A port as the original reads it: it must start with a digit (or `-`) and be a whole number.
+    private static func port(_ text: String) -> Int? {
+        guard let first = text.first, first.isNumber || first == "-", let value = Int(text) else { return nil }
+        return value
+    }
+
+    private func node(_ args: [String], _ output: ReplyBuffer) {
+        guard let sub = args.first else { output.append("ERROR\r\n"); return }
+        let rest = Array(args.dropFirst())
+        switch sub {
+        case "add":
+            guard rest.count == 2, let port = Self.port(rest[1]) else { output.append("ERROR\r\n"); return }
+            let name = rest[0]
+            switch context.coordinator.perform("node add \(name) \(port)", { (state: inout IndexState) throws(IndexCommandError) in
+                try state.addNode(name: name, port: port)
+            }) {
+            case .success(let state):
+                output.append(state.map.nodeLines)
+                output.append("END\r\n")
+            case .failure: output.append("SERVER_ERROR failed to add node\r\n")
+            }
+        case "remove":
+            guard rest.count == 2, let port = Self.port(rest[1]) else { output.append("ERROR\r\n"); return }
+            let name = rest[0]
+            reply(context.coordinator.perform("node remove \(name) \(port)") { (state: inout IndexState) throws(IndexCommandError) in
+                try state.removeNode(name: name, port: port)
+            }, failure: "SERVER_ERROR failed to remove node", output)
+        case "role":
+            // `node role <name> <port> <role> [<balance> [<partition>]]`; words after the partition are ignored.
+            guard rest.count >= 3, let port = Self.port(rest[1]), let role = NodeRole(name: rest[2]) else {
+                output.append("ERROR\r\n")
+                return
+            }
+            var balance = -1, partition = -1
+            if rest.count > 3 { guard let b = Self.port(rest[3]) else { output.append("ERROR\r\n"); return }; balance = b }
+            if rest.count > 4 { guard let p = Self.port(rest[4]) else { output.append("ERROR\r\n"); return }; partition = p }
+            let name = rest[0]
+            reply(context.coordinator.perform("node role \(name) \(port) \(role.name) \(balance) \(partition)") { (state: inout IndexState) throws(IndexCommandError) in
+                try state.setRole(name: name, port: port, role: role, balance: balance, partition: partition)
+            }, failure: "SERVER_ERROR failed to set role (and balance)", output)
+        case "state":
+            guard rest.count == 3, let port = Self.port(rest[1]), let newState = NodeState(name: rest[2]) else {
+                output.append("ERROR\r\n")
+                return
+            }
+            let name = rest[0]
+            reply(context.coordinator.perform("node state \(name) \(port) \(newState.name)") { (state: inout IndexState) throws(IndexCommandError) in
+                try state.setState(name: name, port: port, state: newState)
+            }, failure: "SERVER_ERROR failed to set state", output)
+        default:
+            output.append("ERROR\r\n")
+        }
+    }
+
+    private func shutdown(_ args: [String], _ output: ReplyBuffer) {
+        guard args.count == 2, let port = Self.port(args[1]) else { output.append("ERROR\r\n"); return }
+        let name = args[0]
+        reply(context.coordinator.perform("shutdown \(name) \(port)") { (state: inout IndexState) throws(IndexCommandError) in
+            try state.shutdownNode(name: name, port: port)
+        }, failure: "SERVER_ERROR failed to shutdown", output)
+    }
+
+    private func reply(_ result: Result<IndexState, IndexCommandError>, failure: StaticString, _ output: ReplyBuffer) {
+        switch result {
+        case .success: output.append("OK\r\n")
+        case .failure: output.append(failure); output.appendCRLF()
+        }
+    }
+
+    // MARK: stats
+
+    private func stats(_ args: [String], _ output: ReplyBuffer) {
+        switch args.first {
+        case nil: generalStats(output)
+        case "items", "slabs", "sizes": output.append("END\r\n")
+        case "nodes":
+            output.append(context.coordinator.snapshot.map.statsNodesLines)
+            output.append("END\r\n")
+        case "threads": threadStats(args.count > 1 ? args[1] : nil, output)
+        default: output.append("ERROR\r\n")
+        }
+    }
+
+    private func generalStats(_ output: ReplyBuffer) {
+        let now = clock.now
+        let server = context.server!
+        var report = StatsReport()
+        report.pid = UInt64(getpid())
+        report.uptime = UInt64(max(0, now - clock.startedAt))
+        report.time = UInt64(now)
+        report.version = IndexContext.version
+        (report.rusageUser, report.rusageSystem) = ProcessUsage.cpuTimes()
+        report.currConnections = UInt64(server.currentConnections)
+        report.totalConnections = server.netCounter(NetCounter.totalConnections)
+        report.bytesRead = server.netCounter(NetCounter.bytesRead)
+        report.bytesWritten = server.netCounter(NetCounter.bytesWritten)
+        let monitors = context.coordinator.monitorList.count
+        report.threads = UInt64(server.workers.count + monitors + 1)
+        report.nodeMapVersion = context.coordinator.snapshot.version
+        report.write(to: output)
+    }
+
+    /// Request connections first, then one monitor per node: flare-tools need a thread whose peer is
+    /// each node key, with its `behind` (stats.md §3).
+    private func threadStats(_ filter: String?, _ output: ReplyBuffer) {
+        switch filter {
+        case "queue":
+            let total = context.coordinator.monitorList.reduce(0) { $0 + $1.snapshot(now: clock.now).queue }
+            output.append("STAT total_thread_queue \(total)\r\nEND\r\n")
+            return
+        case "slave":
+            output.append("END\r\n")
+            return
+        case nil, "request": break
+        default:
+            output.append("ERROR\r\n")
+            return
+        }
+        let now = clock.now
+        for info in context.server.connectionInfos() {
+            let op = IndexHandler.activityName(info.activity)
+            ThreadStat(id: info.id, type: 1, peer: info.peer, op: op, uptime: max(0, now - info.openedAt),
+                       state: op.isEmpty ? "wait" : "execute").write(to: output)
+        }
+        if filter == nil {
+            for monitor in context.coordinator.monitorList {
+                let snapshot = monitor.snapshot(now: now)
+                ThreadStat(id: monitor.id, type: monitor.threadType, peer: monitor.nodeKey, op: snapshot.op,
+                           uptime: max(0, now - monitor.startedAt), state: snapshot.op.isEmpty ? "wait" : "execute",
+                           queue: snapshot.queue, behind: snapshot.behind).write(to: output)
+            }
+        }
+        output.append("END\r\n")
+    }
+
+    private static let activityNames = ["", "ping", "version", "quit", "verbosity", "meta", "stats", "show", "kill",
+                                        "node", "shutdown", "error"]
+
+    static func activityCode(_ command: String) -> UInt8 {
+        UInt8(activityNames.firstIndex(of: command) ?? activityNames.count - 1)
+    }
+
+    static func activityName(_ code: UInt8) -> String {
+        Int(code) < activityNames.count ? activityNames[Int(code)] : ""
+    }
+}

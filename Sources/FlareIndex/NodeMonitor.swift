@@ -1,0 +1,153 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Atomics
+import FlareNet
+
+/// Watches one node (index-server.md §5) and delivers its `node sync` pushes, on a thread of its
+/// own with one persistent connection, so a slow or dead node never delays the others.
+///
+/// The queue, the probe counters and `op` are guarded by `condition`; the thread is the only user
+/// of the socket.
+final class NodeMonitor: @unchecked Sendable {
+    struct Push {
+        let text: String
+        let enqueuedAt: Int64
+        let waiter: PushWaiter?
+    }
+
+    let id: Int
+    let nodeKey: String
+    let name: String
+    let port: Int
+    let threadType: Int
+    let startedAt: Int64
+    private unowned let coordinator: Coordinator
+    private let condition = Condition()
+    private var queue: [Push] = []
+    private var stopped = false
+    private var op = ""
+    private var fd: Int32 = -1
+    private var failures = 0
+
+    init(id: Int, name: String, port: Int, threadType: Int, coordinator: Coordinator) {
+        self.id = id
+        self.name = name
+        self.port = port
+        self.nodeKey = "\(name):\(port)"
+        self.threadType = threadType
+        self.coordinator = coordinator
+        self.startedAt = ServerClock.systemNow()
+    }
+
+    func start() {
+        let retained = Unmanaged.passRetained(self).toOpaque()
+        var thread = pthread_t()
+        pthread_create(&thread, nil, { arg in
+            let monitor = Unmanaged<NodeMonitor>.fromOpaque(arg!).takeRetainedValue()
+            monitor.run()
+            return nil
+        }, retained)
+        pthread_detach(thread)
+    }
+
+    func stop() {
+        condition.withLock { stopped = true }
+        condition.signal()
+    }
+
+    func enqueue(_ text: String, waiter: PushWaiter? = nil) {
+        condition.withLock { queue.append(Push(text: text, enqueuedAt: ServerClock.systemNow(), waiter: waiter)) }
+        condition.signal()
+    }
+
+    /// For `stats threads`: current operation, queue length and the age of the oldest queued push.
+    func snapshot(now: Int64) -> (op: String, queue: Int, behind: Int64) {
+        condition.withLock { (op, queue.count, queue.first.map { max(0, now - $0.enqueuedAt) } ?? 0) }
+    }
+
+    private func run() {
+        while true {
+            let settings = coordinator.monitorSettings
+            let next: Push? = condition.withLock {
+                if queue.isEmpty && !stopped { condition.wait(milliseconds: settings.interval * 1000) }
+                if stopped { return nil }
+                if let push = queue.first {
+                    queue.removeFirst()
+                    op = "node_sync"
+                    return push
+                }
+                op = "ping"
+                return nil
+            }
+            if condition.withLock({ stopped }) { break }
+            let ok: Bool
+            if let push = next {
+                ok = deliver(push.text, timeoutMilliseconds: max(settings.readTimeoutMilliseconds, 1000))
+                push.waiter?.finish(ok)
+            } else {
+                ok = probe(timeoutMilliseconds: settings.readTimeoutMilliseconds)
+            }
+            condition.withLock { op = "" }
+            account(ok, threshold: settings.threshold)
+        }
+        disconnect()
+        // Anyone still waiting on a push learns it will not happen.
+        let pending = condition.withLock { () -> [Push] in
+            defer { queue.removeAll() }
+            return queue
+        }
+        for push in pending { push.waiter?.finish(false) }
+    }
+
+    /// Counts consecutive failures; the threshold-th triggers a node-down event, the first success
+    /// after that a node-up event (index-server.md §5).
+    private func account(_ ok: Bool, threshold: Int) {
+        let isDown = coordinator.isDown(nodeKey)
+        if isDown { failures = max(failures, threshold) } else if failures >= threshold { failures = 0 }
+        if ok {
+            if failures >= threshold { coordinator.nodeRecovered(nodeKey) }
+            failures = 0
+        } else {
+            failures += 1
+            if failures == threshold { coordinator.nodeFailed(nodeKey) }
+        }
+    }
+
+    private func probe(timeoutMilliseconds: Int) -> Bool {
+        guard connectIfNeeded(timeoutMilliseconds: timeoutMilliseconds) else { return false }
+        discardUnread()
+        return exchange("ping\r\n", timeoutMilliseconds: timeoutMilliseconds) == "OK"
+    }
+
+    private func deliver(_ text: String, timeoutMilliseconds: Int) -> Bool {
+        guard connectIfNeeded(timeoutMilliseconds: timeoutMilliseconds) else { return false }
+        discardUnread()
+        return exchange(text, timeoutMilliseconds: timeoutMilliseconds) == "OK"
+    }
+
+    private func connectIfNeeded(timeoutMilliseconds: Int) -> Bool {
+        if fd >= 0 { return true }
+        guard let socket = LineClient.connect(host: name, port: port, timeoutMilliseconds: timeoutMilliseconds) else {
+            return false
+        }
+        fd = socket
+        return true
+    }
+
+    private func exchange(_ request: String, timeoutMilliseconds: Int) -> String? {
+        LineClient.setTimeout(fd, milliseconds: timeoutMilliseconds)
+        guard LineClient.send(fd, request), let line = LineClient.readLine(fd) else {
+            disconnect()
+            return nil
+        }
+        return line
+    }
+
+    /// Late replies of a timed-out request must not be taken for the next answer.
+    private func discardUnread() { LineClient.discardUnread(fd) }
+
+    private func disconnect() {
+        if fd >= 0 { close(fd); fd = -1 }
+    }
+}
