@@ -46,15 +46,17 @@ final class MemoryEngine: StorageEngine, @unchecked Sendable {
         }
     }
 
-    func update(_ key: UnsafeRawBufferPointer, _ decide: (RecordView?) -> RecordChange) throws(StorageError) {
+    func update<U: RecordUpdater, R>(_ key: UnsafeRawBufferPointer, _ updater: inout U,
+                                     written: (RecordView) -> R) throws(StorageError) -> R? {
         try checkOpen()
         let hash = KeyHash.hash(key)
         let shard = shard(for: hash)
         var unlinked: EntryPointer?   // entries to free once unlocked, chained by chainNext
         var failure: StorageError?
+        var result: R?
         shard.mutex.lock()
         let current = shard.find(key, hash: hash)
-        switch decide(current?.view) {
+        switch updater.decide(current?.view) {
         case .keep:
             break
         case .remove:
@@ -73,6 +75,7 @@ final class MemoryEngine: StorageEngine, @unchecked Sendable {
                 current.writeValue(first, second)
                 current.pointee.item = item
                 shard.bump(current)
+                result = written(current.view)
             } else if let fresh = MemoryEntry.make(key: key, hash: hash, item: item, first: first, second: second) {
                 if let current {
                     shard.replace(current, with: fresh)
@@ -89,6 +92,7 @@ final class MemoryEngine: StorageEngine, @unchecked Sendable {
                     victim.pointee.chainNext = unlinked
                     unlinked = victim
                 }
+                result = written(fresh.view)
             } else {
                 failure = .io(path: location, detail: "out of memory allocating \(footprint) bytes")
             }
@@ -97,6 +101,7 @@ final class MemoryEngine: StorageEngine, @unchecked Sendable {
         release(unlinked)
         if let failure { throw failure }
         if usedBytes.load(ordering: .relaxed) > limitBytes { evictFromOtherShards() }
+        return result
     }
 
     func removeAll() throws(StorageError) {
