@@ -2,6 +2,9 @@
 /// inside the engine's update of the key, so the record and the key's
 /// delete-hold entry are read and changed atomically with respect to other
 /// updates of that key.
+///
+/// Threads: each value is created, run and read by one caller thread; the
+/// only shared state it touches is the (thread-safe) DeleteHoldCache.
 
 /// A key's state before a write (spec §3: alive, held or gone).
 struct PriorState {

@@ -1,5 +1,3 @@
-import Atomics
-
 /// memcached/flare item semantics (spec §3–§6) over any StorageEngine:
 /// expiry, versions (= cas uniques), add/replace/append/prepend/cas rules,
 /// delete holds, incr/decr and touch.
@@ -14,7 +12,6 @@ import Atomics
 public final class ItemStore: @unchecked Sendable {
     private let engine: any StorageEngine
     private let holds: DeleteHoldCache
-    private let isClosed = ManagedAtomic<Bool>(false)
 
     /// Opens the engine `options.type` names (see StorageOptions).
     public static func open(_ options: StorageOptions) throws(StorageError) -> ItemStore {
@@ -107,7 +104,6 @@ public final class ItemStore: @unchecked Sendable {
 
     /// Closes the engine cleanly (SIGTERM). Idempotent.
     public func close() {
-        guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         engine.close()
     }
 

@@ -106,6 +106,28 @@ final class MemoryEngine: StorageEngine, @unchecked Sendable {
 
     func removeAll() throws(StorageError) {
         try checkOpen()
+        dropAll()
+    }
+
+    func makeRecordCursor() throws(StorageError) -> any RecordCursor {
+        try checkOpen()
+        return MemoryRecordCursor(engine: self)
+    }
+
+    /// Frees every item; a memory store has nothing to flush.
+    func close() {
+        guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        dropAll()
+    }
+
+    func shard(at index: Int) -> MemoryShard { shards[index] }
+
+    func checkOpen() throws(StorageError) {
+        if isClosed.load(ordering: .acquiring) { throw .closed(path: location) }
+    }
+
+    /// Empties each shard in turn, holding its lock only to swap in empty tables.
+    private func dropAll() {
         for shard in shards {
             let fresh = Tables(bucketCount: Tables.initialSize, slotCapacity: Tables.initialSize)
             var bytes = 0
@@ -123,21 +145,6 @@ final class MemoryEngine: StorageEngine, @unchecked Sendable {
             usedBytes.wrappingDecrement(by: bytes, ordering: .relaxed)
             itemCount.wrappingDecrement(by: detached.count, ordering: .relaxed)
         }
-    }
-
-    func makeRecordCursor() throws(StorageError) -> any RecordCursor {
-        try checkOpen()
-        return MemoryRecordCursor(engine: self)
-    }
-
-    func close() {
-        isClosed.store(true, ordering: .releasing)
-    }
-
-    func shard(at index: Int) -> MemoryShard { shards[index] }
-
-    func checkOpen() throws(StorageError) {
-        if isClosed.load(ordering: .acquiring) { throw .closed(path: location) }
     }
 
     private func shard(for hash: UInt64) -> MemoryShard {
