@@ -1,6 +1,7 @@
 /// The number stored in an item for incr/decr, with memcached 1.6's rules
 /// (`safe_strtoull`): optional leading whitespace and '+', at least one digit,
 /// a value that fits in 64 bits, then the end of the data or whitespace.
+/// Pure functions: any thread.
 enum DecimalCounter {
     /// The longest decimal UInt64 ("18446744073709551615").
     static let maxDigits = 20

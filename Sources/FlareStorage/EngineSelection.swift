@@ -5,6 +5,7 @@ import Darwin
 #endif
 
 /// Maps flare's `storage-type` names onto the engines this implementation has.
+/// Called once per open, from the opening thread.
 enum EngineSelection {
     static let acceptedTypes = ["tch", "tcb", "kch", "memory"]
 

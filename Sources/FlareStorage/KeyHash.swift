@@ -1,5 +1,6 @@
 /// Fast non-cryptographic hashing of key bytes, without allocating.
 /// Used for shard and bucket selection and for the delete-hold cache's key digests.
+/// Pure functions: any thread.
 enum KeyHash {
     private static let k0: UInt64 = 0xa076_1d64_78bd_642f
     private static let k1: UInt64 = 0xe703_7ed1_a0b4_28db

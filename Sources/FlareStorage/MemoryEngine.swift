@@ -46,15 +46,17 @@ final class MemoryEngine: StorageEngine, @unchecked Sendable {
         }
     }
 
-    func update(_ key: UnsafeRawBufferPointer, _ decide: (RecordView?) -> RecordChange) throws(StorageError) {
+    func update<U: RecordUpdater, R>(_ key: UnsafeRawBufferPointer, _ updater: inout U,
+                                     written: (RecordView) -> R) throws(StorageError) -> R? {
         try checkOpen()
         let hash = KeyHash.hash(key)
         let shard = shard(for: hash)
         var unlinked: EntryPointer?   // entries to free once unlocked, chained by chainNext
         var failure: StorageError?
+        var result: R?
         shard.mutex.lock()
         let current = shard.find(key, hash: hash)
-        switch decide(current?.view) {
+        switch updater.decide(current?.view) {
         case .keep:
             break
         case .remove:
@@ -73,6 +75,7 @@ final class MemoryEngine: StorageEngine, @unchecked Sendable {
                 current.writeValue(first, second)
                 current.pointee.item = item
                 shard.bump(current)
+                result = written(current.view)
             } else if let fresh = MemoryEntry.make(key: key, hash: hash, item: item, first: first, second: second) {
                 if let current {
                     shard.replace(current, with: fresh)
@@ -89,6 +92,7 @@ final class MemoryEngine: StorageEngine, @unchecked Sendable {
                     victim.pointee.chainNext = unlinked
                     unlinked = victim
                 }
+                result = written(fresh.view)
             } else {
                 failure = .io(path: location, detail: "out of memory allocating \(footprint) bytes")
             }
@@ -97,10 +101,33 @@ final class MemoryEngine: StorageEngine, @unchecked Sendable {
         release(unlinked)
         if let failure { throw failure }
         if usedBytes.load(ordering: .relaxed) > limitBytes { evictFromOtherShards() }
+        return result
     }
 
     func removeAll() throws(StorageError) {
         try checkOpen()
+        dropAll()
+    }
+
+    func makeRecordCursor() throws(StorageError) -> any RecordCursor {
+        try checkOpen()
+        return MemoryRecordCursor(engine: self)
+    }
+
+    /// Frees every item; a memory store has nothing to flush.
+    func close() {
+        guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        dropAll()
+    }
+
+    func shard(at index: Int) -> MemoryShard { shards[index] }
+
+    func checkOpen() throws(StorageError) {
+        if isClosed.load(ordering: .acquiring) { throw .closed(path: location) }
+    }
+
+    /// Empties each shard in turn, holding its lock only to swap in empty tables.
+    private func dropAll() {
         for shard in shards {
             let fresh = Tables(bucketCount: Tables.initialSize, slotCapacity: Tables.initialSize)
             var bytes = 0
@@ -118,21 +145,6 @@ final class MemoryEngine: StorageEngine, @unchecked Sendable {
             usedBytes.wrappingDecrement(by: bytes, ordering: .relaxed)
             itemCount.wrappingDecrement(by: detached.count, ordering: .relaxed)
         }
-    }
-
-    func makeRecordCursor() throws(StorageError) -> any RecordCursor {
-        try checkOpen()
-        return MemoryRecordCursor(engine: self)
-    }
-
-    func close() {
-        isClosed.store(true, ordering: .releasing)
-    }
-
-    func shard(at index: Int) -> MemoryShard { shards[index] }
-
-    func checkOpen() throws(StorageError) {
-        if isClosed.load(ordering: .acquiring) { throw .closed(path: location) }
     }
 
     private func shard(for hash: UInt64) -> MemoryShard {

@@ -8,6 +8,8 @@
 /// | 12 | 8 | data size |
 /// | 20 | 8 | version |
 /// | 28 | size | data |
+///
+/// Pure functions: any thread.
 enum RecordLayout {
     static let headerSize = 28
 

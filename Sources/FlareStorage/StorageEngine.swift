@@ -22,24 +22,43 @@ public enum RecordChange {
     case write(ItemHeader, UnsafeRawBufferPointer, UnsafeRawBufferPointer)
 }
 
+/// Decides what happens to one record. Engines call `decide` exactly once per
+/// successful update, under that record's lock; it must be short and must not
+/// call back into the engine. A struct rather than a closure so that engines
+/// built on C callbacks can reach it through a plain pointer without allocating.
+public protocol RecordUpdater {
+    /// `current` is the record as stored (nil if absent); its bytes are valid only during the call.
+    mutating func decide(_ current: RecordView?) -> RecordChange
+}
+
+extension RecordUpdater {
+    /// Entry point for C callbacks, which can carry only an untyped pointer to the updater.
+    static func decide(at updater: UnsafeMutableRawPointer, _ current: RecordView?) -> RecordChange {
+        updater.assumingMemoryBound(to: Self.self).pointee.decide(current)
+    }
+}
+
 /// The per-engine primitives `ItemStore` builds memcached semantics on.
 ///
 /// Threads: every method may be called concurrently from any thread, except
 /// `close()`, which the owner calls once all other calls have returned.
-/// Callbacks run while the engine holds that record's lock: they must be short
-/// and must not call back into the engine.
+/// Callbacks must be short and must not call back into the engine: they may
+/// run under the record's lock or see bytes in a per-thread buffer.
 public protocol StorageEngine: AnyObject, Sendable {
     /// Describes how the configured storage type was mapped onto this engine, if it was.
     var mappingNote: String? { get }
     /// Where the data lives, for error messages.
     var location: String { get }
 
-    /// Calls `body` with the record of `key`, or nil if there is none.
+    /// Calls `body` with the record of `key`, or nil if there is none. The bytes
+    /// are valid only inside `body` (engines may hand out a per-thread copy).
     func read<R>(_ key: UnsafeRawBufferPointer, _ body: (RecordView?) -> R) throws(StorageError) -> R
 
-    /// Atomically reads the record of `key` and applies the change `decide` returns.
-    /// No other update of the same key can run between the read and the change.
-    func update(_ key: UnsafeRawBufferPointer, _ decide: (RecordView?) -> RecordChange) throws(StorageError)
+    /// Atomically reads the record of `key` and applies the change `updater`
+    /// decides: no other update of the key runs between the read and the change.
+    /// If the change was a write, returns `written` applied to the record as it was stored.
+    func update<U: RecordUpdater, R>(_ key: UnsafeRawBufferPointer, _ updater: inout U,
+                                     written: (RecordView) -> R) throws(StorageError) -> R?
 
     /// Removes every record quickly, without stalling other callers for long.
     func removeAll() throws(StorageError)

@@ -57,47 +57,60 @@ final class TkrzwEngine: StorageEngine, @unchecked Sendable {
     var recordCount: Int { isClosed.load(ordering: .acquiring) ? 0 : max(0, Int(tkrzw_dbm_count(dbm))) }
     var byteSize: Int { isClosed.load(ordering: .acquiring) ? 0 : max(0, Int(tkrzw_dbm_get_file_size(dbm))) }
 
+    /// The record is copied into this thread's scratch buffer inside Tkrzw's
+    /// callback and `body` runs on that copy once the record lock is released:
+    /// a C callback cannot call a non-escaping Swift closure without allocating.
     func read<R>(_ key: UnsafeRawBufferPointer, _ body: (RecordView?) -> R) throws(StorageError) -> R {
         try checkOpen()
-        var result: R?
-        var corrupt = false
-        let succeeded = withoutActuallyEscaping({ (record: UnsafeRawBufferPointer?) in
-            guard let record else { result = body(nil); return }
-            guard let view = RecordLayout.decode(record) else { corrupt = true; return }
-            result = body(view)
-        }) { visit in
-            var context = ReadContext(visit: visit)
-            return withUnsafeMutablePointer(to: &context) { context in
-                withCKey(key) { keyPointer, keyCount in
-                    tkrzw_dbm_process(dbm, keyPointer, keyCount, readProcessor, context, false)
-                }
+        let scratch = ScratchBuffer.forCurrentThread()
+        defer { scratch.pointee.trim() }
+        var context = ReadContext(scratch: scratch, copied: ReadContext.absent)
+        let succeeded = withUnsafeMutablePointer(to: &context) { context in
+            withCKey(key) { keyPointer, keyCount in
+                tkrzw_dbm_process(dbm, keyPointer, keyCount, readProcessor, context, false)
             }
         }
         guard succeeded else { throw lastError() }
-        if corrupt { throw corruptRecord(key) }
-        return result!
+        switch context.copied {
+        case ReadContext.absent:
+            return body(nil)
+        case ReadContext.outOfMemory:
+            throw .io(path: location, detail: "out of memory reading a record of a \(key.count)-byte key")
+        default:
+            guard let view = RecordLayout.decode(scratch.pointee.bytes(context.copied)) else { throw corruptRecord(key) }
+            return body(view)
+        }
     }
 
-    func update(_ key: UnsafeRawBufferPointer, _ decide: (RecordView?) -> RecordChange) throws(StorageError) {
+    func update<U: RecordUpdater, R>(_ key: UnsafeRawBufferPointer, _ updater: inout U,
+                                     written: (RecordView) -> R) throws(StorageError) -> R? {
         try checkOpen()
-        let scratch = ThreadScratch.current()
+        let scratch = ScratchBuffer.forCurrentThread()
         defer { scratch.pointee.trim() }
-        let (succeeded, failure) = withoutActuallyEscaping(decide) { decide in
-            var context = UpdateContext(decide: decide, scratch: scratch, failure: nil)
-            let succeeded = withUnsafeMutablePointer(to: &context) { context in
+        var context = UpdateContext(updaterType: U.self, updater: nil, scratch: scratch, failure: nil, writtenCount: 0)
+        let succeeded = withUnsafeMutablePointer(to: &updater) { updater in
+            context.updater = UnsafeMutableRawPointer(updater)
+            return withUnsafeMutablePointer(to: &context) { context in
                 withCKey(key) { keyPointer, keyCount in
                     tkrzw_dbm_process(dbm, keyPointer, keyCount, updateProcessor, context, true)
                 }
             }
-            return (succeeded, context.failure)
         }
         guard succeeded else { throw lastError() }
-        switch failure {
-        case .none: return
-        case .corrupt?: throw corruptRecord(key)
-        case .tooLarge(let bytes)?: throw .itemTooLarge(bytes: bytes, limit: Int(Int32.max))
-        case .outOfMemory(let bytes)?: throw .io(path: location, detail: "out of memory composing a record of \(bytes) bytes")
+        switch context.failure {
+        case .none:
+            break
+        case .corrupt?:
+            throw corruptRecord(key)
+        case .tooLarge(let bytes)?:
+            throw .itemTooLarge(bytes: bytes, limit: Int(Int32.max))
+        case .outOfMemory(let bytes)?:
+            throw .io(path: location, detail: "out of memory composing a record of \(bytes) bytes")
         }
+        // The record Tkrzw just stored is still in the scratch buffer.
+        guard context.writtenCount > 0,
+              let stored = RecordLayout.decode(scratch.pointee.bytes(context.writtenCount)) else { return nil }
+        return written(stored)
     }
 
     func removeAll() throws(StorageError) {
@@ -157,7 +170,12 @@ func withCKey<R>(_ key: UnsafeRawBufferPointer, _ body: (UnsafePointer<CChar>, I
 // MARK: - Record processors (C callbacks cannot capture: context travels in `arg`)
 
 private struct ReadContext {
-    var visit: (UnsafeRawBufferPointer?) -> Void
+    static let absent = -1
+    static let outOfMemory = -2
+
+    var scratch: UnsafeMutablePointer<ScratchBuffer>
+    /// Bytes copied into `scratch`, or `absent` / `outOfMemory`.
+    var copied: Int
 }
 
 private enum UpdateFailure {
@@ -167,14 +185,24 @@ private enum UpdateFailure {
 }
 
 private struct UpdateContext {
-    var decide: (RecordView?) -> RecordChange
-    var scratch: UnsafeMutablePointer<ThreadScratch>
+    var updaterType: any RecordUpdater.Type
+    var updater: UnsafeMutableRawPointer?
+    var scratch: UnsafeMutablePointer<ScratchBuffer>
     var failure: UpdateFailure?
+    /// Size of the record composed in `scratch` when the updater chose to write.
+    var writtenCount: Int
 }
 
 private let readProcessor: tkrzw_record_processor = { arg, _, _, value, valueCount, _ in
     let context = arg!.assumingMemoryBound(to: ReadContext.self)
-    context.pointee.visit(value.map { UnsafeRawBufferPointer(start: $0, count: Int(valueCount)) })
+    guard let value else { return TKRZW_REC_PROC_NOOP }
+    let count = Int(valueCount)
+    guard let copy = context.pointee.scratch.pointee.reserve(count) else {
+        context.pointee.copied = ReadContext.outOfMemory
+        return TKRZW_REC_PROC_NOOP
+    }
+    copy.copyMemory(from: value, byteCount: count)
+    context.pointee.copied = count
     return TKRZW_REC_PROC_NOOP
 }
 
@@ -188,7 +216,7 @@ private let updateProcessor: tkrzw_record_processor = { arg, _, _, value, valueC
         }
         current = view
     }
-    switch context.pointee.decide(current) {
+    switch context.pointee.updaterType.decide(at: context.pointee.updater!, current) {
     case .keep:
         return TKRZW_REC_PROC_NOOP
     case .remove:
@@ -214,6 +242,7 @@ private let updateProcessor: tkrzw_record_processor = { arg, _, _, value, valueC
             (buffer + RecordLayout.headerSize + first.count).copyMemory(from: base, byteCount: second.count)
         }
         newValueCount!.pointee = Int32(total)
+        context.pointee.writtenCount = total
         return UnsafePointer(buffer.assumingMemoryBound(to: CChar.self))
     }
 }
