@@ -5,6 +5,7 @@ let package = Package(
     name: "flare",
     products: [
         .executable(name: "flared", targets: ["flared"]),
+        .executable(name: "flarei", targets: ["flarei"]),
         .executable(name: "flare-bench", targets: ["flare-bench"]),
     ],
     dependencies: [
@@ -36,15 +37,29 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Atomics", package: "swift-atomics"),
         ]),
+        // Daemon plumbing shared by flared and flarei: detaching, pid file, logging set-up.
+        .target(name: "FlareDaemon", dependencies: [
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The index server's behaviour: node map authority, persistence, monitoring, pushes.
+        .target(name: "FlareIndex", dependencies: [
+            "FlareProtocol", "FlareConfig", "FlareNet", "FlareCluster", "FlareDaemon",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Atomics", package: "swift-atomics"),
+        ]),
         // The node daemon's behaviour: command execution, stats, standalone/cluster start-up.
         .target(name: "FlareNode", dependencies: [
-            "FlareProtocol", "FlareStorage", "FlareConfig", "FlareNet", "FlareCluster",
+            "FlareProtocol", "FlareStorage", "FlareConfig", "FlareNet", "FlareCluster", "FlareDaemon",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Atomics", package: "swift-atomics"),
         ]),
 
         .executableTarget(name: "flared", dependencies: [
-            "FlareNode", "FlareConfig",
+            "FlareNode", "FlareConfig", "FlareDaemon",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "flarei", dependencies: [
+            "FlareIndex", "FlareConfig", "FlareDaemon",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "flare-bench", dependencies: [

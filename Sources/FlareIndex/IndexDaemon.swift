@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import FlareDaemon
 import FlareCluster
 import FlareConfig
 import FlareNet
@@ -55,8 +56,8 @@ public final class IndexDaemon {
         try server.bind()
 
         let pidPath = settings.effectivePidPath
-        try ProcessControlPidFile.write(pidPath)
-        defer { ProcessControlPidFile.remove(pidPath) }
+        try ProcessControl.writePidFile(pidPath)
+        defer { ProcessControl.removePidFile(pidPath) }
 
         server.onSignal(SIGTERM) { [unowned self] in shutdown("SIGTERM") }
         server.onSignal(SIGINT) { [unowned self] in shutdown("SIGINT") }

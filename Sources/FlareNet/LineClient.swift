@@ -28,7 +28,7 @@ public enum LineClient {
         return text.withUTF8 { bytes in
             var offset = 0
             while offset < bytes.count {
-                let n = Glibc.send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+                let n = Glibc.send(fd, bytes.baseAddress! + offset, bytes.count - offset, LineClient.noSignal)
                 if n <= 0 { return false }
                 offset += n
             }
@@ -64,6 +64,12 @@ extension LineClient {
     /// Drops bytes already received (late replies to a request that timed out).
     public static func discardUnread(_ fd: Int32) {
         var scratch = [UInt8](repeating: 0, count: 4096)
-        while recv(fd, &scratch, scratch.count, Int32(MSG_DONTWAIT)) > 0 {}
+        while recv(fd, &scratch, scratch.count, LineClient.dontWait) > 0 {}
     }
+}
+
+extension LineClient {
+    // Linux's values; Glibc's Swift overlay does not export these two flags.
+    static let noSignal: Int32 = 0x4000  // MSG_NOSIGNAL: a closed peer is an error, not SIGPIPE
+    static let dontWait: Int32 = 0x40    // MSG_DONTWAIT
 }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import FlareCluster
 import FlareConfig
+import FlareNet
 
 /// The messages a node sends to the index server (node-server.md §8.2), each on a fresh connection
 /// with a deadline, from a background thread.

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import FlareDaemon
 import FlareConfig
 import FlareNet
 import FlareProtocol

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import FlareDaemon
 import FlareConfig
 import FlareNode
 import Logging
@@ -32,17 +33,12 @@ case .run(let settings):
             try NodeDaemon(settings: settings, logger: logger).run()
         } catch {
             logger.critical("flared cannot start: \(error)")
-            if !settings.daemonize { printError("flared: \(error)") }
+            if !settings.daemonize { ProcessControl.printError("flared: \(error)") }
             exit(1)
         }
     } catch {
-        printError("flared: \(error)")
+        ProcessControl.printError("flared: \(error)")
         exit(1)
     }
 }
 
-/// Writes a line to standard error (before logging exists, or next to it in the foreground).
-func printError(_ line: String) {
-    let text = line + "\n"
-    _ = text.withCString { write(2, $0, strlen($0)) }
-}

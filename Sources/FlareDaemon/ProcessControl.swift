@@ -46,6 +46,12 @@ public enum ProcessControl {
         _ = line.withCString { write(fd, $0, strlen($0)) }
     }
 
+    /// Writes a line to standard error (before logging exists, or next to it in the foreground).
+    public static func printError(_ line: String) {
+        let text = line + "\n"
+        _ = text.withCString { write(2, $0, strlen($0)) }
+    }
+
     public static func removePidFile(_ path: String) {
         unlink(path)
     }
