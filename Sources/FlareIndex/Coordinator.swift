@@ -101,18 +101,18 @@ final class Coordinator: @unchecked Sendable {
         let outcome = lock.withLock { () -> Result<(IndexState, IndexChange), IndexCommandError> in
             var next = state
             let change: IndexChange
-            do {
+            do throws(IndexCommandError) {
                 change = try operation(&next)
             } catch {
                 return .failure(error)
             }
             if change.save {
                 next.version += 1
-                do {
+                do throws(MapFile.Failure) {
                     try file.save(next)
                 } catch {
                     logger.error("\(name): \(error); the change is not applied")
-                    return .failure(IndexCommandError(reason: error.description))
+                    return .failure(IndexCommandError(error.description))
                 }
                 if let problem = next.layoutProblem() { logger.warning("after \(name): \(problem)") }
             }
