@@ -98,6 +98,24 @@ public final class Connection: @unchecked Sendable {
         streaming = false
     }
 
+    /// The handler waits for a reply from elsewhere (a forwarded request): no further request of
+    /// this connection is processed until `replyArrived()`, so replies stay in request order.
+    public func awaitReply() {
+        awaitingReply = true
+    }
+
+    /// The awaited reply is in `output`: write it and go on with the requests behind it.
+    /// Must run on this connection's worker thread.
+    public func replyArrived() {
+        awaitingReply = false
+        guard !closed else { return }
+        drive()
+    }
+
+    public var isClosed: Bool { closed }
+
+    private var awaitingReply = false
+
     /// Closes the connection after the pending output is written (`quit`, fatal protocol errors).
     public func closeWhenFlushed() { closeAfterFlush = true }
 
@@ -106,7 +124,7 @@ public final class Connection: @unchecked Sendable {
     fileprivate func onReadable(_ what: Int16) {
         if what & Int16(EV_TIMEOUT) != 0 {
             // An idle client is dropped; one that is receiving a long reply is not idle.
-            if !streaming && output.isEmpty { close() }
+            if !streaming && !awaitingReply && output.isEmpty { close() }
             return
         }
         guard fillInput() else { return }
@@ -184,7 +202,7 @@ public final class Connection: @unchecked Sendable {
 
     /// Hands complete requests to the handler. Returns true if it stopped because output piled up.
     private func processInput() -> Bool {
-        while !closed && !streaming && !closeAfterFlush {
+        while !closed && !streaming && !awaitingReply && !closeAfterFlush {
             if output.pendingCount >= Connection.outputHighWater { return true }
             if swallow > 0 {
                 let dropped = min(swallow, inputEnd - inputStart)

@@ -28,6 +28,9 @@ public struct Request {
     public var number: Int64 = 0
     public var noreply = false
     public var replication = ReplicationOverride.configured
+    /// The `<a:1,b:2>` prefix of a forwarded request without its brackets: the nodes it passed
+    /// through (flare's proxy prefix). Empty for client requests.
+    public var proxyPath = UnsafeRawBufferPointer(start: nil, count: 0)
 
     init(command: Command, line: UnsafeRawBufferPointer, arguments: Tokenizer) {
         self.command = command

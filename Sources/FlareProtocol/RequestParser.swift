@@ -31,11 +31,22 @@ public struct RequestParser: Sendable {
         let line = UnsafeRawBufferPointer(start: base, count: lineEnd)
         let consumed = newline + 1
 
-        var tokens = Tokenizer(line)
+        // Node-to-node requests may start with `<node-key[,node-key…]>`: the nodes that forwarded it.
+        var proxyPath = UnsafeRawBufferPointer(start: nil, count: 0)
+        var commandLine = line
+        if line.first == UInt8(ascii: "<") {
+            guard let close = line.firstIndex(of: UInt8(ascii: ">")) else {
+                return .invalid(.unknownCommand, consumed: consumed, swallow: 0, silent: false, close: false)
+            }
+            proxyPath = UnsafeRawBufferPointer(rebasing: line[1..<close])
+            commandLine = UnsafeRawBufferPointer(rebasing: line[(close + 1)...])
+        }
+        var tokens = Tokenizer(commandLine)
         guard let word = tokens.next(), let command = Command.lookup(word) else {
             return .invalid(.unknownCommand, consumed: consumed, swallow: 0, silent: false, close: false)
         }
         var request = Request(command: command, line: line, arguments: tokens)
+        request.proxyPath = proxyPath
         switch command {
         case .set, .add, .replace, .append, .prepend, .cas:
             return parseStorage(&request, tokens: &tokens, input: input, lineConsumed: consumed)

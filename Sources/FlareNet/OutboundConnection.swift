@@ -1,0 +1,187 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+internal import CLibevent
+import FlareProtocol
+
+/// What an outbound connection's owner does with the bytes and events of the connection.
+public protocol OutboundDelegate: AnyObject {
+    /// Consumes complete replies from `input`; returns the bytes used.
+    func outbound(_ connection: OutboundConnection, received input: UnsafeRawBufferPointer) -> Int
+    /// The connection failed or was closed; pending work must be failed. Never called synchronously
+    /// from `send` or `init`, so callers are not re-entered.
+    func outboundClosed(_ connection: OutboundConnection, reason: String)
+}
+
+/// A non-blocking client connection to another daemon on a worker's event loop (node-to-node
+/// forwarding). Owned and used by that worker's thread only.
+public final class OutboundConnection {
+    public let host: String
+    public let port: Int
+    public let output = ReplyBuffer()
+    public weak var delegate: OutboundDelegate?
+    private unowned let worker: Worker
+    private var fd: Int32 = -1
+    private var readEvent: OpaquePointer?
+    private var writeEvent: OpaquePointer?
+    private var connected = false
+    public private(set) var closed = false
+    private var input: UnsafeMutableRawPointer
+    private var inputCapacity = 64 * 1024
+    private var inputStart = 0
+    private var inputEnd = 0
+
+    public init(host: String, port: Int, worker: Worker) {
+        self.host = host
+        self.port = port
+        self.worker = worker
+        input = UnsafeMutableRawPointer.allocate(byteCount: inputCapacity, alignment: 16)
+    }
+
+    deinit {
+        input.deallocate()
+        tearDown()
+    }
+
+    /// Starts connecting (set `delegate` first); failures arrive through `outboundClosed`.
+    public func connect(timeoutMilliseconds: Int) {
+        var hints = addrinfo()
+        hints.ai_family = AF_INET
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &result) == 0, let info = result else {
+            failSoon("cannot resolve \(host)")
+            return
+        }
+        defer { freeaddrinfo(result) }
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { failSoon("socket: \(errorText(errno))"); return }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        let rc = Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen)
+        if rc != 0 && errno != EINPROGRESS {
+            failSoon("connect to \(host):\(port): \(errorText(errno))")
+            return
+        }
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        readEvent = event_new(worker.base, fd, Int16(EV_READ | EV_PERSIST), outboundReadCallback, me)
+        writeEvent = event_new(worker.base, fd, Int16(EV_WRITE | EV_PERSIST), outboundWriteCallback, me)
+        // Connected when writable; a timeout on the write event bounds the connect.
+        var tv = timeval(tv_sec: timeoutMilliseconds / 1000, tv_usec: (timeoutMilliseconds % 1000) * 1000)
+        event_add(writeEvent, &tv)
+    }
+
+    /// Reports a failure from the event loop rather than from inside the caller.
+    private func failSoon(_ reason: String) {
+        worker.post { [weak self] in self?.fail(reason) }
+    }
+
+    /// Queues `output`'s bytes for sending (call after appending to `output`).
+    public func flush() {
+        guard connected, !closed else { return }  // sent once the connect completes
+        writeOut()
+    }
+
+    private func writeOut() {
+        while !output.isEmpty {
+            let pending = output.pending
+            let n = send(fd, pending.baseAddress, pending.count, LineClient.noSignal)
+            if n > 0 { output.consume(n); continue }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                event_add(writeEvent, nil)
+                return
+            }
+            fail("write to \(host):\(port): \(errorText(errno))")
+            return
+        }
+        event_del(writeEvent)
+    }
+
+    fileprivate func onWritable(_ what: Int16) {
+        if !connected {
+            if what & Int16(EV_TIMEOUT) != 0 { fail("connect to \(host):\(port) timed out"); return }
+            var code: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length)
+            if code != 0 { fail("connect to \(host):\(port): \(errorText(code))"); return }
+            connected = true
+            event_del(writeEvent)
+            event_add(readEvent, nil)
+        }
+        writeOut()
+    }
+
+    fileprivate func onReadable() {
+        while !closed {
+            if inputCapacity - inputEnd < 16 * 1024 { makeRoom() }
+            let n = read(fd, input + inputEnd, inputCapacity - inputEnd)
+            if n > 0 {
+                inputEnd += n
+                deliver()
+                continue
+            }
+            if n == 0 { fail("\(host):\(port) closed the connection"); return }
+            if errno == EINTR { continue }
+            if errno != EAGAIN && errno != EWOULDBLOCK { fail("read from \(host):\(port): \(errorText(errno))") }
+            return
+        }
+    }
+
+    private func deliver() {
+        guard let delegate else { return }
+        while inputEnd > inputStart && !closed {
+            let used = delegate.outbound(self, received: UnsafeRawBufferPointer(start: input + inputStart, count: inputEnd - inputStart))
+            if used == 0 { break }
+            inputStart += used
+        }
+        if inputStart == inputEnd { inputStart = 0; inputEnd = 0 }
+    }
+
+    /// Compacts, then doubles the buffer if a reply is larger than it.
+    private func makeRoom() {
+        let live = inputEnd - inputStart
+        if inputStart > 0 {
+            memmove(input, input + inputStart, live)
+            inputStart = 0
+            inputEnd = live
+        }
+        if inputCapacity - inputEnd < 16 * 1024 {
+            let bigger = UnsafeMutableRawPointer.allocate(byteCount: inputCapacity * 2, alignment: 16)
+            bigger.copyMemory(from: input, byteCount: live)
+            input.deallocate()
+            input = bigger
+            inputCapacity *= 2
+        }
+    }
+
+    /// Closes the connection and tells the delegate once.
+    public func fail(_ reason: String) {
+        guard !closed else { return }
+        closed = true
+        tearDown()
+        delegate?.outboundClosed(self, reason: reason)
+    }
+
+    private func tearDown() {
+        for ev in [readEvent, writeEvent] where ev != nil {
+            event_del(ev)
+            event_free(ev)
+        }
+        readEvent = nil
+        writeEvent = nil
+        if fd >= 0 { Glibc.close(fd); fd = -1 }
+    }
+}
+
+private func outboundReadCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
+    let connection = Unmanaged<OutboundConnection>.fromOpaque(arg!).takeUnretainedValue()
+    withExtendedLifetime(connection) { connection.onReadable() }
+}
+
+private func outboundWriteCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
+    let connection = Unmanaged<OutboundConnection>.fromOpaque(arg!).takeUnretainedValue()
+    withExtendedLifetime(connection) { connection.onWritable(what) }
+}

@@ -1,0 +1,132 @@
+import FlareCluster
+import FlareNet
+import FlareProtocol
+
+/// The shape of a reply a forwarded request waits for.
+enum ReplyShape {
+    /// One line: STORED, DELETED, a number, SERVER_ERROR …
+    case line
+    /// VALUE blocks up to END (get, gets, gat, gats), or a single error line.
+    case values
+}
+
+/// One pipelined connection from this worker to another node, with the replies it still owes.
+/// Requests are answered in order, so a FIFO of waiters matches replies to requests.
+/// Used on its worker's thread only.
+final class PeerLink: OutboundDelegate {
+    typealias Completion = (Result<UnsafeRawBufferPointer, PeerFailure>) -> Void
+
+    struct Waiter {
+        let shape: ReplyShape
+        let sentAt: Int64
+        let completion: Completion
+    }
+
+    let nodeKey: String
+    private let connection: OutboundConnection
+    private var waiters: [Waiter] = []
+    private var head = 0
+    private let clock: ServerClock
+    private(set) var failed = false
+
+    init(nodeKey: String, host: String, port: Int, worker: Worker, connectTimeoutMilliseconds: Int) {
+        self.nodeKey = nodeKey
+        self.clock = worker.server.clock
+        connection = OutboundConnection(host: host, port: port, worker: worker)
+        connection.delegate = self
+        connection.connect(timeoutMilliseconds: connectTimeoutMilliseconds)
+    }
+
+    var output: ReplyBuffer { connection.output }
+    var outstanding: Int { waiters.count - head }
+
+    /// Registers the waiter for the request just appended to `output`, then sends.
+    func expect(_ shape: ReplyShape, _ completion: @escaping Completion) {
+        waiters.append(Waiter(shape: shape, sentAt: clock.now, completion: completion))
+        connection.flush()
+    }
+
+    /// Sends a request that has no reply (noreply).
+    func sendWithoutReply() { connection.flush() }
+
+    /// Age in seconds of the oldest unanswered request (0 if none).
+    func oldestWait(now: Int64) -> Int64 {
+        head < waiters.count ? now - waiters[head].sentAt : 0
+    }
+
+    func fail(_ reason: String) { connection.fail(reason) }
+
+    // MARK: OutboundDelegate
+
+    func outbound(_ connection: OutboundConnection, received input: UnsafeRawBufferPointer) -> Int {
+        guard head < waiters.count else {
+            // A reply nobody asked for: the stream is out of step, so drop the link.
+            connection.fail("unexpected reply from \(nodeKey)")
+            return input.count
+        }
+        guard let length = ReplyFraming.length(of: waiters[head].shape, in: input) else { return 0 }
+        let waiter = waiters[head]
+        head += 1
+        if head == waiters.count { waiters.removeAll(keepingCapacity: true); head = 0 }
+        waiter.completion(.success(UnsafeRawBufferPointer(rebasing: input[..<length])))
+        return length
+    }
+
+    func outboundClosed(_ connection: OutboundConnection, reason: String) {
+        failed = true
+        let pending = waiters[head...]
+        waiters.removeAll()
+        head = 0
+        for waiter in pending { waiter.completion(.failure(PeerFailure(node: nodeKey, reason: reason))) }
+    }
+}
+
+struct PeerFailure: Error, CustomStringConvertible {
+    let node: String
+    let reason: String
+    var description: String { "forward to \(node) failed: \(reason)" }
+}
+
+/// Where one reply ends in a stream of replies.
+enum ReplyFraming {
+    /// The byte length of the complete reply at the start of `input`, or nil if more is needed.
+    static func length(of shape: ReplyShape, in input: UnsafeRawBufferPointer) -> Int? {
+        switch shape {
+        case .line:
+            return lineEnd(input, from: 0)
+        case .values:
+            var offset = 0
+            while true {
+                guard let end = lineEnd(input, from: offset) else { return nil }
+                let line = UnsafeRawBufferPointer(rebasing: input[offset..<end])
+                if line.starts(with: "VALUE ".utf8) {
+                    guard let bytes = valueLength(line) else { return end }  // malformed: stop here
+                    let next = end + bytes + 2
+                    guard input.count >= next else { return nil }
+                    offset = next
+                    continue
+                }
+                // END, or an error line that ends the reply.
+                return end
+            }
+        }
+    }
+
+    /// Index just past the `\n` of the line starting at `from`.
+    private static func lineEnd(_ input: UnsafeRawBufferPointer, from: Int) -> Int? {
+        guard from < input.count else { return nil }
+        guard let newline = input[from...].firstIndex(of: 0x0A) else { return nil }
+        return newline + 1
+    }
+
+    /// The `<bytes>` field of `VALUE <key> <flags> <bytes> [<cas>]\r\n`.
+    static func valueLength(_ line: UnsafeRawBufferPointer) -> Int? {
+        var tokens = Tokenizer(UnsafeRawBufferPointer(rebasing: line[..<(line.count - (line.last == 0x0A ? 1 : 0))]))
+        _ = tokens.next()
+        _ = tokens.next()
+        _ = tokens.next()
+        guard var word = tokens.next() else { return nil }
+        if word.last == 0x0D { word = UnsafeRawBufferPointer(rebasing: word.dropLast()) }
+        return Decimal.uint64(word).map { Int($0) }
+    }
+}
