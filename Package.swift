@@ -53,5 +53,6 @@ let package = Package(
         .testTarget(name: "FlareStorageTests", dependencies: ["FlareStorage"]),
         .testTarget(name: "FlareConfigTests", dependencies: ["FlareConfig"]),
         .testTarget(name: "FlaredIntegrationTests", dependencies: ["FlareProtocol"]),
+        .testTarget(name: "FlareBenchTests", dependencies: ["flare-bench"]),
     ]
 )
