@@ -41,6 +41,12 @@ final class RequestTemplates: @unchecked Sendable {
         self.multiget = multiget
     }
 
+    deinit {
+        prefix.deallocate()
+        setHeaderTail.deallocate()
+        valueBlock.deallocate()
+    }
+
     @inline(__always)
     private func putKey(_ key: Int, _ out: UnsafeMutablePointer<UInt8>) -> Int {
         memcpy(out, prefix, prefixCount)

@@ -213,7 +213,7 @@ final class Worker: @unchecked Sendable {
         }
         let kind = c.kinds[c.answered]
         c.answered += 1
-        var hits = -1
+        var hits = -1   // stays -1 unless the reply is the expected kind for the request
         switch reply {
         case .end(let values) where kind == .get: hits = values
         case .stored where kind == .set: hits = 0
