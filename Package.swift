@@ -71,5 +71,6 @@ let package = Package(
         .testTarget(name: "FlareConfigTests", dependencies: ["FlareConfig"]),
         .testTarget(name: "FlareClusterTests", dependencies: ["FlareCluster"]),
         .testTarget(name: "FlaredIntegrationTests", dependencies: ["FlareProtocol"]),
+        .testTarget(name: "FlareBenchTests", dependencies: ["flare-bench"]),
     ]
 )

@@ -1,1 +1,0 @@
-print("flare-bench")
