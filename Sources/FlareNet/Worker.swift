@@ -91,6 +91,18 @@ public final class Worker: @unchecked Sendable {
         for task in batch { task() }
     }
 
+    /// Runs `action` on this worker's thread every `seconds`. Call on this worker's thread (or
+    /// before it starts).
+    public func every(seconds: Double, _ action: @escaping () -> Void) {
+        let callback = EventCallback(action)
+        timers.append(callback)
+        let ev = event_new(base, -1, Int16(EV_PERSIST), workerTimerCallback, Unmanaged.passUnretained(callback).toOpaque())
+        var tv = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1_000_000))
+        event_add(ev, &tv)
+    }
+
+    private var timers: [EventCallback] = []
+
     /// Takes over an accepted socket (runs on this worker's thread).
     func adopt(fd: Int32, id: Int, peer: String) {
         let connection = Connection(fd: fd, id: id, peer: peer, worker: self, now: server.clock.now)
@@ -113,4 +125,8 @@ public final class Worker: @unchecked Sendable {
 
 private func workerWakeCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
     Unmanaged<Worker>.fromOpaque(arg!).takeUnretainedValue().runTasks()
+}
+
+private func workerTimerCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
+    Unmanaged<EventCallback>.fromOpaque(arg!).takeUnretainedValue().action()
 }

@@ -10,6 +10,8 @@ import Logging
 public final class NodeContext: @unchecked Sendable {
     public let store: ItemStore
     public let limits: ParserLimits
+    /// Connections per destination node for forwarding (`proxy-concurrency`).
+    let proxyConcurrency: Int
     public let logger: Logger
     /// Set once a storage write fails: `ping` then reports the node unhealthy so the index marks it down.
     let storageFailed = ManagedAtomic<Bool>(false)
@@ -23,9 +25,10 @@ public final class NodeContext: @unchecked Sendable {
     public internal(set) var server: Server!
     let counters: [ThreadCounters]
 
-    init(store: ItemStore, limits: ParserLimits, logger: Logger, workers: Int, membership: NodeMembership,
-         showVariables: @escaping @Sendable () -> [String]) {
+    init(store: ItemStore, limits: ParserLimits, logger: Logger, workers: Int, proxyConcurrency: Int,
+         membership: NodeMembership, showVariables: @escaping @Sendable () -> [String]) {
         self.store = store
+        self.proxyConcurrency = proxyConcurrency
         self.limits = limits
         self.logger = logger
         self.membership = membership

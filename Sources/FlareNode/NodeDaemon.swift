@@ -39,6 +39,7 @@ public final class NodeDaemon {
         let membership = self.membership!
         let variables = ShowVariablesSource(settings)
         let context = NodeContext(store: store, limits: limits, logger: logger, workers: workers,
+                                  proxyConcurrency: settings.proxyConcurrency,
                                   membership: membership, showVariables: { variables.lines() })
         let serverOptions = ServerOptions(address: settings.serverAddress, port: settings.serverPort,
                                           backlog: settings.backLog, workers: workers,

@@ -13,6 +13,9 @@ public final class NodeHandler: ConnectionHandler {
     let clock: ServerClock
     /// The cluster as this worker routes by; replaced on this worker's thread when the map changes.
     var view: ClusterView
+    /// Connections to other nodes for forwarding, opened on first use.
+    lazy var peerPool = PeerPool(worker: worker, concurrency: context.proxyConcurrency)
+    private unowned let worker: Worker
 
     public init(context: NodeContext, worker: Worker) {
         self.context = context
@@ -21,6 +24,7 @@ public final class NodeHandler: ConnectionHandler {
         self.counters = context.counters[worker.index % context.counters.count]
         self.clock = worker.server.clock
         self.view = context.membership.current
+        self.worker = worker
     }
 
     public func process(_ connection: Connection, input: UnsafeRawBufferPointer) -> ProcessOutcome {
@@ -45,7 +49,7 @@ public final class NodeHandler: ConnectionHandler {
                 switch execute(request, on: connection) {
                 case .next: break
                 case .close: return ProcessOutcome(consumed: offset, close: true)
-                case .streaming: return ProcessOutcome(consumed: offset)
+                case .streaming, .awaiting: return ProcessOutcome(consumed: offset)
                 }
             case .needMore(let atLeast):
                 return ProcessOutcome(consumed: offset, needAtLeast: atLeast)
@@ -64,25 +68,28 @@ public final class NodeHandler: ConnectionHandler {
         return ProcessOutcome(consumed: offset)
     }
 
-    enum Next { case next, close, streaming }
+    enum Next { case next, close, streaming, awaiting }
 
     private func execute(_ request: Request, on connection: Connection) -> Next {
         let output = connection.output
         switch request.command {
-        case .get, .gets: retrieve(request, output)
-        case .set, .add, .replace, .append, .prepend, .cas:
-            guard routedLocally(view.routeWrite(request.key), request, output) else { break }
-            storeItem(request, output)
-        case .delete:
-            guard routedLocally(view.routeWrite(request.key), request, output) else { break }
-            delete(request, output)
-        case .incr, .decr:
-            guard routedLocally(view.routeWrite(request.key), request, output) else { break }
-            arithmetic(request, output)
-        case .touch:
-            guard routedLocally(view.routeWrite(request.key), request, output) else { break }
-            touch(request, output)
-        case .gat, .gats: getAndTouch(request, output)
+        case .get, .gets, .gat, .gats:
+            guard allKeysLocal(request) else { return retrieveAcrossNodes(request, connection) }
+            if request.command == .get || request.command == .gets {
+                retrieve(request, output)
+            } else {
+                getAndTouch(request, output)
+            }
+        case .set, .add, .replace, .append, .prepend, .cas, .delete, .incr, .decr, .touch:
+            let route = view.routeWrite(request.key)
+            if case .forward(let node) = route { return forwardWrite(request, to: node, connection) }
+            guard routedLocally(route, request, output) else { break }
+            switch request.command {
+            case .delete: delete(request, output)
+            case .incr, .decr: arithmetic(request, output)
+            case .touch: touch(request, output)
+            default: storeItem(request, output)
+            }
         case .flushAll: flushAll(request, output)
         case .quit: return .close
         case .version: simple(request, output, reply: "VERSION flare-\(FlareRelease.version)\r\n")

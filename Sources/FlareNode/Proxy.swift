@@ -1,0 +1,129 @@
+import FlareCluster
+import FlareNet
+import FlareProtocol
+
+/// Forwarding requests for keys this node does not own (node-server.md §7): writes to the
+/// partition's master, reads to a node of the partition. The client's connection waits for the
+/// owner's reply (`awaitReply`), so replies stay in request order, while the worker goes on
+/// serving its other connections.
+extension NodeHandler {
+    /// A forwarded request must not come back to a node it already passed through.
+    func isLoop(_ request: Request) -> Bool {
+        guard !request.proxyPath.isEmpty else { return false }
+        var remaining = Substring(String(decoding: request.proxyPath, as: UTF8.self))
+        while !remaining.isEmpty {
+            let end = remaining.firstIndex(of: ",") ?? remaining.endIndex
+            if remaining[..<end] == view.selfKey { return true }
+            remaining = end == remaining.endIndex ? "" : remaining[remaining.index(after: end)...]
+        }
+        return false
+    }
+
+    /// Sends a single-key write to its owner and relays the reply verbatim.
+    func forwardWrite(_ request: Request, to nodeKey: String, _ connection: Connection) -> Next {
+        let output = connection.output
+        guard !isLoop(request), let node = view.map[nodeKey: nodeKey] else {
+            if !request.noreply { output.append("SERVER_ERROR proxy error\r\n") }
+            return .next
+        }
+        let link = peerPool.link(to: node, key: request.key)
+        ForwardedRequest.appendWrite(request, selfKey: view.selfKey, now: clock.now, to: link.output)
+        if request.noreply {
+            link.sendWithoutReply()
+            return .next
+        }
+        let logger = context.logger
+        link.expect(request.command == .gat || request.command == .gats ? .values : .line) { result in
+            switch result {
+            case .success(let reply): output.append(reply)
+            case .failure(let failure):
+                logger.warning("\(failure)")
+                output.append("SERVER_ERROR proxy error\r\n")
+            }
+            connection.replyArrived()
+        }
+        connection.awaitReply()
+        return .awaiting
+    }
+
+    /// get/gets/gat/gats whose keys are not all local: each owner gets one request with its keys,
+    /// all sent at once; the reply is assembled in the client's key order when all have answered.
+    func retrieveAcrossNodes(_ request: Request, _ connection: Connection) -> Next {
+        let touching = request.command == .gat || request.command == .gats
+        let expire = Expiry.absolute(request.exptime, now: clock.now)
+        let gather = MultiKeyGather(command: request.command, expire: expire)
+        var keys = request.keys
+        while let key = keys.next() {
+            let route = touching ? view.routeWrite(key) : view.routeRead(key)
+            switch route {
+            case .local: gather.addLocal(key)
+            case .forward(let nodeKey):
+                if !isLoop(request), let node = view.map[nodeKey: nodeKey] {
+                    gather.addRemote(key, node: node)
+                } else {
+                    gather.addMiss(key)
+                }
+            case .noPartition, .unavailable: gather.addMiss(key)
+            }
+        }
+        guard gather.hasRemote else {
+            finishRetrieval(gather, connection.output)
+            return .next
+        }
+        let logger = context.logger
+        for (index, destination) in gather.destinations.enumerated() {
+            let link = destination.keys[0].withUnsafeBytes { peerPool.link(to: destination.node, key: $0) }
+            gather.appendRequest(for: index, selfKey: view.selfKey, to: link.output)
+            link.expect(.values) { [self] result in
+                switch result {
+                case .success(let reply): gather.received(reply, for: index)
+                case .failure(let failure):
+                    logger.warning("\(failure)")
+                    gather.failed(index)
+                }
+                if gather.isComplete {
+                    finishRetrieval(gather, connection.output)
+                    connection.replyArrived()
+                }
+            }
+        }
+        connection.awaitReply()
+        return .awaiting
+    }
+
+    /// Writes the assembled hits (local ones read now) in key order, then `END`.
+    private func finishRetrieval(_ gather: MultiKeyGather, _ output: ReplyBuffer) {
+        let now = clock.now
+        let withCas = gather.command == .gets || gather.command == .gats
+        let touching = gather.command == .gat || gather.command == .gats
+        gather.forEachSlot { slot in
+            counters.add(NodeCounter.cmdGet)
+            switch slot {
+            case .local(let key):
+                key.withUnsafeBytes { key in
+                    let hit: Bool?
+                    if touching {
+                        hit = try? store.touch(key, expire: gather.expire, now: now) { header, value in
+                            output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
+                            return true
+                        }
+                    } else {
+                        hit = try? store.get(key, now: now) { header, value in
+                            output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
+                            return true
+                        }
+                    }
+                    counters.add(hit == true ? NodeCounter.getHits : NodeCounter.getMisses)
+                }
+            case .remote(let block):
+                if let block {
+                    block.withUnsafeBytes { output.append($0) }
+                    counters.add(NodeCounter.getHits)
+                } else {
+                    counters.add(NodeCounter.getMisses)
+                }
+            }
+        }
+        output.append("END\r\n")
+    }
+}
