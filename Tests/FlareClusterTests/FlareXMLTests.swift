@@ -65,8 +65,8 @@ final class FlareXMLTests: XCTestCase {
 
     func testDecodeAcceptsLayoutVariants() throws {
         // Another Boost archive version, no indentation, whitespace around numbers, comments,
-        // fields in any order,
-        // no item_version (older Boost), class attributes on every item, entities.
+        // fields in any order, no item_version (older Boost), class attributes on every item,
+        // character references.
         let text = """
             <?xml version="1.0"?><!DOCTYPE boost_serialization>
             <!-- written by hand -->
