@@ -152,21 +152,3 @@ extension IndexState {
         node.balance = preparing ? max(balance, 0) : 0
     }
 }
-
-extension NodeEntry {
-    /// `proxy/active/-1/0`: the node leaves its partition and stays up.
-    mutating func becomeActiveProxy() {
-        role = .proxy
-        state = .active
-        partition = -1
-        balance = 0
-    }
-
-    /// `proxy/down/-1/0`: a node that went down gives up its role.
-    mutating func becomeDownProxy() {
-        role = .proxy
-        state = .down
-        partition = -1
-        balance = 0
-    }
-}

@@ -1,0 +1,18 @@
+/// The entry shapes the index's transitions leave a node in (index-server.md §2.3, §6).
+extension NodeEntry {
+    /// `proxy/active/-1/0`: the node leaves its partition and stays up.
+    mutating func becomeActiveProxy() {
+        role = .proxy
+        state = .active
+        partition = -1
+        balance = 0
+    }
+
+    /// `proxy/down/-1/0`: a node that went down gives up its role.
+    mutating func becomeDownProxy() {
+        role = .proxy
+        state = .down
+        partition = -1
+        balance = 0
+    }
+}
