@@ -11,6 +11,14 @@ public enum Route: Equatable {
     case unavailable
 }
 
+/// A node that receives copies of this node's writes.
+public struct ReplicaTarget: Sendable {
+    public let node: NodeEntry
+    /// A synchronous write waits for this copy (active slaves); copies to nodes still being built
+    /// are sent but not waited for.
+    public let waitFor: Bool
+}
+
 /// One immutable snapshot of the cluster as this node sees it: the node map, the partition
 /// tables derived from it and the key resolver. Workers each hold a reference to the current one,
 /// replaced (never mutated) when the index pushes a new map, so routing takes no lock.
@@ -25,6 +33,15 @@ public final class ClusterView: Sendable {
     public let me: NodeEntry?
     /// Every key is local: standalone, or the master of the only partition. Spares hashing.
     private let ownsEverything: Bool
+    /// The partition this node is the active master of, or -1.
+    public let masterOf: Int
+    /// This node's slaves (not down) when it is an active master; `waitFor` marks the active ones,
+    /// which a synchronous write waits for.
+    public let slaves: [ReplicaTarget]
+    /// The partition being added and its master, while one is.
+    private let preparingMaster: NodeEntry?
+    /// Slaves of the preparing partition when this node is its master.
+    private let preparingSlaves: [ReplicaTarget]
 
     public init(selfKey: String, standalone: Bool, map: NodeMap, version: UInt64, layout: PartitionLayout, resolver: KeyResolver) {
         self.selfKey = selfKey
@@ -33,8 +50,19 @@ public final class ClusterView: Sendable {
         self.version = version
         self.layout = layout
         self.resolver = resolver
-        me = map[nodeKey: selfKey]
-        ownsEverything = standalone || (layout.activeCount == 1 && layout.master(of: 0)?.nodeKey == selfKey && layout.preparing == nil)
+        let me = map[nodeKey: selfKey]
+        self.me = me
+        let masterOf = (me?.role == .master && me?.state == .active) ? me!.partition : -1
+        self.masterOf = masterOf
+        func targets(_ members: [PartitionMember]) -> [ReplicaTarget] {
+            members.compactMap { member in
+                map[nodeKey: member.nodeKey].map { ReplicaTarget(node: $0, waitFor: $0.state == .active) }
+            }
+        }
+        slaves = masterOf >= 0 ? targets(layout.partition(masterOf)?.slaves ?? []) : []
+        preparingMaster = layout.preparing?.master.flatMap { map[nodeKey: $0.nodeKey] }
+        preparingSlaves = preparingMaster?.nodeKey == selfKey ? targets(layout.preparing?.slaves ?? []) : []
+        ownsEverything = standalone || (layout.activeCount == 1 && masterOf == 0 && layout.preparing == nil && slaves.isEmpty)
     }
 
     /// The view of a node with no index server: master of partition 0, alone.
@@ -70,6 +98,40 @@ public final class ClusterView: Sendable {
         guard let target = entry.readers.randomElement() else { return .unavailable }
         return target == selfKey ? .local : .forward(target)
     }
+
+    /// A write that arrived from another node (it carries a proxy prefix) runs here when this node
+    /// holds the key's partition in any role: that is how replicated writes reach slaves and a
+    /// preparing master (node-server.md §7.2 rule 1).
+    public func routeProxiedWrite(_ key: UnsafeRawBufferPointer) -> Route {
+        if ownsEverything { return .local }
+        let count = layout.activeCount
+        if count > 0, let me, me.state != .down, (me.role == .master && me.state == .active) || me.role == .slave,
+           me.partition == resolver.partition(of: key, count: count) {
+            return .local
+        }
+        if let preparing = layout.preparing, let me, me.partition == preparing.number, me.role != .proxy,
+           resolver.partition(of: key, count: layout.countIncludingPreparing) == preparing.number {
+            return .local
+        }
+        return routeWrite(key)
+    }
+
+    /// Where a write executed here is copied (node-server.md §7.3): the slaves of the partition
+    /// this node masters, plus the preparing master when the key moves to the partition being
+    /// added; or, on a preparing master, its own slaves.
+    public func replicaTargets(for key: UnsafeRawBufferPointer) -> [ReplicaTarget] {
+        if masterOf >= 0 {
+            guard let preparingMaster, let preparing = layout.preparing,
+                  resolver.partition(of: key, count: layout.countIncludingPreparing) == preparing.number else {
+                return slaves
+            }
+            return slaves + [ReplicaTarget(node: preparingMaster, waitFor: false)]
+        }
+        return preparingSlaves
+    }
+
+    /// Whether any write here may need copying; false lets the common case skip the work.
+    public var mayReplicate: Bool { !slaves.isEmpty || preparingMaster != nil && masterOf >= 0 || !preparingSlaves.isEmpty }
 
     /// `stats nodes` lines (without `END`, each with CRLF).
     public var statsNodesLines: String { map.statsNodesLines }

@@ -24,7 +24,9 @@ extension NodeHandler {
         output.append("END\r\n")
     }
 
-    func storeItem(_ request: Request, _ output: ReplyBuffer) {
+    /// Returns true when the item changed (and so must be replicated).
+    @discardableResult
+    func storeItem(_ request: Request, _ output: ReplyBuffer) -> Bool {
         counters.add(NodeCounter.cmdSet)
         let now = clock.now
         let command: StoreCommand
@@ -43,7 +45,7 @@ extension NodeHandler {
                                       casUnique: request.casUnique, version: request.version, now: now)
         } catch {
             storageError(error, output, noreply: request.noreply)
-            return
+            return false
         }
         if command == .cas {
             switch outcome {
@@ -52,60 +54,74 @@ extension NodeHandler {
             default: counters.add(NodeCounter.casMisses)
             }
         }
-        if case .stored = outcome { counters.add(NodeCounter.totalItems) }
-        guard !request.noreply else { return }
+        var stored = false
+        if case .stored = outcome {
+            counters.add(NodeCounter.totalItems)
+            stored = true
+        }
+        guard !request.noreply else { return stored }
         switch outcome {
         case .stored: output.append("STORED\r\n")
         case .notStored: output.append("NOT_STORED\r\n")
         case .exists: output.append("EXISTS\r\n")
         case .notFound: output.append("NOT_FOUND\r\n")
         }
+        return stored
     }
 
-    func delete(_ request: Request, _ output: ReplyBuffer) {
+    @discardableResult
+    func delete(_ request: Request, _ output: ReplyBuffer) -> Bool {
         let now = clock.now
         let hold = request.number == 0 ? 0 : Expiry.absolute(request.number, now: now)
         do {
             let outcome = try store.delete(request.key, holdUntil: hold, version: request.version, now: now)
             counters.add(outcome == .deleted ? NodeCounter.deleteHits : NodeCounter.deleteMisses)
-            guard !request.noreply else { return }
-            output.append(outcome == .deleted ? "DELETED\r\n" : "NOT_FOUND\r\n")
+            if !request.noreply { output.append(outcome == .deleted ? "DELETED\r\n" : "NOT_FOUND\r\n") }
+            return outcome == .deleted
         } catch {
             storageError(error, output, noreply: request.noreply)
+            return false
         }
     }
 
-    func arithmetic(_ request: Request, _ output: ReplyBuffer) {
+    @discardableResult
+    func arithmetic(_ request: Request, _ output: ReplyBuffer) -> Bool {
         let increment = request.command == .incr
         do {
             let outcome = try store.arithmetic(request.key, delta: request.delta, increment: increment, now: clock.now)
             switch outcome {
             case .value(let value):
                 counters.add(increment ? NodeCounter.incrHits : NodeCounter.decrHits)
-                guard !request.noreply else { return }
-                output.appendDecimal(value)
-                output.appendCRLF()
+                if !request.noreply {
+                    output.appendDecimal(value)
+                    output.appendCRLF()
+                }
+                return true
             case .notFound:
                 counters.add(increment ? NodeCounter.incrMisses : NodeCounter.decrMisses)
                 if !request.noreply { output.append("NOT_FOUND\r\n") }
             case .nonNumeric:
                 if !request.noreply { output.append("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n") }
             }
+            return false
         } catch {
             storageError(error, output, noreply: request.noreply)
+            return false
         }
     }
 
-    func touch(_ request: Request, _ output: ReplyBuffer) {
+    @discardableResult
+    func touch(_ request: Request, _ output: ReplyBuffer) -> Bool {
         counters.add(NodeCounter.cmdTouch)
         let now = clock.now
         do {
             let hit = try store.touch(request.key, expire: Expiry.absolute(request.exptime, now: now), now: now) { _, _ in true }
             counters.add(hit == nil ? NodeCounter.touchMisses : NodeCounter.touchHits)
-            guard !request.noreply else { return }
-            output.append(hit == nil ? "NOT_FOUND\r\n" : "TOUCHED\r\n")
+            if !request.noreply { output.append(hit == nil ? "NOT_FOUND\r\n" : "TOUCHED\r\n") }
+            return hit != nil
         } catch {
             storageError(error, output, noreply: request.noreply)
+            return false
         }
     }
 

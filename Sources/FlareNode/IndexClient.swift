@@ -53,6 +53,17 @@ enum IndexClient {
         return LineClient.send(fd, "shutdown \(name) \(port)\r\n") && LineClient.readLine(fd) == "OK"
     }
 
+    /// Sends one `node …` request to the first index server that answers; true on `OK`.
+    static func command(_ line: String, servers: [IndexServerAddress]) -> Bool {
+        for server in servers {
+            guard let fd = LineClient.connect(host: server.name, port: server.port, timeoutMilliseconds: timeoutMilliseconds) else { continue }
+            defer { close(fd) }
+            guard LineClient.send(fd, line + "\r\n"), let reply = LineClient.readLine(fd) else { continue }
+            return reply == "OK"
+        }
+        return false
+    }
+
     /// Whether the index still lists this node (it may have restarted with an empty map).
     static func knows(_ nodeKey: String, at server: IndexServerAddress) -> Bool? {
         guard let fd = LineClient.connect(host: server.name, port: server.port, timeoutMilliseconds: timeoutMilliseconds) else { return nil }

@@ -15,6 +15,8 @@ public final class NodeContext: @unchecked Sendable {
     public let logger: Logger
     /// Set once a storage write fails: `ping` then reports the node unhealthy so the index marks it down.
     let storageFailed = ManagedAtomic<Bool>(false)
+    /// `replication-type = sync` (reloadable): writes wait for the active slaves.
+    let synchronousReplication = ManagedAtomic<Bool>(false)
     /// Only one `dump`/`dump_key` iterates the store at a time, as in flare.
     let iterationBusy = ManagedAtomic<Bool>(false)
     /// The cluster this node belongs to (or its standalone stand-in).

@@ -17,6 +17,7 @@ public final class NodeDaemon {
     private var server: Server!
     private var store: ItemStore!
     private var membership: NodeMembership!
+    private var context: NodeContext!
 
     public init(settings: NodeSettings, logger: Logger) {
         self.settings = settings
@@ -51,6 +52,8 @@ public final class NodeDaemon {
             return handler
         }
         context.server = server
+        context.synchronousReplication.store(settings.replicationType == .sync, ordering: .relaxed)
+        self.context = context
         try server.bind()
 
         let pidPath = settings.effectivePidPath
@@ -60,6 +63,10 @@ public final class NodeDaemon {
         server.onSignal(SIGTERM) { [unowned self] in shutdown("SIGTERM") }
         server.onSignal(SIGINT) { [unowned self] in shutdown("SIGINT") }
         server.onSignal(SIGHUP) { [unowned self] in reload(variables) }
+        let roleChanges = NodeRoleChanges(context: context, membership: membership, clock: server.clock)
+        membership.onSelfChange = { old, new, view in
+            if let old { roleChanges.selfChanged(from: old, to: new, in: view) }
+        }
         membership.start()
         logger.info("flared listening on \(settings.serverAddress):\(settings.serverPort) with \(workers) worker threads, storage \(settings.storageType) in \(settings.dataDir)")
         try server.run()
@@ -84,6 +91,7 @@ public final class NodeDaemon {
             server.maxConnections = updated.maxConnection
             server.readTimeoutSeconds = updated.netReadTimeout
             membership.update(settings: updated)
+            context.synchronousReplication.store(updated.replicationType == .sync, ordering: .relaxed)
             variables.update(updated)
             if changes.isEmpty { logger.notice("reloaded \(path): no dynamic setting changed") }
             for change in changes { logger.notice("reloaded \(change)") }

@@ -13,6 +13,8 @@ public final class NodeHandler: ConnectionHandler {
     let clock: ServerClock
     /// The cluster as this worker routes by; replaced on this worker's thread when the map changes.
     var view: ClusterView
+    /// Scratch space for composing a replica write once before copying it to each target.
+    let replicaScratch = ReplyBuffer(capacity: 4096)
     /// Connections to other nodes for forwarding, opened on first use.
     lazy var peerPool = PeerPool(worker: worker, concurrency: context.proxyConcurrency)
     private unowned let worker: Worker
@@ -81,15 +83,18 @@ public final class NodeHandler: ConnectionHandler {
                 getAndTouch(request, output)
             }
         case .set, .add, .replace, .append, .prepend, .cas, .delete, .incr, .decr, .touch:
-            let route = view.routeWrite(request.key)
+            let route = request.proxyPath.isEmpty ? view.routeWrite(request.key) : view.routeProxiedWrite(request.key)
             if case .forward(let node) = route { return forwardWrite(request, to: node, connection) }
             guard routedLocally(route, request, output) else { break }
+            let mark = output.pendingCount
+            let changed: Bool
             switch request.command {
-            case .delete: delete(request, output)
-            case .incr, .decr: arithmetic(request, output)
-            case .touch: touch(request, output)
-            default: storeItem(request, output)
+            case .delete: changed = delete(request, output)
+            case .incr, .decr: changed = arithmetic(request, output)
+            case .touch: changed = touch(request, output)
+            default: changed = storeItem(request, output)
             }
+            if changed && view.mayReplicate { return replicate(request, replyMark: mark, connection) }
         case .flushAll: flushAll(request, output)
         case .quit: return .close
         case .version: simple(request, output, reply: "VERSION flare-\(FlareRelease.version)\r\n")

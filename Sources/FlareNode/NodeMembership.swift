@@ -27,6 +27,9 @@ final class NodeMembership: @unchecked Sendable {
     private var subscribers: [(Worker, NodeHandler)] = []
     private let running = ManagedAtomic<Bool>(false)
     private var warnedUnreachable = false
+    /// Called (off the lock, on the thread that applied the push) when the map changes this node's
+    /// own entry: the daemon starts reconstructions from here.
+    var onSelfChange: ((_ old: NodeEntry?, _ new: NodeEntry, _ view: ClusterView) -> Void)?
     static let retryInterval: Double = 2
     static let checkInterval: Double = 5
 
@@ -66,6 +69,13 @@ final class NodeMembership: @unchecked Sendable {
 
     func update(settings: NodeSettings) {
         lock.withLock { self.settings = settings }
+    }
+
+    var currentSettings: NodeSettings { lock.withLock { settings } }
+
+    /// Tells the index about this node (`node state …`, `node role …`); false if none accepted it.
+    func tellIndex(_ line: String) -> Bool {
+        IndexClient.command(line, servers: currentSettings.indexServers)
     }
 
     // MARK: Index server
@@ -129,7 +139,7 @@ final class NodeMembership: @unchecked Sendable {
             warnedUnreachable = false
             resolver = registration.resolver
             // A push may have overtaken the `node add` reply: keep the newer map (the original aborted here).
-            if view.version > 0 && !view.standalone { return nil }
+            if view.version > 0 && !view.standalone { return makeView(map: view.map, version: view.version) }
             return makeView(map: registration.map, version: 0)
         }
         logger.notice("registered with index server \(server) as \(selfKey)")
@@ -162,15 +172,19 @@ final class NodeMembership: @unchecked Sendable {
 
     /// Applies a pushed map unless it is older than the one we have (equal versions are accepted).
     func applySync(version: UInt64, map: NodeMap) -> SyncOutcome {
-        let result = lock.withLock { () -> (SyncOutcome, ClusterView?) in
-            if !view.standalone && view.version > 0 && view.version > version { return (.stale, nil) }
+        let result = lock.withLock { () -> (SyncOutcome, ClusterView?, NodeEntry?) in
+            if !view.standalone && view.version > 0 && view.version > version { return (.stale, nil, nil) }
             registered = true
+            // Our previous entry, if we knew ourselves in a cluster map (not the standalone stand-in).
+            let old = view.standalone ? nil : view.me
             let newView = makeView(map: map, version: version)
-            return (.applied(newView), newView)
+            return (.applied(newView), newView, old)
         }
         if let newView = result.1 {
-            logChanges(to: newView)
+            let old = result.2
+            logChanges(from: old, to: newView)
             publish(newView)
+            if let me = newView.me, let old, old != me { onSelfChange?(old, me, newView) }
         }
         return result.0
     }
@@ -188,8 +202,7 @@ final class NodeMembership: @unchecked Sendable {
                            map: map, version: version, layout: layout, resolver: resolver)
     }
 
-    private func logChanges(to newView: ClusterView) {
-        let old = current.me
+    private func logChanges(from old: NodeEntry?, to newView: ClusterView) {
         guard let me = newView.me else { return }
         if old?.role != me.role || old?.state != me.state || old?.partition != me.partition {
             logger.notice("this node is now \(me.role.name)/\(me.state.name) of partition \(me.partition) (node map version \(newView.version))")

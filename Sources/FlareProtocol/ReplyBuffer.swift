@@ -38,6 +38,11 @@ public final class ReplyBuffer {
 
     public func removeAll() { readIndex = 0; writeIndex = 0 }
 
+    /// Drops pending bytes beyond the first `count` (a reply held back until replicas confirm).
+    public func truncate(toPending count: Int) {
+        writeIndex = min(writeIndex, readIndex + count)
+    }
+
     /// Gives memory back after a large reply (a big value or a dump batch) has been written.
     public func shrink(to size: Int) {
         guard isEmpty, capacity > size else { return }
