@@ -29,6 +29,7 @@ final class NodeMonitor: @unchecked Sendable {
     private var op = ""
     private var fd: Int32 = -1
     private var failures = 0
+    static let retryMilliseconds = 200
 
     init(id: Int, name: String, port: Int, threadType: Int, coordinator: Coordinator) {
         self.id = id
@@ -70,7 +71,11 @@ final class NodeMonitor: @unchecked Sendable {
         while true {
             let settings = coordinator.monitorSettings
             let next: Push? = condition.withLock {
-                if queue.isEmpty && !stopped { condition.wait(milliseconds: settings.interval * 1000) }
+                // After a miss, probe again soon rather than a whole interval later: a dead master
+                // is then failed over in about one interval instead of `threshold` intervals.
+                let pause = failures > 0 && failures < settings.threshold ? min(settings.interval * 1000, Self.retryMilliseconds)
+                                                                          : settings.interval * 1000
+                if queue.isEmpty && !stopped { condition.wait(milliseconds: pause) }
                 if stopped { return nil }
                 if let push = queue.first {
                     queue.removeFirst()
