@@ -58,21 +58,20 @@ public final class Connection: @unchecked Sendable {
         input.deallocate()
     }
 
-    func start(readTimeoutSeconds: Int) {
+    func start() {
         let me = Unmanaged.passUnretained(self).toOpaque()
         readEvent = event_new(worker.base, fd, Int16(EV_READ | EV_PERSIST), connectionReadCallback, me)
         writeEvent = event_new(worker.base, fd, Int16(EV_WRITE | EV_PERSIST), connectionWriteCallback, me)
-        addReadEvent(timeout: readTimeoutSeconds)
+        event_add(readEvent, nil)
+        lastActive = worker.server.clock.now
     }
 
-    private func addReadEvent(timeout: Int) {
-        if timeout > 0 {
-            var tv = timeval(tv_sec: timeout, tv_usec: 0)
-            event_add(readEvent, &tv)
-        } else {
-            event_add(readEvent, nil)
-        }
-    }
+    /// When the client last sent something; the worker's once-a-second sweep closes connections
+    /// idle for longer than `net-read-timeout` (cheaper than a libevent timeout re-armed per read).
+    private(set) var lastActive: Int64 = 0
+
+    /// Whether the idle sweep may close this connection: nothing in flight either way.
+    var isIdle: Bool { !streaming && !awaitingReply && output.isEmpty && !closed }
 
     // MARK: Streaming replies
 
@@ -122,11 +121,7 @@ public final class Connection: @unchecked Sendable {
     // MARK: Event handling (worker thread)
 
     fileprivate func onReadable(_ what: Int16) {
-        if what & Int16(EV_TIMEOUT) != 0 {
-            // An idle client is dropped; one that is receiving a long reply is not idle.
-            if !streaming && !awaitingReply && output.isEmpty { close() }
-            return
-        }
+        lastActive = worker.server.clock.now
         guard fillInput() else { return }
         drive()
     }

@@ -52,6 +52,7 @@ public final class Worker: @unchecked Sendable {
     }
 
     func start() throws(NetError) {
+        every(seconds: 1) { [unowned self] in closeIdleConnections() }
         let me = Unmanaged.passUnretained(self).toOpaque()
         wakeEvent = event_new(base, wakeFD, Int16(EV_READ | EV_PERSIST), workerWakeCallback, me)
         event_add(wakeEvent, nil)
@@ -109,12 +110,22 @@ public final class Worker: @unchecked Sendable {
         connections[id] = connection
         counters.add(NetCounter.totalConnections)
         server.register(connection)
-        connection.start(readTimeoutSeconds: server.readTimeoutSeconds)
+        connection.start()
     }
 
     func connectionDidClose(_ connection: Connection) {
         connections[connection.id] = nil
         server.unregister(connection)
+    }
+
+    /// `net-read-timeout`: drops connections that have been silent too long.
+    private func closeIdleConnections() {
+        let timeout = server.readTimeoutSeconds
+        guard timeout > 0 else { return }
+        let now = server.clock.now
+        for connection in connections.values where connection.isIdle && now - connection.lastActive >= Int64(timeout) {
+            connection.close()
+        }
     }
 
     /// Closes one of this worker's connections (`kill`); runs on this worker's thread.
