@@ -6,6 +6,8 @@ let package = Package(
     products: [
         .executable(name: "flared", targets: ["flared"]),
         .executable(name: "flare-bench", targets: ["flare-bench"]),
+        .executable(name: "flare-admin", targets: ["flare-admin"]),
+        .executable(name: "flare-stats", targets: ["flare-stats"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -41,6 +43,20 @@ let package = Package(
             .product(name: "Atomics", package: "swift-atomics"),
         ]),
 
+        // Operator tools (flare-admin, flare-stats): wire client, reply parsers, sub-commands and
+        // their output formats. No FlareCluster on this branch, so it parses `stats nodes` itself.
+        .target(name: "FlareTools", dependencies: [
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "flare-admin", dependencies: [
+            "FlareTools",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "flare-stats", dependencies: [
+            "FlareTools",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
         .executableTarget(name: "flared", dependencies: [
             "FlareNode", "FlareConfig",
             .product(name: "Logging", package: "swift-log"),
@@ -52,6 +68,7 @@ let package = Package(
         .testTarget(name: "FlareProtocolTests", dependencies: ["FlareProtocol"]),
         .testTarget(name: "FlareStorageTests", dependencies: ["FlareStorage"]),
         .testTarget(name: "FlareConfigTests", dependencies: ["FlareConfig"]),
+        .testTarget(name: "FlareToolsTests", dependencies: ["FlareTools"]),
         .testTarget(name: "FlaredIntegrationTests", dependencies: ["FlareProtocol"]),
     ]
 )
