@@ -18,3 +18,16 @@ public enum HostAddress {
         return String(nulTerminated: text)
     }
 }
+
+extension HostAddress {
+    /// Whether the name resolves at all (ping refuses unknown hosts up front, like the original).
+    public static func resolves(_ host: String) -> Bool {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, nil, &hints, &list) == 0 else { return false }
+        freeaddrinfo(list)
+        return true
+    }
+}
