@@ -12,10 +12,13 @@ final class FakeFlareServer: @unchecked Sendable {
     private let lock = NSLock()
     private var lines: [String] = []
     private let reply: @Sendable (String) -> String
+    private let answersQuit: Bool
 
     /// `reply` returns the exact bytes to send for a request line (transcript text with `\r\n`).
-    init(reply: @escaping @Sendable (String) -> String) throws {
+    /// `answersQuit`: flarei answers `quit` with `END`; flared just closes the connection.
+    init(answersQuit: Bool = true, reply: @escaping @Sendable (String) -> String) throws {
         self.reply = reply
+        self.answersQuit = answersQuit
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -96,7 +99,7 @@ final class FakeFlareServer: @unchecked Sendable {
             case "version":
                 send("VERSION flare-1.3.4\r\n")
             case "quit":
-                send("END\r\n")
+                if answersQuit { send("END\r\n") }
                 return
             default:
                 if line.hasPrefix("set "), let data = nextLine() { record("<data> \(data)") }
