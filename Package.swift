@@ -7,6 +7,8 @@ let package = Package(
         .executable(name: "flared", targets: ["flared"]),
         .executable(name: "flarei", targets: ["flarei"]),
         .executable(name: "flare-bench", targets: ["flare-bench"]),
+        .executable(name: "flare-admin", targets: ["flare-admin"]),
+        .executable(name: "flare-stats", targets: ["flare-stats"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -33,7 +35,7 @@ let package = Package(
         ]),
         // Thin libevent layer: listener, worker event loops, connections and their buffers.
         .target(name: "FlareNet", dependencies: [
-            "CLibevent",
+            "CLibevent", "FlareProtocol",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Atomics", package: "swift-atomics"),
         ]),
@@ -54,6 +56,20 @@ let package = Package(
             .product(name: "Atomics", package: "swift-atomics"),
         ]),
 
+        // Operator tools (flare-admin, flare-stats): wire client, reply parsers, sub-commands and
+        // their output formats. No FlareCluster on this branch, so it parses `stats nodes` itself.
+        .target(name: "FlareTools", dependencies: [
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "flare-admin", dependencies: [
+            "FlareTools",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "flare-stats", dependencies: [
+            "FlareTools",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
         .executableTarget(name: "flared", dependencies: [
             "FlareNode", "FlareConfig", "FlareDaemon",
             .product(name: "Logging", package: "swift-log"),
@@ -70,6 +86,7 @@ let package = Package(
         .testTarget(name: "FlareStorageTests", dependencies: ["FlareStorage"]),
         .testTarget(name: "FlareConfigTests", dependencies: ["FlareConfig"]),
         .testTarget(name: "FlareClusterTests", dependencies: ["FlareCluster"]),
+        .testTarget(name: "FlareToolsTests", dependencies: ["FlareTools"]),
         .testTarget(name: "FlaredIntegrationTests", dependencies: ["FlareProtocol"]),
         .testTarget(name: "FlareBenchTests", dependencies: ["flare-bench"]),
     ]

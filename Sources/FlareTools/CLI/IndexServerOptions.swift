@@ -1,0 +1,69 @@
+import ArgumentParser
+
+/// Options every sub-command shares: where the index server is and how long to wait for it.
+protocol IndexServerSelection {
+    var indexServer: String? { get }
+    var indexServerPort: Int? { get }
+    var cluster: String? { get }
+    var timeout: Int { get }
+}
+
+extension IndexServerSelection {
+    var choice: IndexServerChoice { IndexServerChoice(server: indexServer, port: indexServerPort, cluster: cluster) }
+
+    func checkValues() throws {
+        guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
+        if let port = indexServerPort, !(1...65535).contains(port) {
+            throw ValidationError("invalid index server port '\(port)'")
+        }
+    }
+}
+
+/// `-i/--index-server`, `-p/--index-server-port`, `--cluster`, `--timeout`.
+struct IndexServerOptions: ParsableArguments, IndexServerSelection {
+    @Option(name: [.customShort("i"), .customLong("index-server")],
+            help: ArgumentHelp("index server hostname, optionally with :port (default: 127.0.0.1, or FLARE_INDEX_SERVER)",
+                               valueName: "hostname[:port]"))
+    var indexServer: String?
+
+    @Option(name: [.customShort("p"), .customLong("index-server-port")],
+            help: ArgumentHelp("index server port (default: 12120)", valueName: "port"))
+    var indexServerPort: Int?
+
+    @Option(name: .customLong("cluster"), help: ArgumentHelp("cluster name listed in FLARE_INDEX_SERVERS", valueName: "name"))
+    var cluster: String?
+
+    @Option(name: .customLong("timeout"), help: ArgumentHelp("request timeout", valueName: "seconds"))
+    var timeout: Int = 10
+
+    func validate() throws { try checkValues() }
+}
+
+/// The same without the `-p` short name, which `dumpkey` uses for `--partition` (the original's
+/// option parser lets the sub-command's `-p` win).
+struct IndexServerLongOptions: ParsableArguments, IndexServerSelection {
+    @Option(name: [.customShort("i"), .customLong("index-server")],
+            help: ArgumentHelp("index server hostname, optionally with :port (default: 127.0.0.1, or FLARE_INDEX_SERVER)",
+                               valueName: "hostname[:port]"))
+    var indexServer: String?
+
+    @Option(name: .customLong("index-server-port"), help: ArgumentHelp("index server port (default: 12120)", valueName: "port"))
+    var indexServerPort: Int?
+
+    @Option(name: .customLong("cluster"), help: ArgumentHelp("cluster name listed in FLARE_INDEX_SERVERS", valueName: "name"))
+    var cluster: String?
+
+    @Option(name: .customLong("timeout"), help: ArgumentHelp("request timeout", valueName: "seconds"))
+    var timeout: Int = 10
+
+    func validate() throws { try checkValues() }
+}
+
+/// `--force` and `-n/--dry-run` of the sub-commands that change the cluster.
+struct ChangeOptions: ParsableArguments {
+    @Flag(name: .customLong("force"), help: "commit changes without confirmation")
+    var force = false
+
+    @Flag(name: [.customShort("n"), .customLong("dry-run")], help: "dry run (send no changing request)")
+    var dryRun = false
+}

@@ -1,0 +1,83 @@
+import Dispatch
+
+/// `stats` / `flare-stats`: per round, `stats nodes` and `stats threads` on the index, `stats` on
+/// every node (in parallel), then the table. Repeats `count` times, `wait` seconds apart.
+public struct StatsOperation {
+    public var showQps: Bool
+    public var wait: Int
+    public var count: Int
+    public var delimiter: String
+    /// Node keys to show; empty shows every node.
+    public var nodeFilter: [String]
+
+    public init(showQps: Bool = false, wait: Int = 1, count: Int = 1, delimiter: String = " ", nodeFilter: [String] = []) {
+        self.showQps = showQps
+        self.wait = wait
+        self.count = count
+        self.delimiter = delimiter
+        self.nodeFilter = nodeFilter
+    }
+
+    public func run(_ session: ToolSession) throws -> ToolStatus {
+        guard count > 0 else { return .success }
+        var tracker = QpsTracker()
+        try session.withIndex { index in
+            for round in 0..<count {
+                if round > 0 { session.console.pause(Double(wait)) }
+                let map = try index.statsNodes()
+                let threads = try index.statsThreads().byPeer
+                let nodes = map.statsOrder
+                let samples = Self.sample(nodes.map(\.endpoint), timeouts: session.timeouts)
+                var rows: [[TableCell]] = []
+                for (node, sample) in zip(nodes, samples) {
+                    // Every node is sampled so qps stays continuous; the filter only hides rows.
+                    let qps = showQps ? tracker.rates(for: node.key, sample: sample) : nil
+                    guard nodeFilter.isEmpty || nodeFilter.contains(node.key) else { continue }
+                    // The original crashes when the index has no thread for a node; show `-`.
+                    let behind = threads[node.key]?["behind"] ?? "-"
+                    rows.append(StatsTable.row(node: node, sample: sample, behind: behind, qps: qps))
+                }
+                session.console.say(StatsTable.render(rows: rows, withQps: showQps, delimiter: delimiter))
+            }
+        }
+        return .success
+    }
+
+    /// `stats` of every node at once; a node that cannot be asked yields a sample without stats.
+    static func sample(_ endpoints: [Endpoint], timeouts: Timeouts) -> [NodeSample] {
+        let results = SampleSlots(count: endpoints.count)
+        let group = DispatchGroup()
+        for (slot, endpoint) in endpoints.enumerated() {
+            DispatchQueue.global().async(group: group) {
+                var stats: ServerStats?
+                if let connection = try? FlareConnection(to: endpoint, peer: .node, connectTimeout: timeouts.connect,
+                                                         requestTimeout: timeouts.request) {
+                    let client = FlareClient(connection: connection)
+                    stats = try? client.stats()
+                    client.close()
+                }
+                results.store(NodeSample(stats: stats, time: MonotonicClock.now()), at: slot)
+            }
+        }
+        group.wait()
+        return results.all
+    }
+}
+
+/// Per-node result slots filled concurrently by the sampling tasks.
+private final class SampleSlots: @unchecked Sendable {
+    private var samples: [NodeSample?]
+    private let lock = Mutex()
+
+    init(count: Int) {
+        samples = Array(repeating: nil, count: count)
+    }
+
+    func store(_ sample: NodeSample, at slot: Int) {
+        lock.locked { samples[slot] = sample }
+    }
+
+    var all: [NodeSample] {
+        lock.locked { samples.map { $0 ?? NodeSample(stats: nil, time: MonotonicClock.now()) } }
+    }
+}
