@@ -1,6 +1,12 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// Hot-path modules skip Swift's run-time exclusivity checks: in the request path they cost about a
+// quarter of all instructions (callgrind). Their classes document which single thread owns them.
+// Cross-module optimisation lets generic storage calls (`get<R>`) specialise in the node's module
+// instead of going through run-time generic metadata on every request.
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"])]
+
 let package = Package(
     name: "flare",
     products: [
@@ -21,14 +27,14 @@ let package = Package(
         .systemLibrary(name: "CTkrzw", pkgConfig: "tkrzw", providers: [.apt(["libtkrzw-dev", "liblz4-dev", "libzstd-dev", "liblzma-dev", "zlib1g-dev"])]),
 
         // Pure protocol: parsing requests in place and formatting replies. No I/O.
-        .target(name: "FlareProtocol"),
+        .target(name: "FlareProtocol", swiftSettings: hotPath),
         // Cluster logic: key hashing, partition resolver, node map. Pure, no I/O.
-        .target(name: "FlareCluster"),
+        .target(name: "FlareCluster", swiftSettings: hotPath),
         // Item storage: engine abstraction, Tkrzw hash and in-memory engines, memcached item semantics.
         .target(name: "FlareStorage", dependencies: [
             "CTkrzw",
             .product(name: "Atomics", package: "swift-atomics"),
-        ]),
+        ], swiftSettings: hotPath),
         // Configuration files and command-line options of both daemons.
         .target(name: "FlareConfig", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -38,7 +44,7 @@ let package = Package(
             "CLibevent", "FlareProtocol",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Atomics", package: "swift-atomics"),
-        ]),
+        ], swiftSettings: hotPath),
         // Daemon plumbing shared by flared and flarei: detaching, pid file, logging set-up.
         .target(name: "FlareDaemon", dependencies: [
             .product(name: "Logging", package: "swift-log"),
@@ -54,7 +60,7 @@ let package = Package(
             "FlareProtocol", "FlareStorage", "FlareConfig", "FlareNet", "FlareCluster", "FlareDaemon",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Atomics", package: "swift-atomics"),
-        ]),
+        ], swiftSettings: hotPath),
 
         // Operator tools (flare-admin, flare-stats): wire client, reply parsers, sub-commands and
         // their output formats. No FlareCluster on this branch, so it parses `stats nodes` itself.

@@ -14,7 +14,8 @@ public final class Connection: @unchecked Sendable {
     public let id: Int
     public let peer: String
     public let openedAt: Int64
-    public unowned let worker: Worker
+    /// unowned(unsafe): a worker outlives its connections, and this is read on every event.
+    public unowned(unsafe) let worker: Worker
     /// Replies waiting to be written.
     public let output = ReplyBuffer()
     /// Per-connection state a handler may attach (e.g. a dump in progress).

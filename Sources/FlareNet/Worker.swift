@@ -10,7 +10,8 @@ internal import CLibevent
 /// it by posting closures, which the worker runs from its loop after an eventfd wake-up.
 public final class Worker: @unchecked Sendable {
     public let index: Int
-    public unowned let server: Server
+    /// unowned(unsafe): the server outlives its workers, and this is read on every event.
+    public unowned(unsafe) let server: Server
     public private(set) var handler: ConnectionHandler!
     /// Socket counters, written by this worker only.
     public let counters = ThreadCounters(count: NetCounter.count)

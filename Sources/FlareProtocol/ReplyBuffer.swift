@@ -87,6 +87,8 @@ public final class ReplyBuffer {
         append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
+    /// Disfavoured so that literals take the `StaticString` path, which needs no String machinery.
+    @_disfavoredOverload
     public func append(_ text: String) {
         var text = text
         text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
