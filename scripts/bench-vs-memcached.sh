@@ -141,23 +141,41 @@ wait_listening() {
     return 1
 }
 
+# Other programs on the machine may take a free port between our pick and our bind: try again.
 start_memcached() {
+    local attempt
+    for attempt in 1 2 3; do
+        start_memcached_once && return 0
+        say "retrying memcached on another port"
+    done
+    die "could not start memcached"
+}
+
+start_memcached_once() {
     local user_args=()
     [ "$(id -u)" != 0 ] || user_args=(-u nobody)   # memcached refuses to run as root
     memcached_port=$(free_port)
     "$memcached_bin" -t 2 -m 1024 -U 0 -l 127.0.0.1 -p "$memcached_port" "${user_args[@]}" \
         >"$tmp_root/memcached.log" 2>&1 &
     memcached_pid=$!
-    wait_listening memcached "$memcached_pid" "$memcached_port" "$tmp_root/memcached.log" \
-        || die "could not start memcached"
+    wait_listening memcached "$memcached_pid" "$memcached_port" "$tmp_root/memcached.log"
 }
 
 # start_flared ENGINE: starts flared with a fresh data directory; returns 1 if it fails.
 start_flared() {
+    local attempt
+    for attempt in 1 2 3; do
+        start_flared_once "$1" && return 0
+    done
+    return 1
+}
+
+start_flared_once() {
     local engine=$1 dir
     dir=$(mktemp -d "$tmp_root/flared-$engine.XXXXXX")
     flared_port=$(free_port)
-    "$flared_bin" --data-dir "$dir" --server-port "$flared_port" --storage-type "$engine" \
+    # Two worker threads, as memcached -t 2.
+    "$flared_bin" --data-dir "$dir" --server-port "$flared_port" --storage-type "$engine" --thread-pool-size 2 \
         >"$dir/flared.log" 2>&1 &
     flared_pid=$!
     if ! wait_listening "flared ($engine)" "$flared_pid" "$flared_port" "$dir/flared.log"; then
