@@ -52,6 +52,7 @@ enum NodeKey: String, SettingKey {
     case maxValueSize = "max-value-size"
     case serverAddress = "server-address"
     case logLevel = "log-level"
+    case rejoinAsSlave = "rejoin-as-slave"
 
     var spec: SettingSpec {
         switch self {
@@ -181,6 +182,9 @@ enum NodeKey: String, SettingKey {
         case .logLevel:
             SettingSpec(.choice(LogLevel.names), default: .value("info"), dynamic: true,
                         "least severe level logged (addition of this implementation)")
+        case .rejoinAsSlave:
+            SettingSpec(.boolean, default: .value("false"),
+                        "after a restart, rejoin the former partition as a slave and catch up (addition of this implementation)")
         }
     }
 }

@@ -164,6 +164,9 @@ struct NodeOptions: ParsableCommand {
     @Option(name: .customLong("log-level"), help: NodeKey.logLevel.argumentHelp)
     var logLevel: String?
 
+    @Option(name: .customLong("rejoin-as-slave"), help: NodeKey.rejoinAsSlave.argumentHelp)
+    var rejoinAsSlave: String?
+
     /// The keys given on the command line; a switch that was not given is
     /// absent rather than false, so it does not override the file.
     var keyValues: [NodeKey: String] {
@@ -219,6 +222,7 @@ struct NodeOptions: ParsableCommand {
             .maxValueSize: maxValueSize,
             .serverAddress: serverAddress,
             .logLevel: logLevel,
+            .rejoinAsSlave: rejoinAsSlave,
         ]
         return values.compactMapValues { $0 }
     }

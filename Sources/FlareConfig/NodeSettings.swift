@@ -78,6 +78,8 @@ public struct NodeSettings: Equatable, Sendable {
     /// Listen address.
     public var serverAddress: String
     public var logLevel: LogLevel
+    /// After a restart, rejoin the former partition as a slave on its own (off by default).
+    public var rejoinAsSlave: Bool
 
     /// Kept so a SIGHUP reload re-applies what the operator typed at start-up.
     /// Part of equality: settings from different command lines reload
@@ -145,6 +147,7 @@ public struct NodeSettings: Equatable, Sendable {
         maxValueSize = values.int(.maxValueSize)
         serverAddress = values.text(.serverAddress)
         logLevel = values.choice(.logLevel)
+        rejoinAsSlave = values.bool(.rejoinAsSlave)
     }
 
     /// Either the list form or the single name (+ port) form; mixing them

@@ -24,8 +24,28 @@ public final class NodeDaemon {
         self.logger = logger
     }
 
+    /// Settings of the original that this implementation accepts but does not act on: say so
+    /// rather than ignore them silently.
+    private func warnAboutInertSettings() {
+        var inert: [String] = []
+        if settings.serverSocket != nil { inert.append("server-socket") }
+        if settings.timeWatcherEnabled { inert.append("time-watcher-enabled") }
+        if settings.clusterReplication { inert.append("cluster-replication") }
+        if settings.mysqlReplication { inert.append("mysql-replication") }
+        if settings.noreplyWindowLimit != 0 { inert.append("noreply-window-limit") }
+        if settings.proxyPriorNetmask != 0 { inert.append("proxy-prior-netmask") }
+        if settings.maxTotalThreadQueue != 0 { inert.append("max-total-thread-queue") }
+        if !settings.storageCompress.isEmpty { inert.append("storage-compress") }
+        if settings.storageLarge { inert.append("storage-large") }
+        if settings.storageDfunit != 0 { inert.append("storage-dfunit") }
+        for key in inert {
+            logger.warning("'\(key)' is accepted for compatibility with flare but has no effect in this implementation")
+        }
+    }
+
     /// Runs until SIGTERM/SIGINT. Throws start-up failures with a message for the operator.
     public func run() throws {
+        warnAboutInertSettings()
         let options = StorageOptions(type: settings.storageType, dataDir: settings.dataDir,
                                      bucketSize: settings.storageBucketSize,
                                      memoryLimitBytes: settings.storageMemoryLimit << 20,
@@ -64,10 +84,19 @@ public final class NodeDaemon {
         server.onSignal(SIGINT) { [unowned self] in shutdown("SIGINT") }
         server.onSignal(SIGHUP) { [unowned self] in reload(variables) }
         let roleChanges = NodeRoleChanges(context: context, membership: membership, clock: server.clock)
+        let rejoin = Rejoin(dataDir: settings.dataDir, logger: logger)
+        let formerPartition = rejoin.recordedPartition()
         membership.onSelfChange = { old, new, view in
+            rejoin.remember(new)
             if let old { roleChanges.selfChanged(from: old, to: new, in: view) }
         }
         membership.start()
+        if settings.rejoinAsSlave, !settings.indexServers.isEmpty, let formerPartition {
+            let store = self.store!
+            rejoin.start(partition: formerPartition, membership: membership) { [logger] in
+                do { try store.flushAll() } catch { logger.error("rejoin-as-slave: clearing the old data failed: \(error)") }
+            }
+        }
         logger.info("flared listening on \(settings.serverAddress):\(settings.serverPort) with \(workers) worker threads, storage \(settings.storageType) in \(settings.dataDir)")
         try server.run()
         logger.info("flared stopped; storage closed cleanly")

@@ -184,7 +184,7 @@ final class NodeMembership: @unchecked Sendable {
             let old = result.2
             logChanges(from: old, to: newView)
             publish(newView)
-            if let me = newView.me, let old, old != me { onSelfChange?(old, me, newView) }
+            if let me = newView.me, old != me { onSelfChange?(old, me, newView) }
         }
         return result.0
     }
