@@ -89,7 +89,10 @@ public struct RequestParser: Sendable {
         let key = tokens.next()
         let flags = tokens.next().flatMap(Decimal.uint32)
         let exptime = tokens.next().flatMap(Decimal.int64)
-        guard let bytesWord = tokens.next(), let bytes = Decimal.int64(bytesWord), bytes >= 0 else {
+        // memcached reads the length as an int32 and refuses one that cannot fit with its CR LF;
+        // skipping a larger "data block" would swallow everything the client sends next.
+        guard let bytesWord = tokens.next(), let bytes = Decimal.int64(bytesWord), bytes >= 0,
+              bytes <= Int64(Int32.max) - 2 else {
             // Without a valid length the data block cannot be told apart from the next command.
             return .invalid(.badFormat, consumed: lineConsumed, swallow: 0, silent: false, close: false)
         }
