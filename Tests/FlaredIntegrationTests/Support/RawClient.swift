@@ -29,9 +29,13 @@ final class RawClient: @unchecked Sendable {
     private var pending: [UInt8] = []
     private(set) var isClosedByPeer = false
     private var closedLocally = false
+    /// Set once a read expecting data timed out: the exchange is broken, so later reads give up
+    /// after `stalledTimeout` instead of waiting their full bound again (a failing test stays fast).
+    private var stalled = false
 
     /// Default bound of every read that expects data.
-    static let defaultTimeout: Double = 10
+    static let defaultTimeout: Double = 5
+    static let stalledTimeout: Double = 0.5
 
     init(port: UInt16, noDelay: Bool = true) throws {
         self.port = port
@@ -127,14 +131,19 @@ final class RawClient: @unchecked Sendable {
         return false
     }
 
-    private static func deadline(_ timeout: Double) -> Double { Clock.now() + timeout }
+    private func deadline(_ timeout: Double) -> Double {
+        Clock.now() + (stalled ? min(timeout, RawClient.stalledTimeout) : timeout)
+    }
 
     /// Exactly `count` bytes.
     func read(count: Int, timeout: Double = RawClient.defaultTimeout) throws -> [UInt8] {
-        let end = RawClient.deadline(timeout)
+        let end = deadline(timeout)
         while pending.count < count {
             let left = end - Clock.now()
-            if left <= 0 { throw RawClientError.timeout(waitingFor: "\(count) bytes", received: pending) }
+            if left <= 0 {
+                stalled = true
+                throw RawClientError.timeout(waitingFor: "\(count) bytes", received: pending)
+            }
             if !fill(timeout: left) && isClosedByPeer {
                 throw RawClientError.closed(waitingFor: "\(count) bytes", received: pending)
             }
@@ -146,7 +155,7 @@ final class RawClient: @unchecked Sendable {
 
     /// Everything up to and including the first occurrence of `terminator`.
     func read(until terminator: [UInt8], timeout: Double = RawClient.defaultTimeout) throws -> [UInt8] {
-        let end = RawClient.deadline(timeout)
+        let end = deadline(timeout)
         var searchFrom = 0
         while true {
             if let range = Bytes.find(terminator, in: pending, from: searchFrom) {
@@ -157,7 +166,10 @@ final class RawClient: @unchecked Sendable {
             searchFrom = max(0, pending.count - terminator.count + 1)
             let left = end - Clock.now()
             let what = "terminator \(Bytes.show(terminator))"
-            if left <= 0 { throw RawClientError.timeout(waitingFor: what, received: pending) }
+            if left <= 0 {
+                stalled = true
+                throw RawClientError.timeout(waitingFor: what, received: pending)
+            }
             if !fill(timeout: left) && isClosedByPeer { throw RawClientError.closed(waitingFor: what, received: pending) }
         }
     }
@@ -175,7 +187,7 @@ final class RawClient: @unchecked Sendable {
     /// collect the rest of a wrong reply) as soon as what arrived cannot be a prefix of it.
     /// Returns what arrived, so the caller compares and reports exact bytes.
     func read(matching expected: [UInt8], timeout: Double = RawClient.defaultTimeout) -> [UInt8] {
-        let end = RawClient.deadline(timeout)
+        let end = deadline(timeout)
         var mismatchSeenAt: Double?
         var checked = 0  // pending[0..<checked] is known to equal expected[0..<checked]
         while true {
@@ -196,7 +208,10 @@ final class RawClient: @unchecked Sendable {
             let now = Clock.now()
             var left = end - now
             if let seen = mismatchSeenAt { left = min(left, seen + 0.2 - now) }
-            if left <= 0 { break }
+            if left <= 0 {
+                if mismatchSeenAt == nil { stalled = true }
+                break
+            }
             if !fill(timeout: left) && isClosedByPeer { break }
         }
         let out = pending
@@ -206,7 +221,7 @@ final class RawClient: @unchecked Sendable {
 
     /// Collects whatever arrives until nothing more comes for `quiet` seconds (or `limit` passes).
     func readAvailable(quiet: Double = 0.2, limit: Double = RawClient.defaultTimeout) -> [UInt8] {
-        let end = RawClient.deadline(limit)
+        let end = Clock.now() + limit
         while Clock.now() < end {
             if !fill(timeout: min(quiet, end - Clock.now())) { break }
         }
@@ -217,7 +232,7 @@ final class RawClient: @unchecked Sendable {
 
     /// What arrived within `seconds` (normally nothing: the caller asserts it is empty).
     func receivedWithin(_ seconds: Double) -> [UInt8] {
-        let end = RawClient.deadline(seconds)
+        let end = Clock.now() + seconds
         while Clock.now() < end && !isClosedByPeer {
             fill(timeout: end - Clock.now())
         }
@@ -229,7 +244,7 @@ final class RawClient: @unchecked Sendable {
     /// Waits until the server closes the connection. Returns the bytes that arrived before the
     /// close, or nil if the connection was still open after `timeout`.
     func waitForClose(timeout: Double = RawClient.defaultTimeout) -> [UInt8]? {
-        let end = RawClient.deadline(timeout)
+        let end = deadline(timeout)
         while !isClosedByPeer {
             let left = end - Clock.now()
             if left <= 0 { return nil }
