@@ -29,9 +29,12 @@ class FlaredTestCase: XCTestCase {
         return made
     }
 
+    private var dataDirCount = 0
+
     /// A fresh data directory path inside the scratch directory (flared creates it).
-    func newDataDir(_ name: String = "data") throws -> String {
-        try scratchDirectory().file(name)
+    func newDataDir() throws -> String {
+        dataDirCount += 1
+        return try scratchDirectory().file("data-\(dataDirCount)")
     }
 
     /// Starts flared on a free port with a data directory of this test; stopped in tear-down.
