@@ -45,7 +45,8 @@ extension NodeHandler {
         output.appendStat("total_connections", server.netCounter(NetCounter.totalConnections))
         output.appendStat("connection_structures", 0)
         output.appendStat("cmd_get", context.total(NodeCounter.cmdGet))
-        output.appendStat("cmd_set", context.total(NodeCounter.cmdSet))
+        // flare counts touch and gat as storage commands (stats.md §1).
+        output.appendStat("cmd_set", context.total(NodeCounter.cmdSet) &+ context.total(NodeCounter.cmdTouch))
         for (name, counter) in [("get_hits", NodeCounter.getHits), ("get_misses", NodeCounter.getMisses),
                                 ("delete_hits", NodeCounter.deleteHits), ("delete_misses", NodeCounter.deleteMisses),
                                 ("incr_hits", NodeCounter.incrHits), ("incr_misses", NodeCounter.incrMisses),
