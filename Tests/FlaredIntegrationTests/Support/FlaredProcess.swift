@@ -101,7 +101,7 @@ final class FlaredProcess: @unchecked Sendable {
             } catch {
                 flared.stop()
                 lastError = error
-                if port != nil || !flared.stderrText.contains("ddress already in use") { throw error }
+                if port != nil || !flared.stderrText.contains("already in use") { throw error }
             }
         }
         throw lastError!
