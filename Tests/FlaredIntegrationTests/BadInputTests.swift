@@ -178,3 +178,26 @@ final class BadInputTests: FlaredTestCase {
         expectClose(client)
     }
 }
+
+/// memcached says nothing at all, not even an error, to a malformed request ending in `noreply`;
+/// otherwise a client pipelining noreply writes takes the error for the reply to its next request.
+final class NoreplyErrorTests: FlaredTestCase {
+    func testMalformedRequestsEndingInNoreplyAreSilent() throws {
+        let client = try connect(try startFlared(["--max-key-length", "16", "--max-value-size", "1024"]))
+        try exchange(client, "set k 0 0 1\r\nv\r\n", "STORED\r\n")
+        for request in ["incr k abc noreply\r\n", "decr k -1 noreply\r\n", "touch k abc noreply\r\n",
+                        "delete k foo noreply\r\n", "flush_all foo noreply\r\n", "set k 0 0 -1 noreply\r\n",
+                        "set k abc 0 1 noreply\r\nx\r\n", "cas k 0 0 1 abc noreply\r\nx\r\n",
+                        "set \(String(repeating: "k", count: 17)) 0 0 1 noreply\r\nx\r\n",
+                        "set k 0 0 2000 noreply\r\n\(String(repeating: "z", count: 2000))\r\n",
+                        "set k 0 0 1 noreply\r\nxyz"] {
+            try exchangeSilently(client, request)
+        }
+        try exchange(client, "get k\r\n", "VALUE k 0 1\r\nv\r\nEND\r\n")
+        // noreply must be the last word to count, as in memcached.
+        try exchange(client, "set k 0 0 1 noreply extra\r\nx\r\n", "CLIENT_ERROR bad command line format\r\n")
+        try exchange(client, "incr k abc noreply x\r\n", "CLIENT_ERROR invalid numeric delta argument\r\n")
+        // Unknown commands are always answered.
+        try exchange(client, "bogus noreply\r\n", "ERROR\r\n")
+    }
+}
