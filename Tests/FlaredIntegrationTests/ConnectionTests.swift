@@ -141,22 +141,38 @@ final class ConnectionTests: FlaredTestCase {
 
     func testIdleConnectionIsClosedAfterNetReadTimeout() throws {
         let flared = try startFlared(["--net-read-timeout", "1"])
+        let setup = try connect(flared)
+        for i in 0..<12 { try exchange(setup, Memcache.set("d:\(i)", "v"), "STORED\r\n") }
         let idle = try connect(flared)
         let busy = try connect(flared)
+        let half = try connect(flared)
+        let dumper = try connect(flared)
         try exchange(idle, "version\r\n", "VERSION flare-1.3.4\r\n")
+        // A request stopped half way is idle too; a client receiving a slow dump (12 × 150 ms) is not.
+        try half.send("set half 0 0 10\r\nabc")
+        try dumper.send("dump 150000\r\n")
         let start = Clock.now()
-        // A client that keeps talking every 0.3 s is not idle.
-        var closedAt: Double?
-        while Clock.now() - start < 1.8 {
+        var idleClosedAt: Double?
+        var halfClosedAt: Double?
+        // A client that keeps talking every 0.3 s is not idle either.
+        while Clock.now() - start < 2.5 && (idleClosedAt == nil || halfClosedAt == nil) {
             try exchange(busy, "ping\r\n", "OK\r\n")
-            if closedAt == nil, idle.waitForClose(timeout: 0.3) != nil { closedAt = Clock.now() }
+            if idleClosedAt == nil, idle.waitForClose(timeout: 0.15) != nil { idleClosedAt = Clock.now() }
+            if halfClosedAt == nil, half.waitForClose(timeout: 0.15) != nil { halfClosedAt = Clock.now() }
         }
-        if closedAt == nil, idle.waitForClose(timeout: 1.5) != nil { closedAt = Clock.now() }
-        guard let closedAt else { return XCTFail("idle connection still open \(Clock.now() - start) s after its last request") }
-        let idleFor = closedAt - start
-        XCTAssertGreaterThanOrEqual(idleFor, 0.8, "closed too early")
-        XCTAssertLessThanOrEqual(idleFor, 2.5, "closed too late")
-        try exchange(busy, "version\r\n", "VERSION flare-1.3.4\r\n")
+        for (name, closedAt) in [("idle", idleClosedAt), ("half-sent", halfClosedAt)] {
+            guard let closedAt else {
+                XCTFail("\(name) connection still open \(Clock.now() - start) s after its last request")
+                continue
+            }
+            XCTAssertGreaterThanOrEqual(closedAt - start, 0.7, "\(name) closed too early")
+            XCTAssertLessThanOrEqual(closedAt - start, 2.5, "\(name) closed too late")
+        }
+        let dump = try dumper.read(until: "\r\nEND\r\n", timeout: 5)
+        XCTAssertEqual(Bytes.count("VALUE d:", in: dump), 12, Bytes.show(dump))
+        XCTAssertGreaterThan(Clock.now() - start, 1.5, "the dump should have paced itself")
+        try exchange(dumper, "version\r\n", "VERSION flare-1.3.4\r\n")
+        try exchange(busy, "get half\r\n", "END\r\n")
     }
 }
 

@@ -94,6 +94,22 @@ final class DataCommandTests: FlaredTestCase {
         try exchange(client, "get d\r\n", "VALUE d 0 1\r\n2\r\nEND\r\n")
     }
 
+    /// flare's extension: `delete <key> <time>` holds the key for `time` seconds, during which add
+    /// (but not set) is refused; versions continue across deletes.
+    func testDeleteWithHoldTimeAndVersionContinuity() throws {
+        try exchange(client, "set dv 0 0 1\r\na\r\n", "STORED\r\n")
+        try exchange(client, "gets dv\r\n", "VALUE dv 0 1 1\r\na\r\nEND\r\n")
+        try exchange(client, "delete dv 5\r\n", "DELETED\r\n")
+        try exchange(client, "get dv\r\n", "END\r\n")
+        try exchange(client, "add dv 0 0 1\r\nb\r\n", "NOT_STORED\r\n")
+        try exchange(client, "set dv 0 0 1\r\nc\r\n", "STORED\r\n")
+        try exchange(client, "gets dv\r\n", "VALUE dv 0 1 2\r\nc\r\nEND\r\n")
+        try exchange(client, "delete dv\r\n", "DELETED\r\n")
+        try exchange(client, "add dv 0 0 1\r\nd\r\n", "STORED\r\n")
+        try exchange(client, "gets dv\r\n", "VALUE dv 0 1 3\r\nd\r\nEND\r\n")
+        try exchange(client, "delete nokey 5\r\n", "NOT_FOUND\r\n")
+    }
+
     func testIncrDecrEdgeCases() throws {
         try exchange(client, "set n 5 0 2\r\n10\r\n", "STORED\r\n")
         try exchange(client, "incr n 5\r\n", "15\r\n")
