@@ -79,8 +79,8 @@ final class ConfigTests: FlaredTestCase {
         let path = try configFile("reload.conf", ["# reloaded on SIGHUP", "max-connection = 3", "net-read-timeout = 600"])
         let flared = try startFlared(["-f", path])
         var clients: [RawClient] = []
-        for _ in 0..<3 {
-            let client = try connect(flared)
+        for i in 0..<3 {
+            let client = i == 0 ? try connectFirst(flared) : try connect(flared)
             try exchange(client, "version\r\n", "VERSION flare-1.3.4\r\n")
             clients.append(client)
         }

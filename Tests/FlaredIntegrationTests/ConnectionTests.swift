@@ -113,8 +113,8 @@ final class ConnectionTests: FlaredTestCase {
     func testMaxConnectionRefusesTheFourthAndFreesASlotOnClose() throws {
         let flared = try startFlared(["--max-connection", "3"])
         var open: [RawClient] = []
-        for _ in 0..<3 {
-            let client = try connect(flared)
+        for i in 0..<3 {
+            let client = i == 0 ? try connectFirst(flared) : try connect(flared)
             try exchange(client, "version\r\n", "VERSION flare-1.3.4\r\n")
             open.append(client)
         }
@@ -154,11 +154,25 @@ final class ConnectionTests: FlaredTestCase {
         let start = Clock.now()
         var idleClosedAt: Double?
         var halfClosedAt: Double?
-        // A client that keeps talking every 0.3 s is not idle either.
-        while Clock.now() - start < 2.5 && (idleClosedAt == nil || halfClosedAt == nil) {
-            try exchange(busy, "ping\r\n", "OK\r\n")
-            if idleClosedAt == nil, idle.waitForClose(timeout: 0.15) != nil { idleClosedAt = Clock.now() }
-            if halfClosedAt == nil, half.waitForClose(timeout: 0.15) != nil { halfClosedAt = Clock.now() }
+        // A client that keeps talking (every ~0.1 s) is not idle. On a starved machine the gap
+        // between two of its requests can still exceed the timeout, so its survival is only
+        // checked when the gaps stayed well below it.
+        var lastPing = Clock.now()
+        var longestGap = 0.0
+        var busyClosed = false
+        while Clock.now() - start < 5 && (idleClosedAt == nil || halfClosedAt == nil) {
+            longestGap = max(longestGap, Clock.now() - lastPing)
+            lastPing = Clock.now()
+            if !busyClosed {
+                try busy.send("ping\r\n")
+                let pong = busy.read(matching: Memcache.bytes("OK\r\n"))
+                if pong != Memcache.bytes("OK\r\n") { busyClosed = true }
+            }
+            if idleClosedAt == nil, idle.waitForClose(timeout: 0.05) != nil { idleClosedAt = Clock.now() }
+            if halfClosedAt == nil, half.waitForClose(timeout: 0.05) != nil { halfClosedAt = Clock.now() }
+        }
+        if busyClosed && longestGap < 0.8 {
+            XCTFail("a client sending a request every \(longestGap) s at most was closed as idle")
         }
         for (name, closedAt) in [("idle", idleClosedAt), ("half-sent", halfClosedAt)] {
             guard let closedAt else {
@@ -166,13 +180,14 @@ final class ConnectionTests: FlaredTestCase {
                 continue
             }
             XCTAssertGreaterThanOrEqual(closedAt - start, 0.7, "\(name) closed too early")
-            XCTAssertLessThanOrEqual(closedAt - start, 2.5, "\(name) closed too late")
+            XCTAssertLessThanOrEqual(closedAt - start, 4, "\(name) closed too late")
         }
+        // The dump arrived whole although its client sent nothing for longer than the timeout.
         let dump = try dumper.read(until: "\r\nEND\r\n", timeout: 5)
         XCTAssertEqual(Bytes.count("VALUE d:", in: dump), 12, Bytes.show(dump))
         XCTAssertGreaterThan(Clock.now() - start, 1.5, "the dump should have paced itself")
-        try exchange(dumper, "version\r\n", "VERSION flare-1.3.4\r\n")
-        try exchange(busy, "get half\r\n", "END\r\n")
+        let check = try connect(flared)
+        try exchange(check, "get half\r\n", "END\r\n")
     }
 }
 

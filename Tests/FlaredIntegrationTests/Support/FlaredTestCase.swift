@@ -54,6 +54,15 @@ class FlaredTestCase: XCTestCase {
         return client
     }
 
+    /// The first client of a fresh daemon, once the server has also seen the start-up probe's
+    /// connection close (it counts against max-connection until then).
+    func connectFirst(_ flared: FlaredProcess, file: StaticString = #filePath, line: UInt = #line) throws -> RawClient {
+        let client = try connect(flared)
+        XCTAssertTrue(try eventually { try statValue(client, "curr_connections") == 1 },
+                      "the start-up probe connection was never closed", file: file, line: line)
+        return client
+    }
+
     func connect(port: UInt16) throws -> RawClient {
         let client = try RawClient(port: port)
         clients.append(client)
