@@ -260,6 +260,13 @@ final class AdminTests: FlaredTestCase {
         // a placeholder until the cluster's key resolver is wired in (NodeMembership.belongs), and
         // answers every partitioned dump with nothing.
 
+        // Requests pipelined behind a dump are answered after it, in order.
+        try client.send("dump\r\nget dump:1\r\ndump_key\r\nversion\r\n")
+        XCTAssertEqual(try readDump(client).raw, full.raw)
+        expectReply(client, Memcache.value("dump:1", "value 1\r\nEND\r\nd", flags: 1) + "END\r\n")
+        XCTAssertEqual(try readKeys(client), keys)
+        expectReply(client, "VERSION flare-1.3.4\r\n")
+
         for bad in ["dump -1", "dump 0 2 2", "dump 0 0", "dump_key 2 2", "dump_key 0"] {
             try exchange(client, bad + "\r\n", "ERROR\r\n")
         }
