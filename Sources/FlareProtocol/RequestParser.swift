@@ -89,9 +89,19 @@ public struct RequestParser: Sendable {
 
     private func finish(_ error: ProtocolError?, _ request: Request, _ consumed: Int) -> ParseResult {
         if let error {
-            return .invalid(error, consumed: consumed, swallow: 0, silent: false, close: false)
+            let silent = error != .unknownCommand && RequestParser.endsWithNoreply(request.line)
+            return .invalid(error, consumed: consumed, swallow: 0, silent: silent, close: false)
         }
         return .request(request, consumed: consumed)
+    }
+
+    /// memcached answers nothing, not even an error, to a malformed request whose last word is
+    /// `noreply`: a client pipelining noreply writes would take the error for the reply to its next request.
+    static func endsWithNoreply(_ line: UnsafeRawBufferPointer) -> Bool {
+        var tokens = Tokenizer(line)
+        var last: UnsafeRawBufferPointer?
+        while let word = tokens.next() { last = word }
+        return last?.equals("noreply") == true
     }
 
     /// `<cmd> <key> <flags> <exptime> <bytes> [<cas>|<version>] [noreply|sync|async]…` + data block.
@@ -100,9 +110,12 @@ public struct RequestParser: Sendable {
         let key = tokens.next()
         let flags = tokens.next().flatMap(Decimal.uint32)
         let exptime = tokens.next().flatMap(Decimal.int64)
-        guard let bytesWord = tokens.next(), let bytes = Decimal.int64(bytesWord), bytes >= 0 else {
+        // memcached reads the length as an int32 and refuses one that cannot fit with its CR LF;
+        // skipping a larger "data block" would swallow everything the client sends next.
+        guard let bytesWord = tokens.next(), let bytes = Decimal.int64(bytesWord), bytes >= 0,
+              bytes <= Int64(Int32.max) - 2 else {
             // Without a valid length the data block cannot be told apart from the next command.
-            return .invalid(.badFormat, consumed: lineConsumed, swallow: 0, silent: false, close: false)
+            return .invalid(.badFormat, consumed: lineConsumed, swallow: 0, silent: RequestParser.endsWithNoreply(request.line), close: false)
         }
         var valid = flags != nil && exptime != nil && key.map(isValidKey) == true
         if valid && request.command == .cas {
@@ -117,7 +130,7 @@ public struct RequestParser: Sendable {
         }
         guard valid else {
             // The length was readable, so the data block is skipped rather than run as a command.
-            return .invalid(.badFormat, consumed: lineConsumed, swallow: Int(bytes) + 2, silent: false, close: false)
+            return .invalid(.badFormat, consumed: lineConsumed, swallow: Int(bytes) + 2, silent: RequestParser.endsWithNoreply(request.line), close: false)
         }
         let total = lineConsumed + Int(bytes) + 2
         guard input.count >= total else { return .needMore(atLeast: total) }
