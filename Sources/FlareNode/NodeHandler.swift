@@ -55,6 +55,14 @@ public final class NodeHandler: ConnectionHandler {
                 }
             case .needMore(let atLeast):
                 return ProcessOutcome(consumed: offset, needAtLeast: atLeast)
+            case .tooLarge(let key, let consumed, let swallow, let silent):
+                // memcached drops the old value of a key whose new value was refused.
+                if view.routeWrite(key) == .local { _ = try? store.delete(key, now: clock.now) }
+                if !silent { output.append(ProtocolError.objectTooLarge.reply) }
+                offset += consumed
+                let skip = min(swallow, input.count - offset)
+                offset += skip
+                if swallow > skip { return ProcessOutcome(consumed: offset, swallow: swallow - skip) }
             case .invalid(let error, let consumed, let swallow, let silent, let close):
                 if !silent { output.append(error.reply) }
                 offset += consumed

@@ -51,6 +51,8 @@ public struct Request {
 public enum ProtocolError: Error, Sendable, Equatable {
     case unknownCommand
     case badFormat
+    /// memcached's wording for a malformed delete, with its usage hint.
+    case badDeleteFormat
     case badDataChunk
     case objectTooLarge
     case lineTooLong
@@ -62,6 +64,7 @@ public enum ProtocolError: Error, Sendable, Equatable {
         switch self {
         case .unknownCommand: "ERROR\r\n"
         case .badFormat: "CLIENT_ERROR bad command line format\r\n"
+        case .badDeleteFormat: "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n"
         case .badDataChunk: "CLIENT_ERROR bad data chunk\r\n"
         case .objectTooLarge: "SERVER_ERROR object too large for cache\r\n"
         case .lineTooLong: "CLIENT_ERROR line too long\r\n"
@@ -96,4 +99,7 @@ public enum ParseResult {
     /// Bad input: reply with `error` (unless `silent`), drop `consumed` bytes, then discard the next
     /// `swallow` bytes as they arrive (a data block we refused); `close` ends the connection.
     case invalid(ProtocolError, consumed: Int, swallow: Int, silent: Bool, close: Bool)
+    /// A storage command whose value exceeds the limit: refused like `.objectTooLarge`, and the
+    /// key's current value is to be removed, as memcached does.
+    case tooLarge(key: UnsafeRawBufferPointer, consumed: Int, swallow: Int, silent: Bool)
 }

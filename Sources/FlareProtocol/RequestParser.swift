@@ -57,11 +57,15 @@ public struct RequestParser: Sendable {
             }
             return .invalid(error, consumed: consumed, swallow: 0, silent: false, close: false)
         case .gat, .gats:
-            guard let t = tokens.next(), let exptime = Decimal.int64(t) else {
+            guard let t = tokens.next() else {
+                return .invalid(.unknownCommand, consumed: consumed, swallow: 0, silent: false, close: false)
+            }
+            guard let exptime = Decimal.int64(t) else {
                 return .invalid(.invalidExptime, consumed: consumed, swallow: 0, silent: false, close: false)
             }
             request.exptime = exptime
-            if let error = checkKeys(tokens, required: true) {
+            // memcached answers a gat without keys with an empty END.
+            if let error = checkKeys(tokens, required: false) {
                 return .invalid(error, consumed: consumed, swallow: 0, silent: false, close: false)
             }
             request.key = tokens.peekKey()
@@ -110,27 +114,39 @@ public struct RequestParser: Sendable {
         let key = tokens.next()
         let flags = tokens.next().flatMap(Decimal.uint32)
         let exptime = tokens.next().flatMap(Decimal.int64)
+        let silentError = RequestParser.endsWithNoreply(request.line)
+        guard let bytesWord = tokens.next() else {
+            // Too few words: memcached does not recognise the command at all.
+            return .invalid(.unknownCommand, consumed: lineConsumed, swallow: 0, silent: false, close: false)
+        }
         // memcached reads the length as an int32 and refuses one that cannot fit with its CR LF;
         // skipping a larger "data block" would swallow everything the client sends next.
-        guard let bytesWord = tokens.next(), let bytes = Decimal.int64(bytesWord), bytes >= 0,
-              bytes <= Int64(Int32.max) - 2 else {
+        guard let bytes = Decimal.int64(bytesWord), bytes >= 0, bytes <= Int64(Int32.max) - 2 else {
             // Without a valid length the data block cannot be told apart from the next command.
-            return .invalid(.badFormat, consumed: lineConsumed, swallow: 0, silent: RequestParser.endsWithNoreply(request.line), close: false)
+            return .invalid(.badFormat, consumed: lineConsumed, swallow: 0, silent: silentError, close: false)
         }
         var valid = flags != nil && exptime != nil && key.map(isValidKey) == true
-        if valid && request.command == .cas {
-            if let t = tokens.next(), let unique = Decimal.uint64(t) { request.casUnique = unique } else { valid = false }
+        if request.command == .cas {
+            guard let t = tokens.next() else {
+                // No cas unique: memcached answers ERROR; the block is still skipped.
+                return .invalid(.unknownCommand, consumed: lineConsumed, swallow: Int(bytes) + 2, silent: false, close: false)
+            }
+            if let unique = Decimal.uint64(t) { request.casUnique = unique } else { valid = false }
         } else if valid, let t = tokens.peek(), let version = Decimal.uint64(t) {
             _ = tokens.next()
             request.version = version
         }
         if valid { valid = parseOptions(&request, &tokens, replication: true) }
         guard bytes <= Int64(limits.maxValueSize) else {
+            // Refused; as memcached does for `set`, the key's old value goes too: the client meant to replace it.
+            if valid, request.command == .set, let key {
+                return .tooLarge(key: key, consumed: lineConsumed, swallow: Int(bytes) + 2, silent: request.noreply)
+            }
             return .invalid(.objectTooLarge, consumed: lineConsumed, swallow: Int(bytes) + 2, silent: request.noreply, close: false)
         }
         guard valid else {
             // The length was readable, so the data block is skipped rather than run as a command.
-            return .invalid(.badFormat, consumed: lineConsumed, swallow: Int(bytes) + 2, silent: RequestParser.endsWithNoreply(request.line), close: false)
+            return .invalid(.badFormat, consumed: lineConsumed, swallow: Int(bytes) + 2, silent: silentError, close: false)
         }
         let total = lineConsumed + Int(bytes) + 2
         guard input.count >= total else { return .needMore(atLeast: total) }
@@ -146,7 +162,8 @@ public struct RequestParser: Sendable {
 
     /// `delete <key> [<time>] [<version>] [noreply|sync|async]…` (time and version are flare's).
     private func parseDelete(_ request: inout Request, _ tokens: inout Tokenizer) -> ProtocolError? {
-        guard let key = tokens.next(), isValidKey(key) else { return .badFormat }
+        guard let key = tokens.next() else { return .unknownCommand }
+        guard isValidKey(key) else { return .badDeleteFormat }
         request.key = key
         if let t = tokens.peek(), let time = Decimal.int64(t) {
             _ = tokens.next()
@@ -156,11 +173,12 @@ public struct RequestParser: Sendable {
                 request.version = version
             }
         }
-        return parseOptions(&request, &tokens, replication: true) ? nil : .badFormat
+        return parseOptions(&request, &tokens, replication: true) ? nil : .badDeleteFormat
     }
 
     private func parseArithmetic(_ request: inout Request, _ tokens: inout Tokenizer) -> ProtocolError? {
-        guard let key = tokens.next(), isValidKey(key), let d = tokens.next() else { return .badFormat }
+        guard let key = tokens.next(), let d = tokens.next() else { return .unknownCommand }
+        guard isValidKey(key) else { return .badFormat }
         guard let delta = Decimal.uint64(d) else { return .invalidDelta }
         request.key = key
         request.delta = delta
@@ -168,7 +186,8 @@ public struct RequestParser: Sendable {
     }
 
     private func parseTouch(_ request: inout Request, _ tokens: inout Tokenizer) -> ProtocolError? {
-        guard let key = tokens.next(), isValidKey(key), let t = tokens.next() else { return .badFormat }
+        guard let key = tokens.next(), let t = tokens.next() else { return .unknownCommand }
+        guard isValidKey(key) else { return .badFormat }
         guard let exptime = Decimal.int64(t) else { return .invalidExptime }
         request.key = key
         request.exptime = exptime
@@ -176,7 +195,8 @@ public struct RequestParser: Sendable {
     }
 
     private func parseFlushAll(_ request: inout Request, _ tokens: inout Tokenizer) -> ProtocolError? {
-        if let t = tokens.peek(), let delay = Decimal.int64(t) {
+        if let t = tokens.peek(), !t.equals("noreply") {
+            guard let delay = Decimal.int64(t) else { return .invalidExptime }
             _ = tokens.next()
             request.number = delay
         }

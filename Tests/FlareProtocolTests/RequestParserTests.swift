@@ -27,6 +27,8 @@ private func describe(_ result: ParseResult) -> String {
         return "needMore \(atLeast)"
     case .invalid(let error, let consumed, let swallow, let silent, let close):
         return "\(error) consumed=\(consumed) swallow=\(swallow)\(silent ? " silent" : "")\(close ? " close" : "")"
+    case .tooLarge(let key, let consumed, let swallow, let silent):
+        return "tooLarge key=\(String(decoding: key, as: UTF8.self)) consumed=\(consumed) swallow=\(swallow)\(silent ? " silent" : "")"
     }
 }
 
@@ -50,18 +52,18 @@ final class RequestParserTests: XCTestCase {
         // The length is readable, so the data block is discarded instead of run as a command.
         XCTAssertEqual(outcome("set k abc 0 1\r\nx\r\n"), "badFormat consumed=15 swallow=3")
         XCTAssertEqual(outcome("set k 4294967296 0 1\r\nx\r\n"), "badFormat consumed=22 swallow=3")
-        XCTAssertEqual(outcome("cas k 0 0 1\r\nx\r\n"), "badFormat consumed=13 swallow=3")
+        XCTAssertEqual(outcome("cas k 0 0 1\r\nx\r\n"), "unknownCommand consumed=13 swallow=3")
         XCTAssertEqual(outcome("set k 0 0 1 bogus\r\nx\r\n"), "badFormat consumed=19 swallow=3")
         // Without a usable length nothing can be skipped.
         XCTAssertEqual(outcome("set k 0 0 -1\r\n"), "badFormat consumed=14 swallow=0")
         XCTAssertEqual(outcome("set k 0 0 99999999999999999999\r\n"), "badFormat consumed=32 swallow=0")
-        XCTAssertEqual(outcome("set\r\n"), "badFormat consumed=5 swallow=0")
+        XCTAssertEqual(outcome("set\r\n"), "unknownCommand consumed=5 swallow=0")
     }
 
     func testValueLimitAndBadChunk() {
         let limits = ParserLimits(maxKeyLength: 10, maxValueSize: 4, maxLineLength: 64)
-        XCTAssertEqual(outcome("set k 0 0 5\r\n", limits: limits), "objectTooLarge consumed=13 swallow=7")
-        XCTAssertEqual(outcome("set k 0 0 5 noreply\r\n", limits: limits), "objectTooLarge consumed=21 swallow=7 silent")
+        XCTAssertEqual(outcome("set k 0 0 5\r\n", limits: limits), "tooLarge key=k consumed=13 swallow=7")
+        XCTAssertEqual(outcome("set k 0 0 5 noreply\r\n", limits: limits), "tooLarge key=k consumed=21 swallow=7 silent")
         XCTAssertEqual(outcome("set k 0 0 3\r\nabcd\r\n"), "badDataChunk consumed=18 swallow=0")
         XCTAssertEqual(outcome("set k 0 0 3 noreply\r\nabcXY"), "badDataChunk consumed=26 swallow=0 silent")
         XCTAssertEqual(outcome("set kkkkkkkkkkk 0 0 1\r\nx\r\n", limits: limits), "badFormat consumed=23 swallow=3")
@@ -70,7 +72,7 @@ final class RequestParserTests: XCTestCase {
 
     func testKeysMustBeFreeOfControlCharacters() {
         XCTAssertEqual(outcome("get a\u{01}b\r\n"), "badFormat consumed=9 swallow=0")
-        XCTAssertEqual(outcome("delete a\u{7F}\r\n"), "badFormat consumed=11 swallow=0")
+        XCTAssertEqual(outcome("delete a\u{7F}\r\n"), "badDeleteFormat consumed=11 swallow=0")
     }
 
     func testRetrievalAndOtherCommands() {
@@ -78,15 +80,20 @@ final class RequestParserTests: XCTestCase {
         XCTAssertEqual(outcome("get\r\n"), "unknownCommand consumed=5 swallow=0")
         XCTAssertEqual(outcome("gat 100 a b\r\n"), "gat key=a consumed=13")
         XCTAssertEqual(outcome("gat x a\r\n"), "invalidExptime consumed=9 swallow=0")
+        XCTAssertEqual(outcome("gat\r\n"), "unknownCommand consumed=5 swallow=0")
+        XCTAssertEqual(outcome("gat 100\r\n"), "gat consumed=9")
+        XCTAssertEqual(outcome("touch k\r\n"), "unknownCommand consumed=9 swallow=0")
+        XCTAssertEqual(outcome("delete\r\n"), "unknownCommand consumed=8 swallow=0")
+        XCTAssertEqual(outcome("set k 0 0\r\n"), "unknownCommand consumed=11 swallow=0")
         XCTAssertEqual(outcome("delete k 10 5 noreply\r\n"), "delete key=k version=5 number=10 noreply consumed=23")
-        XCTAssertEqual(outcome("delete k foo\r\n"), "badFormat consumed=14 swallow=0")
+        XCTAssertEqual(outcome("delete k foo\r\n"), "badDeleteFormat consumed=14 swallow=0")
         XCTAssertEqual(outcome("incr k 18446744073709551615\r\n"), "incr key=k delta=18446744073709551615 consumed=29")
         XCTAssertEqual(outcome("incr k -1\r\n"), "invalidDelta consumed=11 swallow=0")
-        XCTAssertEqual(outcome("incr k\r\n"), "badFormat consumed=8 swallow=0")
+        XCTAssertEqual(outcome("incr k\r\n"), "unknownCommand consumed=8 swallow=0")
         XCTAssertEqual(outcome("touch k abc\r\n"), "invalidExptime consumed=13 swallow=0")
         XCTAssertEqual(outcome("touch k 10 sync\r\n"), "badFormat consumed=17 swallow=0")
         XCTAssertEqual(outcome("flush_all 10 noreply\r\n"), "flush_all number=10 noreply consumed=22")
-        XCTAssertEqual(outcome("flush_all foo\r\n"), "badFormat consumed=15 swallow=0")
+        XCTAssertEqual(outcome("flush_all foo\r\n"), "invalidExptime consumed=15 swallow=0")
         XCTAssertEqual(outcome("verbosity\r\n"), "unknownCommand consumed=11 swallow=0")
         XCTAssertEqual(outcome("GET a\r\n"), "unknownCommand consumed=7 swallow=0")
         XCTAssertEqual(outcome("\r\n"), "unknownCommand consumed=2 swallow=0")
@@ -138,6 +145,7 @@ final class RequestParserTests: XCTestCase {
                 case .needMore: consumed = 0
                 case .request(_, let c): consumed = c
                 case .invalid(_, let c, _, _, _): consumed = c
+                case .tooLarge(_, let c, _, _): consumed = c
                 }
                 if consumed == 0 { break }
                 results.append(buffer.withUnsafeBytes { describe(RequestParser().parse($0)) })

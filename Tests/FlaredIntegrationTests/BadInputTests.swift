@@ -32,17 +32,24 @@ final class BadInputTests: FlaredTestCase {
         // A readable length: the data block is skipped, so it is never run as a command (memcached
         // would answer the block "x" with a second line, ERROR).
         for line in ["set k abc 0 1", "set k -1 0 1", "set k 4294967296 0 1", "set k 0 abc 1", "set k 0 0 1 abc",
-                     "set k 0 0 1 noreply extra", "cas k 0 0 1", "cas k 0 0 1 abc", "add k 1a 0 1"] {
+                     "set k 0 0 1 noreply extra", "cas k 0 0 1 abc", "add k 1a 0 1"] {
             try exchange(client, "\(line)\r\nx\r\n", "CLIENT_ERROR bad command line format\r\n")
         }
+        // A cas without its unique is not a cas command to memcached (ERROR); the block is still skipped.
+        try exchange(client, "cas k 0 0 1\r\nx\r\n", "ERROR\r\n")
         try exchange(client, "get k\r\n", "VALUE k 0 1\r\nv\r\nEND\r\n")  // nothing was stored
         // Flags: the largest uint32 is fine.
         try exchange(client, "set k 4294967295 0 1\r\nx\r\n", "STORED\r\n")
         try exchange(client, "get k\r\n", "VALUE k 4294967295 1\r\nx\r\nEND\r\n")
         // No usable length: nothing can be skipped, the line alone is refused.
         for line in ["set k 0 0 -1", "set k 0 0 abc", "set k 0 0 99999999999999999999", "set k 0 0 2147483648",
-                     "set k 0 0 9223372036854775807", "set k 0 0", "set k", "set"] {
+                     "set k 0 0 9223372036854775807"] {
             try exchange(client, "\(line)\r\n", "CLIENT_ERROR bad command line format\r\n")
+            try assertInSync()
+        }
+        // Too few words: memcached does not recognise the command.
+        for line in ["set k 0 0", "set k", "set"] {
+            try exchange(client, "\(line)\r\n", "ERROR\r\n")
             try assertInSync()
         }
         try exchange(client, "get k\r\n", "VALUE k 4294967295 1\r\nx\r\nEND\r\n")
@@ -50,17 +57,19 @@ final class BadInputTests: FlaredTestCase {
 
     func testMalformedArgumentsOfOtherCommands() throws {
         let cases: [(String, String)] = [
-            ("delete\r\n", "CLIENT_ERROR bad command line format\r\n"),
-            ("delete k foo\r\n", "CLIENT_ERROR bad command line format\r\n"),
-            ("incr\r\n", "CLIENT_ERROR bad command line format\r\n"),
-            ("incr k\r\n", "CLIENT_ERROR bad command line format\r\n"),
+            // As memcached: too few words is ERROR; a bad delete gets the usage hint.
+            ("delete\r\n", "ERROR\r\n"),
+            ("delete k foo\r\n", "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n"),
+            ("incr\r\n", "ERROR\r\n"),
+            ("incr k\r\n", "ERROR\r\n"),
             ("incr k abc\r\n", "CLIENT_ERROR invalid numeric delta argument\r\n"),
-            ("touch\r\n", "CLIENT_ERROR bad command line format\r\n"),
-            ("touch k\r\n", "CLIENT_ERROR bad command line format\r\n"),
+            ("touch\r\n", "ERROR\r\n"),
+            ("touch k\r\n", "ERROR\r\n"),
             ("touch k abc\r\n", "CLIENT_ERROR invalid exptime argument\r\n"),
-            ("gat\r\n", "CLIENT_ERROR invalid exptime argument\r\n"),
+            ("gat\r\n", "ERROR\r\n"),
+            ("gat 100\r\n", "END\r\n"),
             ("gat abc k\r\n", "CLIENT_ERROR invalid exptime argument\r\n"),
-            ("flush_all foo\r\n", "CLIENT_ERROR bad command line format\r\n"),
+            ("flush_all foo\r\n", "CLIENT_ERROR invalid exptime argument\r\n"),
         ]
         for (request, reply) in cases { try exchange(client, request, reply) }
         try assertInSync()
@@ -74,7 +83,7 @@ final class BadInputTests: FlaredTestCase {
         try exchange(client, "set \(over) 0 0 1\r\nx\r\n", "CLIENT_ERROR bad command line format\r\n")
         try exchange(client, "get \(over)\r\n", "CLIENT_ERROR bad command line format\r\n")
         try exchange(client, "get \(max) \(over)\r\n", "CLIENT_ERROR bad command line format\r\n")
-        try exchange(client, "delete \(over)\r\n", "CLIENT_ERROR bad command line format\r\n")
+        try exchange(client, "delete \(over)\r\n", "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n")
         try exchange(client, "incr \(over) 1\r\n", "CLIENT_ERROR bad command line format\r\n")
         try exchange(client, "touch \(over) 1\r\n", "CLIENT_ERROR bad command line format\r\n")
         try exchange(client, "get \(over.prefix(16))\r\n", "VALUE \(max) 0 1\r\nx\r\nEND\r\n")
@@ -98,6 +107,9 @@ final class BadInputTests: FlaredTestCase {
         try exchange(client, "set v 0 0 1024\r\n\(ok)\r\n", "STORED\r\n")
         try exchange(client, "set v 0 0 1025\r\n\(big)\r\n", "SERVER_ERROR object too large for cache\r\n")
         try assertInSync()
+        // As memcached: a refused `set` also removes the value it was meant to replace.
+        try exchange(client, "get v\r\n", "END\r\n")
+        try exchange(client, "set v 0 0 1024\r\n\(ok)\r\n", "STORED\r\n")
         // The refused block may arrive in pieces, after the reply, with the next command right behind it.
         try exchange(client, "set w 0 0 5000\r\n", "SERVER_ERROR object too large for cache\r\n")
         let block = String(repeating: "get v\r\n", count: 5000 / 7) + String(repeating: "z", count: 5000 % 7)
@@ -189,7 +201,7 @@ final class NoreplyErrorTests: FlaredTestCase {
                         "delete k foo noreply\r\n", "flush_all foo noreply\r\n", "set k 0 0 -1 noreply\r\n",
                         "set k abc 0 1 noreply\r\nx\r\n", "cas k 0 0 1 abc noreply\r\nx\r\n",
                         "set \(String(repeating: "k", count: 17)) 0 0 1 noreply\r\nx\r\n",
-                        "set k 0 0 2000 noreply\r\n\(String(repeating: "z", count: 2000))\r\n",
+                        "append k 0 0 2000 noreply\r\n\(String(repeating: "z", count: 2000))\r\n",
                         "set k 0 0 1 noreply\r\nxyz"] {
             try exchangeSilently(client, request)
         }
