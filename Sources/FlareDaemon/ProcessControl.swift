@@ -8,12 +8,14 @@ public enum ProcessControl {
         case fork(Int32)
         case pidFileInUse(path: String, pid: Int32)
         case pidFile(path: String, errno: Int32)
+        case dataDir(path: String, errno: Int32)
 
         public var description: String {
             switch self {
             case .fork(let code): "cannot daemonize: fork failed: \(String(cString: strerror(code)))"
             case .pidFileInUse(let path, let pid): "pid file \(path) names a running process (\(pid)); is another daemon using this data-dir?"
             case .pidFile(let path, let code): "cannot write pid file \(path): \(String(cString: strerror(code)))"
+            case .dataDir(let path, let code): "data-dir \(path) is not a writable directory: \(String(cString: strerror(code)))"
             }
         }
     }
@@ -31,6 +33,17 @@ public enum ProcessControl {
             dup2(null, 2)
             if null > 2 { close(null) }
         }
+    }
+
+    /// Creates the data directory (and its parents) if needed and checks that it is writable,
+    /// so a wrong path fails at start with its name rather than later with an obscure error.
+    public static func prepareDataDirectory(_ path: String) throws(Failure) {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST { throw .dataDir(path: prefix, errno: errno) }
+        }
+        guard access(path, W_OK | X_OK) == 0 else { throw .dataDir(path: path, errno: errno) }
     }
 
     /// Writes our pid, refusing if the file names another live process (a stale file is replaced).

@@ -17,14 +17,11 @@ public final class IndexDaemon {
 
     public enum Failure: Error, CustomStringConvertible {
         case unsupportedIndexDB(String)
-        case dataDir(String, errno: Int32)
 
         public var description: String {
             switch self {
             case .unsupportedIndexDB(let uri):
                 "index-db \(uri): only file:// is supported; ZooKeeper coordination is not available in this build"
-            case .dataDir(let path, let code):
-                "data-dir \(path) is not a writable directory: \(String(cString: strerror(code)))"
             }
         }
     }
@@ -38,7 +35,7 @@ public final class IndexDaemon {
         guard case .file(let directory) = settings.indexDB else {
             throw Failure.unsupportedIndexDB(settings.indexDB.description)
         }
-        guard access(directory, W_OK | X_OK) == 0 else { throw Failure.dataDir(directory, errno: errno) }
+        try ProcessControl.prepareDataDirectory(directory)
         let monitorSettings = Coordinator.MonitorSettings(threshold: settings.monitorThreshold,
                                                           interval: settings.monitorInterval,
                                                           readTimeoutMilliseconds: settings.monitorReadTimeout)

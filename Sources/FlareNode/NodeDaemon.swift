@@ -46,6 +46,7 @@ public final class NodeDaemon {
     /// Runs until SIGTERM/SIGINT. Throws start-up failures with a message for the operator.
     public func run() throws {
         warnAboutInertSettings()
+        try ProcessControl.prepareDataDirectory(settings.dataDir)
         let options = StorageOptions(type: settings.storageType, dataDir: settings.dataDir,
                                      bucketSize: settings.storageBucketSize,
                                      memoryLimitBytes: settings.storageMemoryLimit << 20,
