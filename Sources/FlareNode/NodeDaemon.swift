@@ -91,6 +91,13 @@ public final class NodeDaemon {
             rejoin.remember(new)
             if let old { roleChanges.selfChanged(from: old, to: new, in: view) }
         }
+        membership.onPartitionsGrew = { [store, logger] view in
+            // Masters and slaves of the old partitions drop the keys that moved to the new one.
+            guard let me = view.me, me.role == .master || me.role == .slave, me.state == .active,
+                  me.partition >= 0, me.partition < view.layout.activeCount else { return }
+            Reclaim(store: store!, resolver: view.resolver, partition: me.partition, count: view.layout.activeCount,
+                    clock: roleChanges.clock, logger: logger).start()
+        }
         membership.start()
         if settings.rejoinAsSlave, !settings.indexServers.isEmpty, let formerPartition {
             let store = self.store!

@@ -30,6 +30,8 @@ final class NodeMembership: @unchecked Sendable {
     /// Called (off the lock, on the thread that applied the push) when the map changes this node's
     /// own entry: the daemon starts reconstructions from here.
     var onSelfChange: ((_ old: NodeEntry?, _ new: NodeEntry, _ view: ClusterView) -> Void)?
+    /// Called when the number of active partitions grew (a new partition was activated).
+    var onPartitionsGrew: ((_ view: ClusterView) -> Void)?
     static let retryInterval: Double = 2
     static let checkInterval: Double = 5
 
@@ -172,19 +174,21 @@ final class NodeMembership: @unchecked Sendable {
 
     /// Applies a pushed map unless it is older than the one we have (equal versions are accepted).
     func applySync(version: UInt64, map: NodeMap) -> SyncOutcome {
-        let result = lock.withLock { () -> (SyncOutcome, ClusterView?, NodeEntry?) in
-            if !view.standalone && view.version > 0 && view.version > version { return (.stale, nil, nil) }
+        let result = lock.withLock { () -> (SyncOutcome, ClusterView?, NodeEntry?, Int) in
+            if !view.standalone && view.version > 0 && view.version > version { return (.stale, nil, nil, 0) }
             registered = true
             // Our previous entry, if we knew ourselves in a cluster map (not the standalone stand-in).
             let old = view.standalone ? nil : view.me
+            let oldCount = view.standalone ? 0 : view.layout.activeCount
             let newView = makeView(map: map, version: version)
-            return (.applied(newView), newView, old)
+            return (.applied(newView), newView, old, oldCount)
         }
         if let newView = result.1 {
             let old = result.2
             logChanges(from: old, to: newView)
             publish(newView)
             if let me = newView.me, old != me { onSelfChange?(old, me, newView) }
+            if result.3 > 0 && newView.layout.activeCount > result.3 { onPartitionsGrew?(newView) }
         }
         return result.0
     }
