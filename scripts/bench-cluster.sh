@@ -4,13 +4,15 @@
 #      alternately, and the ratio proxy/direct;
 #   2. slave construction: a master holding ITEMS items of VALUE_SIZE bytes (default 100,000 × 10 KB,
 #      the tutorial's 1 GB), then a new slave; the time until the index lists it slave/active.
-# Environment: ROUNDS (3), DURATION (5 s), ITEMS (100000), VALUE_SIZE (10240), SKIP_PROXY, SKIP_RECONSTRUCTION.
+# Environment: ROUNDS (3), DURATION (5 s), ITEMS (100000), VALUE_SIZE (10240), BENCH_DIR (/tmp),
+# SKIP_PROXY, SKIP_RECONSTRUCTION.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}; DURATION=${DURATION:-5}; ITEMS=${ITEMS:-100000}; VALUE_SIZE=${VALUE_SIZE:-10240}
 swift build -c release >/dev/null
 bin=$(swift build -c release --show-bin-path)
-work=$(mktemp -d /tmp/flare-bench-cluster.XXXXXX)
+# BENCH_DIR=/dev/shm keeps the data in memory, to measure the daemons rather than the disk.
+work=$(mktemp -d "${BENCH_DIR:-/tmp}/flare-bench-cluster.XXXXXX")
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT INT TERM

@@ -64,7 +64,8 @@ final class Reconstruction: @unchecked Sendable {
         let description: String
     }
 
-    /// Streams one source's dump into the store. Returns the number of items received.
+    /// Streams one source's dump into the store: this thread reads and parses, a second thread
+    /// stores, so the network and the disk work at the same time. Returns the items received.
     private func copy(from source: Source) throws(Failure) -> Int {
         guard let fd = LineClient.connect(host: source.node.name, port: source.node.port, timeoutMilliseconds: 2000) else {
             throw Failure(description: "cannot connect to \(source.node.nodeKey)")
@@ -75,22 +76,78 @@ final class Reconstruction: @unchecked Sendable {
         guard LineClient.send(fd, source.request + "\r\n") else {
             throw Failure(description: "cannot send '\(source.request)' to \(source.node.nodeKey)")
         }
+        let queue = ItemBatchQueue()
+        let writer = StoreWriter(queue: queue, store: store, clock: clock)
+        writer.start()
         var reader = DumpReader(fd: fd)
         defer { reader.release() }
         var items = 0
-        while true {
-            switch try reader.next() {
-            case .end:
-                return items
-            case .item(let key, let flags, let version, let expire, let value):
-                items += 1
-                do {
-                    _ = try store.store(.set, key: key, flags: flags, expire: expire, value: value,
-                                        version: max(version, 1), now: clock.now)
-                } catch {
-                    throw Failure(description: "storing a dumped item failed: \(error)")
+        var batch = ItemBatch()
+        do throws(Failure) {
+            readLoop: while true {
+                switch try reader.next() {
+                case .end:
+                    break readLoop
+                case .item(let key, let flags, let version, let expire, let value):
+                    items += 1
+                    batch.add(key: key, value: value, flags: flags, version: max(version, 1), expire: expire)
+                    if batch.bytes.count >= ItemBatchQueue.batchBytes {
+                        guard queue.put(batch) else { break readLoop }
+                        batch = ItemBatch()
+                    }
                 }
             }
+            if !batch.items.isEmpty { _ = queue.put(batch) }
+        } catch {
+            queue.fail(error.description)
+        }
+        queue.finish()
+        writer.join()
+        if let failure = queue.failed { throw Failure(description: failure) }
+        return items
+    }
+}
+
+/// Stores the batches a reconstruction reads, on its own thread.
+final class StoreWriter: @unchecked Sendable {
+    private let queue: ItemBatchQueue
+    private let store: ItemStore
+    private let clock: ServerClock
+    private var thread = pthread_t()
+
+    init(queue: ItemBatchQueue, store: ItemStore, clock: ServerClock) {
+        self.queue = queue
+        self.store = store
+        self.clock = clock
+    }
+
+    func start() {
+        let retained = Unmanaged.passRetained(self).toOpaque()
+        pthread_create(&thread, nil, { arg in
+            Unmanaged<StoreWriter>.fromOpaque(arg!).takeRetainedValue().run()
+            return nil
+        }, retained)
+    }
+
+    func join() { pthread_join(thread, nil) }
+
+    private func run() {
+        while let batch = queue.take() {
+            let ok = batch.bytes.withUnsafeBytes { bytes -> Bool in
+                for item in batch.items {
+                    do {
+                        // A version not newer than the local one is refused: live replicated writes win.
+                        _ = try store.store(.set, key: UnsafeRawBufferPointer(rebasing: bytes[item.key]), flags: item.flags,
+                                            expire: item.expire, value: UnsafeRawBufferPointer(rebasing: bytes[item.value]),
+                                            version: item.version, now: clock.now)
+                    } catch {
+                        queue.fail("storing a dumped item failed: \(error)")
+                        return false
+                    }
+                }
+                return true
+            }
+            if !ok { return }
         }
     }
 }

@@ -2,12 +2,13 @@
 import Glibc
 #endif
 
-/// A mutex with a condition variable, for the monitor threads' "wait for a push or the next probe".
-final class Condition: @unchecked Sendable {
+/// A mutex with a condition variable, for background threads that wait for work with a deadline
+/// (the index's monitors, reconstruction's store writer). Never used on a request path.
+public final class Condition: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
-    init() {
+    public init() {
         pthread_mutex_init(mutex, nil)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
@@ -23,20 +24,20 @@ final class Condition: @unchecked Sendable {
         cond.deallocate()
     }
 
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+    public func withLock<T>(_ body: () throws -> T) rethrows -> T {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body()
     }
 
-    func signal() {
+    public func signal() {
         pthread_mutex_lock(mutex)
         pthread_cond_broadcast(cond)
         pthread_mutex_unlock(mutex)
     }
 
     /// Waits (lock held by the caller inside `withLock`) until signalled or `milliseconds` pass.
-    func wait(milliseconds: Int) {
+    public func wait(milliseconds: Int) {
         var deadline = timespec()
         clock_gettime(CLOCK_MONOTONIC, &deadline)
         let nanos = deadline.tv_nsec + (milliseconds % 1000) * 1_000_000
@@ -46,18 +47,20 @@ final class Condition: @unchecked Sendable {
     }
 }
 
-/// A one-shot result a priority push waits for.
-final class PushWaiter: @unchecked Sendable {
+/// A one-shot result another thread waits for (a priority push's delivery).
+public final class PushWaiter: @unchecked Sendable {
     private let condition = Condition()
     private var result: Bool?
 
-    func finish(_ ok: Bool) {
+    public init() {}
+
+    public func finish(_ ok: Bool) {
         condition.withLock { result = ok }
         condition.signal()
     }
 
     /// The push's outcome, or false if it did not finish within `milliseconds`.
-    func wait(milliseconds: Int) -> Bool {
+    public func wait(milliseconds: Int) -> Bool {
         condition.withLock {
             if result == nil { condition.wait(milliseconds: milliseconds) }
             return result ?? false
