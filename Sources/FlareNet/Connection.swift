@@ -115,6 +115,8 @@ public final class Connection: @unchecked Sendable {
     public var isClosed: Bool { closed }
 
     private var awaitingReply = false
+    /// The client shut down its sending side; close once everything it asked for is answered.
+    private var inputEnded = false
 
     /// Closes the connection after the pending output is written (`quit`, fatal protocol errors).
     public func closeWhenFlushed() { closeAfterFlush = true }
@@ -149,7 +151,13 @@ public final class Connection: @unchecked Sendable {
                 if n < free { return true }
                 continue
             }
-            if n == 0 { close(); return false }
+            if n == 0 {
+                // The client finished sending (e.g. `nc` after its input): answer what it already
+                // sent — forwarded requests and dumps may still be in flight — then close.
+                inputEnded = true
+                event_del(readEvent)
+                return true
+            }
             switch errno {
             case EINTR: continue
             case EAGAIN, EWOULDBLOCK: return true
@@ -192,7 +200,10 @@ public final class Connection: @unchecked Sendable {
                 worker.handler.resume(self)
                 continue
             }
-            if !stalledOnOutput { return }
+            if !stalledOnOutput {
+                if inputEnded && !awaitingReply { close() }
+                return
+            }
         }
     }
 
