@@ -30,7 +30,8 @@ final class SampleConfigTests: XCTestCase {
         XCTAssertEqual(settings.serverPort, 12120)
         XCTAssertEqual(settings.logFacility, "local0")
         XCTAssertEqual(settings.maxConnection, 256)
-        XCTAssertEqual(settings.monitorThreshold, 3)
+        XCTAssertEqual(settings.monitorThreshold, 2)
+        XCTAssertEqual(settings.monitorReadTimeout, 500)
         XCTAssertEqual(settings.monitorInterval, 1)
         XCTAssertEqual(settings.threadPoolSize, 8)
     }
