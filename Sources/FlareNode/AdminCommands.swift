@@ -55,28 +55,38 @@ extension NodeHandler {
         report.write(to: output)
     }
 
-    /// `stats threads [request|slave|queue]`: one entry per client connection (our request "threads"),
-    /// with the eight keys flare-tools parse.
+    /// `stats threads [request|slave|queue]`: client connections (flare's request threads), then
+    /// the links to other nodes (its proxy threads, typed by the peer's thread type), with the
+    /// eight keys flare-tools parse; `behind` is the age of a link's oldest unanswered request.
     private func threadStats(_ args: Tokenizer, _ output: ReplyBuffer) {
         var args = args
         let filter = args.next()
         guard args.isAtEnd else { output.append("ERROR\r\n"); return }
+        let links = context.peerLinks.all
         if let filter {
             if filter.equals("queue") {
-                output.append("STAT total_thread_queue 0\r\nEND\r\n")
+                output.append("STAT total_thread_queue \(links.reduce(0) { $0 + $1.outstanding.load(ordering: .relaxed) })\r\nEND\r\n")
                 return
             }
-            if filter.equals("slave") {
-                output.append("END\r\n")
-                return
-            }
-            guard filter.equals("request") else { output.append("ERROR\r\n"); return }
+            guard filter.equals("request") || filter.equals("slave") else { output.append("ERROR\r\n"); return }
         }
         let now = clock.now
-        for info in context.server.connectionInfos() {
-            let op = info.activity == 0 ? "" : Command(rawValue: info.activity - 1).map { "\($0.name)" } ?? ""
-            ThreadStat(id: info.id, type: 1, peer: info.peer, op: op, uptime: max(0, now - info.openedAt),
-                       state: op.isEmpty ? "wait" : "execute").write(to: output)
+        if filter == nil || filter!.equals("request") {
+            for info in context.server.connectionInfos() {
+                let op = info.activity == 0 ? "" : Command(rawValue: info.activity - 1).map { "\($0.name)" } ?? ""
+                ThreadStat(id: info.id, type: 1, peer: info.peer, op: op, uptime: max(0, now - info.openedAt),
+                           state: op.isEmpty ? "wait" : "execute").write(to: output)
+            }
+        }
+        if filter == nil || filter!.equals("slave") {
+            let slaves = Set(view.slaves.map(\.node.nodeKey))
+            for link in links where filter == nil || slaves.contains(link.peer) {
+                let queue = link.outstanding.load(ordering: .relaxed)
+                let oldest = link.oldestSentAt.load(ordering: .relaxed)
+                ThreadStat(id: link.id, type: link.threadType, peer: link.peer, op: queue > 0 ? "proxy_write" : "",
+                           uptime: max(0, now - link.openedAt), state: queue > 0 ? "execute" : "wait",
+                           queue: queue, behind: oldest > 0 ? max(0, now - oldest) : 0).write(to: output)
+            }
         }
         output.append("END\r\n")
     }

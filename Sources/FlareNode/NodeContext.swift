@@ -17,6 +17,8 @@ public final class NodeContext: @unchecked Sendable {
     let storageFailed = ManagedAtomic<Bool>(false)
     /// `replication-type = sync` (reloadable): writes wait for the active slaves.
     let synchronousReplication = ManagedAtomic<Bool>(false)
+    /// The node's links to other nodes, for `stats threads`.
+    let peerLinks = PeerLinkRegistry()
     /// Only one `dump`/`dump_key` iterates the store at a time, as in flare.
     let iterationBusy = ManagedAtomic<Bool>(false)
     /// The cluster this node belongs to (or its standalone stand-in).

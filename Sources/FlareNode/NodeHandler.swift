@@ -16,7 +16,7 @@ public final class NodeHandler: ConnectionHandler {
     /// Scratch space for composing a replica write once before copying it to each target.
     let replicaScratch = ReplyBuffer(capacity: 4096)
     /// Connections to other nodes for forwarding, opened on first use.
-    lazy var peerPool = PeerPool(worker: worker, concurrency: context.proxyConcurrency)
+    lazy var peerPool = PeerPool(worker: worker, concurrency: context.proxyConcurrency, registry: context.peerLinks)
     private unowned let worker: Worker
 
     public init(context: NodeContext, worker: Worker) {

@@ -28,10 +28,17 @@ final class PeerLink: OutboundDelegate {
     private var head = 0
     private let clock: ServerClock
     private(set) var failed = false
+    /// What `stats threads` shows of this link.
+    let stats: PeerLinkStats
 
-    init(nodeKey: String, host: String, port: Int, worker: Worker, connectTimeoutMilliseconds: Int) {
+    init(node: NodeEntry, worker: Worker, connectTimeoutMilliseconds: Int) {
+        let nodeKey = node.nodeKey
+        let host = node.name
+        let port = node.port
         self.nodeKey = nodeKey
         self.clock = worker.server.clock
+        stats = PeerLinkStats(id: worker.server.allocateID(), peer: nodeKey, threadType: node.threadType,
+                              openedAt: worker.server.clock.now)
         connection = OutboundConnection(host: host, port: port, worker: worker)
         connection.delegate = self
         connection.connect(timeoutMilliseconds: connectTimeoutMilliseconds)
@@ -43,6 +50,7 @@ final class PeerLink: OutboundDelegate {
     /// Registers the waiter for the request just appended to `output`, then sends.
     func expect(_ shape: ReplyShape, _ completion: @escaping Completion) {
         waiters.append(Waiter(shape: shape, sentAt: clock.now, completion: completion))
+        publishQueue()
         connection.flush()
     }
 
@@ -56,6 +64,11 @@ final class PeerLink: OutboundDelegate {
 
     func fail(_ reason: String) { connection.fail(reason) }
 
+    private func publishQueue() {
+        stats.outstanding.store(waiters.count - head, ordering: .relaxed)
+        stats.oldestSentAt.store(head < waiters.count ? waiters[head].sentAt : 0, ordering: .relaxed)
+    }
+
     // MARK: OutboundDelegate
 
     func outbound(_ connection: OutboundConnection, received input: UnsafeRawBufferPointer) -> Int {
@@ -68,6 +81,7 @@ final class PeerLink: OutboundDelegate {
         let waiter = waiters[head]
         head += 1
         if head == waiters.count { waiters.removeAll(keepingCapacity: true); head = 0 }
+        publishQueue()
         waiter.completion(.success(UnsafeRawBufferPointer(rebasing: input[..<length])))
         return length
     }
@@ -77,6 +91,7 @@ final class PeerLink: OutboundDelegate {
         let pending = waiters[head...]
         waiters.removeAll()
         head = 0
+        publishQueue()
         for waiter in pending { waiter.completion(.failure(PeerFailure(node: nodeKey, reason: reason))) }
     }
 }

@@ -12,8 +12,11 @@ final class PeerPool {
     static let replyTimeoutSeconds: Int64 = 3
     static let connectTimeoutMilliseconds = 1000
 
-    init(worker: Worker, concurrency: Int) {
+    private let registry: PeerLinkRegistry
+
+    init(worker: Worker, concurrency: Int, registry: PeerLinkRegistry) {
         self.worker = worker
+        self.registry = registry
         self.concurrency = max(1, concurrency)
         worker.every(seconds: 1) { [unowned self] in expireSlowLinks() }
     }
@@ -21,9 +24,12 @@ final class PeerPool {
     func link(to node: NodeEntry, key: UnsafeRawBufferPointer) -> PeerLink {
         let index = concurrency > 1 ? Int(KeyHashAlgorithm.murmur(key) % UInt32(concurrency)) : 0
         var slots = links[node.nodeKey] ?? Array(repeating: nil, count: concurrency)
-        if let link = slots[index], !link.failed { return link }
-        let link = PeerLink(nodeKey: node.nodeKey, host: node.name, port: node.port, worker: worker,
-                            connectTimeoutMilliseconds: Self.connectTimeoutMilliseconds)
+        if let link = slots[index] {
+            if !link.failed { return link }
+            registry.remove(link.stats.id)
+        }
+        let link = PeerLink(node: node, worker: worker, connectTimeoutMilliseconds: Self.connectTimeoutMilliseconds)
+        registry.add(link.stats)
         slots[index] = link
         links[node.nodeKey] = slots
         return link
