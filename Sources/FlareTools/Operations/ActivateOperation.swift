@@ -1,3 +1,5 @@
+import FlareCluster
+
 /// `activate hostname:port …`: `node state <host> <port> active`; while the index refuses, the
 /// question is asked again (e.g. a new master still copying), until it succeeds or is declined.
 public struct ActivateOperation {
@@ -30,7 +32,7 @@ public struct ActivateOperation {
                     }
                 }
                 guard execute, !session.dryRun else { continue }
-                while try !index.setState(host: address.host, port: address.port, state: "active").succeeded {
+                while try !index.setState(host: address.host, port: address.port, state: NodeState.active.name).succeeded {
                     // With --force the original tries once; otherwise it asks before each retry.
                     if force || !console.confirm(prompt) {
                         console.note("failed to activate \(address.key)")

@@ -1,3 +1,5 @@
+import FlareCluster
+
 /// `down hostname:port …`: `node state <host> <port> down` for each node (after confirmation
 /// unless `--force`), then the node table.
 public struct DownOperation {
@@ -29,7 +31,7 @@ public struct DownOperation {
                     }
                 }
                 guard execute, !session.dryRun else { continue }
-                if case .failure(let line) = try index.setState(host: address.host, port: address.port, state: "down") {
+                if case .failure(let line) = try index.setState(host: address.host, port: address.port, state: NodeState.down.name) {
                     console.note("failed to turn down \(address.key): \(line)")
                     status = .failure
                 }

@@ -1,3 +1,5 @@
+import FlareCluster
+
 /// `master hostname:port:balance:partition …`: turns proxies into masters of (new) partitions.
 /// Per node, in partition order: confirmation; `flush_all` on the node unless
 /// `--without-clean`; `node role … master B P` with retries; wait for `master/ready`; with
@@ -58,20 +60,20 @@ public struct MasterOperation {
                     }
                     console.say("executed flush_all command before constructing the master node.")
                 }
-                guard try watch.requestRole(address, role: "master", balance: assignment.balance, partition: assignment.partition,
+                guard try watch.requestRole(address, role: NodeRole.master.name, balance: assignment.balance, partition: assignment.partition,
                                             attempts: retry, startedMessage: "started constructing the master node...") else {
                     console.note("failed to change the state.")
                     status = .failure
                     continue
                 }
                 let state = try watch.waitForMaster(key)
-                guard state == "ready", activate else { continue }
+                guard NodeState(name: state) == .ready, activate else { continue }
                 var confirmed = force
                 if !confirmed {
                     let current = try index.statsNodes()[key]?.state ?? state
                     confirmed = console.confirm("changing node's state (node=\(address.shown), state=\(current) -> active) (y/n): ")
                 }
-                if confirmed, try !index.setState(host: address.host, port: address.port, state: "active").succeeded {
+                if confirmed, try !index.setState(host: address.host, port: address.port, state: NodeState.active.name).succeeded {
                     console.note("failed to activate \(key)")
                     status = .failure
                 }

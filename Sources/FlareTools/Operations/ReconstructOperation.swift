@@ -1,3 +1,5 @@
+import FlareCluster
+
 /// `reconstruct hostname:port … | --all`: rebuilds active masters/slaves from their partition.
 /// Per node: `node state … down` (a master fails over to a slave), 3 s pause, `flush_all`,
 /// `node role … slave 0 P` retried until the monitor has revived the node as a proxy, wait for
@@ -61,7 +63,7 @@ public struct ReconstructOperation {
                 }
                 guard execute, !session.dryRun else { continue }
                 console.say("turning down...")
-                let down = try index.setState(host: address.host, port: address.port, state: "down")
+                let down = try index.setState(host: address.host, port: address.port, state: NodeState.down.name)
                 guard down.succeeded else {
                     if case .failure(let line) = down { console.note("failed to turn down \(key): \(line)") }
                     return .failure
@@ -72,13 +74,13 @@ public struct ReconstructOperation {
                     console.note("executing flush_all failed.")
                     return .failure
                 }
-                guard try watch.requestRole(address, role: "slave", balance: 0, partition: node.partition, attempts: retry,
+                guard try watch.requestRole(address, role: NodeRole.slave.name, balance: 0, partition: node.partition, attempts: retry,
                                             startedMessage: "started constructing node...") else {
                     console.note("failed to change the state.")
                     return .failure
                 }
                 try watch.waitForSlave(key)
-                if try !index.setRole(host: address.host, port: address.port, role: "slave", balance: node.balance,
+                if try !index.setRole(host: address.host, port: address.port, role: NodeRole.slave.name, balance: node.balance,
                                       partition: node.partition).succeeded {
                     console.note("failed to restore the balance of \(key)")
                     status = .failure

@@ -1,3 +1,5 @@
+import FlareCluster
+
 /// `slave hostname:port:balance:partition …`: builds slaves from proxies. Per proxy:
 /// confirmation; `flush_all` unless `--without-clean`; `node role … slave 0 P` with retries;
 /// progress until `slave/active`; then (after confirmation) `node role … slave B P` when B > 0.
@@ -41,7 +43,7 @@ public struct SlaveOperation {
                     console.say("executed flush_all command before constructing the slave node.")
                 }
                 // A slave is always built with balance 0 so that it serves no reads while copying.
-                guard try watch.requestRole(address, role: "slave", balance: 0, partition: assignment.partition,
+                guard try watch.requestRole(address, role: NodeRole.slave.name, balance: 0, partition: assignment.partition,
                                             attempts: retry, startedMessage: "started constructing slave node...") else {
                     console.note("failed to change the state.")
                     return .failure
@@ -49,7 +51,7 @@ public struct SlaveOperation {
                 try watch.waitForSlave(key)
                 guard assignment.balance > 0 else { continue }
                 let confirmed = force || console.confirm("changing node's balance (node=\(key), balance=0 -> \(assignment.balance)) (y/n): ")
-                if confirmed, try !index.setRole(host: address.host, port: address.port, role: "slave",
+                if confirmed, try !index.setRole(host: address.host, port: address.port, role: NodeRole.slave.name,
                                                  balance: assignment.balance, partition: assignment.partition).succeeded {
                     console.note("failed to set the balance of \(key)")
                     status = .failure

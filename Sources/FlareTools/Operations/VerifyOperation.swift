@@ -29,7 +29,7 @@ public struct VerifyOperation {
         let console = session.console
         var algorithm = keyHashAlgorithm
         var hint = 1, virtualBuckets = 4096
-        let map = try session.withIndex { index -> NodeMap in
+        let map = try session.withIndex { index -> NodeStatMap in
             if useMeta {
                 let meta = try index.meta()
                 _ = try index.stats()
