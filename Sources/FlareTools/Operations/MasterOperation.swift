@@ -26,9 +26,7 @@ public struct MasterOperation {
         }
         let ordered = assignments.enumerated().sorted { ($0.element.partition, $0.offset) < ($1.element.partition, $1.offset) }.map(\.element)
         let console = session.console
-        return try session.withIndex { index in
-            let map = try index.statsNodes()
-            let watch = ConstructionWatch(session: session, index: index)
+        return try ConstructionWatch.run(session) { index, map, watch in
             var status = ToolStatus.success
             for assignment in ordered {
                 let address = assignment.address, key = address.key
@@ -48,21 +46,17 @@ public struct MasterOperation {
                     } else {
                         // The original words this notice the wrong way round (it shows it only
                         // with --without-clean); it is shown when the node really is flushed.
-                        let notice = withoutClean ? "" : "\nitems stored in the node will be cleaned up (exec flush_all) before constructing it"
+                        let notice = ConstructionWatch.cleaningNotice(withoutClean: withoutClean)
                         execute = console.confirm("making the node master (node=\(address.shown), role=\(node.role) -> master)\(notice) (y/n): ")
                     }
                 }
                 guard execute, !session.dryRun else { continue }
-                if !withoutClean {
-                    guard try watch.flush(address) else {
-                        console.note("executing flush_all failed.")
-                        return .failure
-                    }
-                    console.say("executed flush_all command before constructing the master node.")
-                }
-                guard try watch.requestRole(address, role: NodeRole.master.name, balance: assignment.balance, partition: assignment.partition,
-                                            attempts: retry, startedMessage: "started constructing the master node...") else {
-                    console.note("failed to change the state.")
+                switch try watch.start(address, as: .master, balance: assignment.balance, partition: assignment.partition,
+                                       withoutClean: withoutClean, attempts: retry,
+                                       startedMessage: "started constructing the master node...") {
+                case .started: break
+                case .notCleaned: return .failure
+                case .refused:
                     status = .failure
                     continue
                 }

@@ -24,13 +24,11 @@ public struct ReconstructOperation {
         if all && !nodes.isEmpty { throw ToolError.invalidArgument("don't specify any nodes with --all option.") }
         if !all && nodes.isEmpty { throw ToolError.invalidArgument("no node specified (usage: reconstruct [hostname:port] ... | --all)") }
         let console = session.console
-        return try session.withIndex { index in
-            let initial = try index.statsNodes()
+        return try ConstructionWatch.run(session) { index, initial, watch in
             // --all means every master and slave (proxies cannot be reconstructed).
             let targets = all ? initial.masterAndSlaveKeys.compactMap { initial[$0].map { NodeAddress(host: $0.host, port: $0.port) } } : nodes
             let keys = targets.map(\.key)
             console.out.write(NodeListFormat.render(initial, only: keys))
-            let watch = ConstructionWatch(session: session, index: index)
             var status = ToolStatus.success
             var confirmAll = force
             for address in targets {
