@@ -63,8 +63,10 @@ let package = Package(
         ], swiftSettings: hotPath),
 
         // Operator tools (flare-admin, flare-stats): wire client, reply parsers, sub-commands and
-        // their output formats. No FlareCluster on this branch, so it parses `stats nodes` itself.
+        // their output formats. Key hashing, the resolver and node roles/states come from FlareCluster;
+        // `stats nodes` replies are parsed here with the tools' own tolerance (values kept as text).
         .target(name: "FlareTools", dependencies: [
+            "FlareCluster",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "flare-admin", dependencies: [

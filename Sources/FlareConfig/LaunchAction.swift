@@ -11,3 +11,20 @@ public enum LaunchAction<Settings: Sendable>: Sendable {
 }
 
 extension LaunchAction: Equatable where Settings: Equatable {}
+
+extension LaunchAction {
+    /// The settings of `.run`; nil for `-v` and `-h`.
+    public var settings: Settings? {
+        guard case .run(let settings) = self else { return nil }
+        return settings
+    }
+
+    /// The text `-v` and `-h` print before exiting with `DaemonCommandLine.earlyExitStatus`;
+    /// nil for `.run`.
+    public var earlyExitText: String? {
+        switch self {
+        case .run: return nil
+        case .printVersion(let text), .printHelp(let text): return text
+        }
+    }
+}

@@ -19,7 +19,7 @@ final class FormatTests: XCTestCase {
     }
 
     func testNodeListRestrictedToGivenKeysKeepsIndexOrder() {
-        let map = NodeMap(nodes: [node("a:1", "proxy", "active", -1, 0), node("b:2", "master", "active", 0, 1), node("c:3", "slave", "prepare", 0, 0)])
+        let map = NodeStatMap(nodes: [node("a:1", "proxy", "active", -1, 0), node("b:2", "master", "active", 0, 1), node("c:3", "slave", "prepare", 0, 0)])
         let lines = NodeListFormat.render(map, only: ["c:3", "a:1"]).split(separator: "\n").map(String.init)
         XCTAssertEqual(lines.count, 3)
         XCTAssertTrue(lines[1].hasPrefix("a:1 "))
@@ -121,7 +121,7 @@ final class FormatTests: XCTestCase {
     }
 
     func testIndexDocument() {
-        let map = NodeMap(nodes: [node("10.0.0.3:12121", "master", "active", 1, 1, 19), node("10.0.0.4:12121", "slave", "prepare", 1, 0, 20)])
+        let map = NodeStatMap(nodes: [node("10.0.0.3:12121", "master", "active", 1, 1, 19), node("10.0.0.4:12121", "slave", "prepare", 1, 0, 20)])
         XCTAssertEqual(IndexDocument.render(map, nodeMapVersion: 17), """
             <?xml version="1.0" encoding="UTF-8" standalone="yes" ?>
             <!DOCTYPE boost_serialization>
@@ -159,7 +159,7 @@ final class FormatTests: XCTestCase {
             </boost_serialization>
 
             """)
-        XCTAssertTrue(IndexDocument.render(NodeMap(nodes: []), nodeMapVersion: 0).contains("<thread_type>16</thread_type>"))
+        XCTAssertTrue(IndexDocument.render(NodeStatMap(nodes: []), nodeMapVersion: 0).contains("<thread_type>16</thread_type>"))
     }
 
     func testDumpWriterFormats() {

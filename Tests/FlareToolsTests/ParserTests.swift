@@ -11,7 +11,7 @@ final class ParserTests: XCTestCase {
         let reply = statsNodesReply([("127.0.0.1:12121", "slave", "active", 0, 1, 16), ("127.0.0.2:12122", "master", "active", 0, 1, 18),
                                      ("127.0.0.3:12123", "master", "active", 1, 1, 17), ("127.0.0.4:12124", "slave", "active", 1, 1, 19),
                                      ("127.0.0.5:12125", "proxy", "active", -1, 0, 20)])
-        let map = try NodeMap(payload: payload(reply))
+        let map = try NodeStatMap(payload: payload(reply))
         XCTAssertEqual(map.nodes.map(\.key), ["127.0.0.1:12121", "127.0.0.2:12122", "127.0.0.3:12123", "127.0.0.4:12124", "127.0.0.5:12125"])
         XCTAssertEqual(map["127.0.0.2:12122"]?.role, "master")
         XCTAssertEqual(map["127.0.0.4:12124"]?.port, "12124")
@@ -25,13 +25,13 @@ final class ParserTests: XCTestCase {
     }
 
     func testMalformedStatsNodesLineIsRejected() {
-        XCTAssertThrowsError(try NodeMap(payload: ["STAT garbage"])) { error in
+        XCTAssertThrowsError(try NodeStatMap(payload: ["STAT garbage"])) { error in
             XCTAssertEqual(error as? ReplyFormatError, ReplyFormatError(line: "STAT garbage"))
         }
     }
 
     func testReconstructability() throws {
-        func map(_ nodes: [(String, String, String, Int, Int, Int)]) throws -> NodeMap { try NodeMap(payload: payload(statsNodesReply(nodes))) }
+        func map(_ nodes: [(String, String, String, Int, Int, Int)]) throws -> NodeStatMap { try NodeStatMap(payload: payload(statsNodesReply(nodes))) }
         let single = try map([("m:1", "master", "active", 0, 1, 16), ("s:1", "slave", "active", 0, 1, 17)])
         XCTAssertTrue(single.isReconstructable("m:1"))
         XCTAssertFalse(single.isSafelyReconstructable("m:1"))

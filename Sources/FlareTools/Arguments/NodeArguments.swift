@@ -13,17 +13,36 @@ public struct NodeAddress: Equatable, Sendable {
 
     /// Exactly two fields, a non-empty host and a numeric port.
     public static func parse(_ argument: String) throws -> NodeAddress {
-        let fields = argument.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        guard fields.count == 2, let address = NodeAddress(fields[0], fields[1]) else {
-            throw ToolError.invalidArgument("invalid argument '\(argument)'. it must be hostname:port.")
-        }
-        return address
+        try NodeArgument(argument, fieldCounts: [2], invalid: "invalid argument '\(argument)'. it must be hostname:port.").address
     }
 
     /// nil unless the host is non-empty and the port is all digits (the original's `nodekey_of`).
     init?(_ host: String, _ port: String) {
         guard !host.isEmpty, !port.isEmpty, port.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
         self.init(host: host, port: port)
+    }
+}
+
+/// A node argument split at every `:`: the node from the first two fields and the fields
+/// after it, which the argument kinds read as non-negative integers.
+struct NodeArgument {
+    let address: NodeAddress
+    let fields: [String]
+
+    /// Throws `invalid` unless there are as many fields as one of `fieldCounts` and the first
+    /// two name a node.
+    init(_ argument: String, fieldCounts: [Int], invalid: String) throws {
+        fields = argument.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard fieldCounts.contains(fields.count), let address = NodeAddress(fields[0], fields[1]) else {
+            throw ToolError.invalidArgument(invalid)
+        }
+        self.address = address
+    }
+
+    /// Field `index` (balance, partition) as a non-negative integer; throws `invalid` otherwise.
+    func nonNegative(_ index: Int, invalid: String) throws -> Int {
+        guard let value = Int(fields[index]), value >= 0 else { throw ToolError.invalidArgument(invalid) }
+        return value
     }
 }
 
@@ -41,17 +60,10 @@ public struct NodeAssignment: Equatable, Sendable {
 
     /// All four fields are required; balance and partition must be non-negative integers.
     public static func parse(_ argument: String) throws -> NodeAssignment {
-        let fields = argument.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        guard fields.count == 4, let address = NodeAddress(fields[0], fields[1]) else {
-            throw ToolError.invalidArgument("invalid argument '\(argument)'. it must be hostname:port:balance:partition.")
-        }
-        guard let balance = Int(fields[2]), balance >= 0 else {
-            throw ToolError.invalidArgument("invalid balance '\(argument)'.")
-        }
-        guard let partition = Int(fields[3]), partition >= 0 else {
-            throw ToolError.invalidArgument("invalid partition '\(argument)'.")
-        }
-        return NodeAssignment(address: address, balance: balance, partition: partition)
+        let node = try NodeArgument(argument, fieldCounts: [4],
+                                    invalid: "invalid argument '\(argument)'. it must be hostname:port:balance:partition.")
+        return NodeAssignment(address: node.address, balance: try node.nonNegative(2, invalid: "invalid balance '\(argument)'."),
+                              partition: try node.nonNegative(3, invalid: "invalid partition '\(argument)'."))
     }
 }
 
@@ -66,14 +78,8 @@ public struct BalanceAssignment: Equatable, Sendable {
     }
 
     public static func parse(_ argument: String) throws -> BalanceAssignment {
-        let fields = argument.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        guard fields.count == 3, let address = NodeAddress(fields[0], fields[1]) else {
-            throw ToolError.invalidArgument("invalid argument '\(argument)'. it must be hostname:port:balance.")
-        }
-        guard let balance = Int(fields[2]), balance >= 0 else {
-            throw ToolError.invalidArgument("invalid balance '\(argument)'.")
-        }
-        return BalanceAssignment(address: address, balance: balance)
+        let node = try NodeArgument(argument, fieldCounts: [3], invalid: "invalid argument '\(argument)'. it must be hostname:port:balance.")
+        return BalanceAssignment(address: node.address, balance: try node.nonNegative(2, invalid: "invalid balance '\(argument)'."))
     }
 }
 
@@ -89,14 +95,8 @@ public struct DumpSource: Equatable, Sendable {
     }
 
     public static func parse(_ argument: String) throws -> DumpSource {
-        let fields = argument.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        guard fields.count == 2 || fields.count == 4, let address = NodeAddress(fields[0], fields[1]) else {
-            throw ToolError.invalidArgument("invalid argument '\(argument)'.")
-        }
-        guard fields.count == 4 else { return DumpSource(address: address, partition: nil) }
-        guard let partition = Int(fields[3]), partition >= 0 else {
-            throw ToolError.invalidArgument("invalid partition number '\(argument)'.")
-        }
-        return DumpSource(address: address, partition: partition)
+        let node = try NodeArgument(argument, fieldCounts: [2, 4], invalid: "invalid argument '\(argument)'.")
+        guard node.fields.count == 4 else { return DumpSource(address: node.address, partition: nil) }
+        return DumpSource(address: node.address, partition: try node.nonNegative(3, invalid: "invalid partition number '\(argument)'."))
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlareCluster
 
 /// `flare-admin <subcommand> [options] [arguments]`.
 public struct FlareAdminCommand: ParsableCommand {
@@ -302,7 +303,7 @@ struct VerifyCommand: ParsableCommand {
     var meta = false
 
     func run() throws {
-        guard let algorithm = KeyHashAlgorithm(rawValue: keyHashAlgorithm) else {
+        guard let algorithm = KeyHashAlgorithm(partitioningName: keyHashAlgorithm) else {
             throw ToolError.invalidArgument("unknown type: \(keyHashAlgorithm)")
         }
         try CommandRunner.run(index) {

@@ -20,34 +20,32 @@ extension IndexServerSelection {
 }
 
 /// `-i/--index-server`, `-p/--index-server-port`, `--cluster`, `--timeout`.
-struct IndexServerOptions: ParsableArguments, IndexServerSelection {
-    @Option(name: [.customShort("i"), .customLong("index-server")],
-            help: ArgumentHelp("index server hostname, optionally with :port (default: 127.0.0.1, or FLARE_INDEX_SERVER)",
-                               valueName: "hostname[:port]"))
-    var indexServer: String?
-
-    @Option(name: [.customShort("p"), .customLong("index-server-port")],
-            help: ArgumentHelp("index server port (default: 12120)", valueName: "port"))
-    var indexServerPort: Int?
-
-    @Option(name: .customLong("cluster"), help: ArgumentHelp("cluster name listed in FLARE_INDEX_SERVERS", valueName: "name"))
-    var cluster: String?
-
-    @Option(name: .customLong("timeout"), help: ArgumentHelp("request timeout", valueName: "seconds"))
-    var timeout: Int = 10
-
-    func validate() throws { try checkValues() }
-}
+typealias IndexServerOptions = IndexServerArguments<ShortAndLongPortName>
 
 /// The same without the `-p` short name, which `dumpkey` uses for `--partition` (the original's
 /// option parser lets the sub-command's `-p` win).
-struct IndexServerLongOptions: ParsableArguments, IndexServerSelection {
+typealias IndexServerLongOptions = IndexServerArguments<LongPortName>
+
+/// The names of the index server port option.
+protocol IndexServerPortName {
+    static var names: NameSpecification { get }
+}
+
+enum ShortAndLongPortName: IndexServerPortName {
+    static var names: NameSpecification { [.customShort("p"), .customLong("index-server-port")] }
+}
+
+enum LongPortName: IndexServerPortName {
+    static var names: NameSpecification { .customLong("index-server-port") }
+}
+
+struct IndexServerArguments<PortName: IndexServerPortName>: ParsableArguments, IndexServerSelection {
     @Option(name: [.customShort("i"), .customLong("index-server")],
             help: ArgumentHelp("index server hostname, optionally with :port (default: 127.0.0.1, or FLARE_INDEX_SERVER)",
                                valueName: "hostname[:port]"))
     var indexServer: String?
 
-    @Option(name: .customLong("index-server-port"), help: ArgumentHelp("index server port (default: 12120)", valueName: "port"))
+    @Option(name: PortName.names, help: ArgumentHelp("index server port (default: 12120)", valueName: "port"))
     var indexServerPort: Int?
 
     @Option(name: .customLong("cluster"), help: ArgumentHelp("cluster name listed in FLARE_INDEX_SERVERS", valueName: "name"))

@@ -1,14 +1,14 @@
+import FlareCluster
+
 /// The `flare.xml` document `index` prints (index-server.md §7.1), built from `stats nodes`:
 /// nodes in reply order, role/state as numeric codes, only the first `item`/`second` carrying the
 /// Boost class attributes, tab indentation, `<thread_type>` one above the highest node thread
 /// type. The archive version attribute is the original tool's `4`; readers ignore it.
 public enum IndexDocument {
-    static let roleCodes = ["master": "0", "slave": "1", "proxy": "2"]
-    static let stateCodes = ["active": "0", "prepare": "1", "down": "2", "ready": "3"]
     /// The index's first thread type; an empty map must not hand out lower ones.
     static let firstThreadType = 16
 
-    public static func render(_ map: NodeMap, nodeMapVersion: UInt64) -> String {
+    public static func render(_ map: NodeStatMap, nodeMapVersion: UInt64) -> String {
         var text = """
             <?xml version="1.0" encoding="UTF-8" standalone="yes" ?>
             <!DOCTYPE boost_serialization>
@@ -28,8 +28,8 @@ public enum IndexDocument {
                 \t\t<second\(secondAttributes)>
                 \t\t\t<node_server_name>\(node.host)</node_server_name>
                 \t\t\t<node_server_port>\(node.port)</node_server_port>
-                \t\t\t<node_role>\(roleCodes[node.role] ?? "")</node_role>
-                \t\t\t<node_state>\(stateCodes[node.state] ?? "")</node_state>
+                \t\t\t<node_role>\(node.knownRole.map { String($0.rawValue) } ?? "")</node_role>
+                \t\t\t<node_state>\(node.knownState.map { String($0.rawValue) } ?? "")</node_state>
                 \t\t\t<node_partition>\(node.partitionText)</node_partition>
                 \t\t\t<node_balance>\(node.balanceText)</node_balance>
                 \t\t\t<node_thread_type>\(node.threadType)</node_thread_type>

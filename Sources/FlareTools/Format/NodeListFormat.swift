@@ -22,7 +22,7 @@ public enum NodeListFormat {
 
     /// The original's `string_of_nodelist`: nodes in `stats nodes` order, restricted to `keys`
     /// unless `keys` is empty.
-    public static func render(_ map: NodeMap, only keys: [String]) -> String {
+    public static func render(_ map: NodeStatMap, only keys: [String]) -> String {
         render(keys.isEmpty ? map.nodes : map.nodes.filter { keys.contains($0.key) })
     }
 }

@@ -1,5 +1,8 @@
+import FlareCluster
+
 /// One node of `stats nodes`: its key (`host:port`, exactly as the index prints it) and the
-/// attributes `role state partition balance thread_type`, kept as text like the original.
+/// attributes `role state partition balance thread_type`, kept as text like the original (an
+/// unknown word is shown as is and simply is no `NodeRole` / `NodeState`).
 public struct NodeStat: Equatable, Sendable {
     public let host: String
     public let port: String
@@ -25,10 +28,14 @@ public struct NodeStat: Equatable, Sendable {
     public var balance: Int { RubyNumber.integer(balanceText) }
     public var threadType: Int { RubyNumber.integer(fields["thread_type"] ?? "") }
 
-    public var isMaster: Bool { role == "master" }
-    public var isSlave: Bool { role == "slave" }
-    public var isProxy: Bool { role == "proxy" }
-    public var isActive: Bool { state == "active" }
-    public var isDown: Bool { state == "down" }
-    public var isReady: Bool { state == "ready" }
+    /// The role and state words read as FlareCluster's enums (exact, lowercase words only).
+    public var knownRole: NodeRole? { NodeRole(name: role) }
+    public var knownState: NodeState? { NodeState(name: state) }
+
+    public var isMaster: Bool { knownRole == .master }
+    public var isSlave: Bool { knownRole == .slave }
+    public var isProxy: Bool { knownRole == .proxy }
+    public var isActive: Bool { knownState == .active }
+    public var isDown: Bool { knownState == .down }
+    public var isReady: Bool { knownState == .ready }
 }

@@ -1,3 +1,5 @@
+import FlareCluster
+
 /// `activate hostname:port …`: `node state <host> <port> active`; while the index refuses, the
 /// question is asked again (e.g. a new master still copying), until it succeeds or is declined.
 public struct ActivateOperation {
@@ -10,37 +12,27 @@ public struct ActivateOperation {
     }
 
     public func run(_ session: ToolSession) throws -> ToolStatus {
-        try nodes.map(\.key).requireNodes("activate [hostname:port] ...")
         let console = session.console
-        return try session.withIndex { index in
-            let map = try index.statsNodes()
-            var status = ToolStatus.success
-            for address in nodes {
-                guard let node = map[address.key] else {
-                    console.note("invalid 'hostname:port' pair: \(address.key)")
-                    return .failure
-                }
-                let prompt = "turning node up (node=\(address.shown), state=\(node.state) -> activate) (y/n): "
-                var execute = force
-                if !execute {
-                    if node.isActive {
-                        console.note("\(address.shown) is already active.")
-                    } else {
-                        execute = console.confirm(prompt)
-                    }
-                }
-                guard execute, !session.dryRun else { continue }
-                while try !index.setState(host: address.host, port: address.port, state: "active").succeeded {
-                    // With --force the original tries once; otherwise it asks before each retry.
-                    if force || !console.confirm(prompt) {
-                        console.note("failed to activate \(address.key)")
-                        status = .failure
-                        break
-                    }
+        func prompt(_ address: NodeAddress, _ node: NodeStat) -> String {
+            "turning node up (node=\(address.shown), state=\(node.state) -> activate) (y/n): "
+        }
+        let changes = NodeChanges(session: session, force: force, usage: "activate [hostname:port] ...",
+                                  unknownNodeNote: "invalid 'hostname:port' pair: ")
+        return try changes.run(nodes, address: { $0 }) { address, node in
+            guard !node.isActive else {
+                console.note("\(address.shown) is already active.")
+                return nil
+            }
+            return prompt(address, node)
+        } change: { index, address, node in
+            while try !index.setState(host: address.host, port: address.port, state: NodeState.active.name).succeeded {
+                // With --force the original tries once; otherwise it asks before each retry.
+                if force || !console.confirm(prompt(address, node)) {
+                    console.note("failed to activate \(address.key)")
+                    return false
                 }
             }
-            console.out.write(NodeListFormat.render(try index.statsNodes(), only: nodes.map(\.key)))
-            return status
+            return true
         }
     }
 }

@@ -10,34 +10,21 @@ public struct BalanceOperation {
     }
 
     public func run(_ session: ToolSession) throws -> ToolStatus {
-        try assignments.map(\.address.key).requireNodes("balance [hostname:port:balance] ...")
         let console = session.console
-        return try session.withIndex { index in
-            let map = try index.statsNodes()
-            var status = ToolStatus.success
-            for assignment in assignments {
-                let address = assignment.address
-                guard let node = map[address.key] else {
-                    console.note("unknown host: \(address.key)")
-                    return .failure
-                }
-                var execute = force
-                if !execute {
-                    if node.balance == assignment.balance {
-                        console.say("no need to change the balance of \(address.shown).")
-                    } else {
-                        execute = console.confirm("updating node balance (node=\(address.shown), balance=\(node.balanceText) -> \(assignment.balance)) (y/n): ")
-                    }
-                }
-                guard execute, !session.dryRun else { continue }
-                if case .failure(let line) = try index.setRole(host: address.host, port: address.port, role: node.role,
-                                                              balance: assignment.balance, partition: node.partition) {
-                    console.note("failed to set the balance of \(address.key): \(line)")
-                    status = .failure
-                }
+        let changes = NodeChanges(session: session, force: force, usage: "balance [hostname:port:balance] ...",
+                                  unknownNodeNote: "unknown host: ")
+        return try changes.run(assignments, address: \.address) { assignment, node in
+            guard node.balance != assignment.balance else {
+                console.say("no need to change the balance of \(assignment.address.shown).")
+                return nil
             }
-            console.out.write(NodeListFormat.render(try index.statsNodes(), only: assignments.map(\.address.key)))
-            return status
+            return "updating node balance (node=\(assignment.address.shown), balance=\(node.balanceText) -> \(assignment.balance)) (y/n): "
+        } change: { index, assignment, node in
+            let address = assignment.address
+            guard case .failure(let line) = try index.setRole(host: address.host, port: address.port, role: node.role,
+                                                              balance: assignment.balance, partition: node.partition) else { return true }
+            console.note("failed to set the balance of \(address.key): \(line)")
+            return false
         }
     }
 }

@@ -1,3 +1,5 @@
+import FlareCluster
+
 /// Shared steps of master/slave/reconstruct: asking the index for a role until it accepts, and
 /// watching a node until its construction finishes (common.rb's wait_for_* helpers).
 struct ConstructionWatch {
@@ -5,6 +7,16 @@ struct ConstructionWatch {
     let index: FlareClient
 
     private var console: ToolConsole { session.console }
+
+    /// Runs a construction (master, slave, reconstruct) on the session's index: `body` gets the
+    /// index, its current `stats nodes` and a watch on it.
+    static func run(_ session: ToolSession,
+                    _ body: (FlareClient, NodeStatMap, ConstructionWatch) throws -> ToolStatus) throws -> ToolStatus {
+        try session.withIndex { index in
+            let map = try index.statsNodes()
+            return try body(index, map, ConstructionWatch(session: session, index: index))
+        }
+    }
 
     /// `node role …` until the index answers OK, at most `attempts` times, sleeping 1, 2, 3… s
     /// in between (a node that was just set down only becomes an active proxy again once the
@@ -86,6 +98,40 @@ struct ConstructionWatch {
         }
         console.say("state is ready -> stop waiting")
         return state
+    }
+
+    /// The confirmation prompt's warning that the proxy about to become `master`/`slave` is
+    /// flushed first (nothing with `--without-clean`).
+    static func cleaningNotice(withoutClean: Bool) -> String {
+        withoutClean ? "" : "\nitems stored in the node will be cleaned up (exec flush_all) before constructing it"
+    }
+
+    /// How `start` ended.
+    enum Start {
+        case started
+        /// `flush_all` failed (noted).
+        case notCleaned
+        /// The index kept refusing the role (noted).
+        case refused
+    }
+
+    /// Starts building a proxy into `role` (master, slave): `flush_all` on it unless
+    /// `withoutClean`, then `requestRole`.
+    func start(_ address: NodeAddress, as role: NodeRole, balance: Int, partition: Int, withoutClean: Bool,
+               attempts: Int, startedMessage: String) throws -> Start {
+        if !withoutClean {
+            guard try flush(address) else {
+                console.note("executing flush_all failed.")
+                return .notCleaned
+            }
+            console.say("executed flush_all command before constructing the \(role.name) node.")
+        }
+        guard try requestRole(address, role: role.name, balance: balance, partition: partition, attempts: attempts,
+                              startedMessage: startedMessage) else {
+            console.note("failed to change the state.")
+            return .refused
+        }
+        return .started
     }
 
     /// `flush_all` on the node about to be rebuilt, so no stale items survive the copy.

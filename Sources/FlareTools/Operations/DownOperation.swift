@@ -1,3 +1,5 @@
+import FlareCluster
+
 /// `down hostname:port …`: `node state <host> <port> down` for each node (after confirmation
 /// unless `--force`), then the node table.
 public struct DownOperation {
@@ -10,32 +12,20 @@ public struct DownOperation {
     }
 
     public func run(_ session: ToolSession) throws -> ToolStatus {
-        try nodes.map(\.key).requireNodes("down [hostname:port] ...")
         let console = session.console
-        return try session.withIndex { index in
-            let map = try index.statsNodes()
-            var status = ToolStatus.success
-            for address in nodes {
-                guard let node = map[address.key] else {
-                    console.note("invalid 'hostname:port' pair: \(address.key)")
-                    return .failure
-                }
-                var execute = force
-                if !execute {
-                    if node.isDown {
-                        console.say("\(address.shown) is already down.")
-                    } else {
-                        execute = console.confirm("turning node down (node=\(address.shown), state=\(node.state) -> down) (y/n): ")
-                    }
-                }
-                guard execute, !session.dryRun else { continue }
-                if case .failure(let line) = try index.setState(host: address.host, port: address.port, state: "down") {
-                    console.note("failed to turn down \(address.key): \(line)")
-                    status = .failure
-                }
+        let changes = NodeChanges(session: session, force: force, usage: "down [hostname:port] ...",
+                                  unknownNodeNote: "invalid 'hostname:port' pair: ")
+        return try changes.run(nodes, address: { $0 }) { address, node in
+            guard !node.isDown else {
+                console.say("\(address.shown) is already down.")
+                return nil
             }
-            console.out.write(NodeListFormat.render(try index.statsNodes(), only: nodes.map(\.key)))
-            return status
+            return "turning node down (node=\(address.shown), state=\(node.state) -> down) (y/n): "
+        } change: { index, address, _ in
+            guard case .failure(let line) = try index.setState(host: address.host, port: address.port,
+                                                               state: NodeState.down.name) else { return true }
+            console.note("failed to turn down \(address.key): \(line)")
+            return false
         }
     }
 }

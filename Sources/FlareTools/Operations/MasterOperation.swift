@@ -1,3 +1,5 @@
+import FlareCluster
+
 /// `master hostname:port:balance:partition …`: turns proxies into masters of (new) partitions.
 /// Per node, in partition order: confirmation; `flush_all` on the node unless
 /// `--without-clean`; `node role … master B P` with retries; wait for `master/ready`; with
@@ -24,9 +26,7 @@ public struct MasterOperation {
         }
         let ordered = assignments.enumerated().sorted { ($0.element.partition, $0.offset) < ($1.element.partition, $1.offset) }.map(\.element)
         let console = session.console
-        return try session.withIndex { index in
-            let map = try index.statsNodes()
-            let watch = ConstructionWatch(session: session, index: index)
+        return try ConstructionWatch.run(session) { index, map, watch in
             var status = ToolStatus.success
             for assignment in ordered {
                 let address = assignment.address, key = address.key
@@ -46,32 +46,28 @@ public struct MasterOperation {
                     } else {
                         // The original words this notice the wrong way round (it shows it only
                         // with --without-clean); it is shown when the node really is flushed.
-                        let notice = withoutClean ? "" : "\nitems stored in the node will be cleaned up (exec flush_all) before constructing it"
+                        let notice = ConstructionWatch.cleaningNotice(withoutClean: withoutClean)
                         execute = console.confirm("making the node master (node=\(address.shown), role=\(node.role) -> master)\(notice) (y/n): ")
                     }
                 }
                 guard execute, !session.dryRun else { continue }
-                if !withoutClean {
-                    guard try watch.flush(address) else {
-                        console.note("executing flush_all failed.")
-                        return .failure
-                    }
-                    console.say("executed flush_all command before constructing the master node.")
-                }
-                guard try watch.requestRole(address, role: "master", balance: assignment.balance, partition: assignment.partition,
-                                            attempts: retry, startedMessage: "started constructing the master node...") else {
-                    console.note("failed to change the state.")
+                switch try watch.start(address, as: .master, balance: assignment.balance, partition: assignment.partition,
+                                       withoutClean: withoutClean, attempts: retry,
+                                       startedMessage: "started constructing the master node...") {
+                case .started: break
+                case .notCleaned: return .failure
+                case .refused:
                     status = .failure
                     continue
                 }
                 let state = try watch.waitForMaster(key)
-                guard state == "ready", activate else { continue }
+                guard NodeState(name: state) == .ready, activate else { continue }
                 var confirmed = force
                 if !confirmed {
                     let current = try index.statsNodes()[key]?.state ?? state
                     confirmed = console.confirm("changing node's state (node=\(address.shown), state=\(current) -> active) (y/n): ")
                 }
-                if confirmed, try !index.setState(host: address.host, port: address.port, state: "active").succeeded {
+                if confirmed, try !index.setState(host: address.host, port: address.port, state: NodeState.active.name).succeeded {
                     console.note("failed to activate \(key)")
                     status = .failure
                 }

@@ -1,3 +1,5 @@
+import FlareCluster
+
 /// `reconstruct hostname:port … | --all`: rebuilds active masters/slaves from their partition.
 /// Per node: `node state … down` (a master fails over to a slave), 3 s pause, `flush_all`,
 /// `node role … slave 0 P` retried until the monitor has revived the node as a proxy, wait for
@@ -22,13 +24,11 @@ public struct ReconstructOperation {
         if all && !nodes.isEmpty { throw ToolError.invalidArgument("don't specify any nodes with --all option.") }
         if !all && nodes.isEmpty { throw ToolError.invalidArgument("no node specified (usage: reconstruct [hostname:port] ... | --all)") }
         let console = session.console
-        return try session.withIndex { index in
-            let initial = try index.statsNodes()
+        return try ConstructionWatch.run(session) { index, initial, watch in
             // --all means every master and slave (proxies cannot be reconstructed).
             let targets = all ? initial.masterAndSlaveKeys.compactMap { initial[$0].map { NodeAddress(host: $0.host, port: $0.port) } } : nodes
             let keys = targets.map(\.key)
             console.out.write(NodeListFormat.render(initial, only: keys))
-            let watch = ConstructionWatch(session: session, index: index)
             var status = ToolStatus.success
             var confirmAll = force
             for address in targets {
@@ -61,7 +61,7 @@ public struct ReconstructOperation {
                 }
                 guard execute, !session.dryRun else { continue }
                 console.say("turning down...")
-                let down = try index.setState(host: address.host, port: address.port, state: "down")
+                let down = try index.setState(host: address.host, port: address.port, state: NodeState.down.name)
                 guard down.succeeded else {
                     if case .failure(let line) = down { console.note("failed to turn down \(key): \(line)") }
                     return .failure
@@ -72,13 +72,13 @@ public struct ReconstructOperation {
                     console.note("executing flush_all failed.")
                     return .failure
                 }
-                guard try watch.requestRole(address, role: "slave", balance: 0, partition: node.partition, attempts: retry,
+                guard try watch.requestRole(address, role: NodeRole.slave.name, balance: 0, partition: node.partition, attempts: retry,
                                             startedMessage: "started constructing node...") else {
                     console.note("failed to change the state.")
                     return .failure
                 }
                 try watch.waitForSlave(key)
-                if try !index.setRole(host: address.host, port: address.port, role: "slave", balance: node.balance,
+                if try !index.setRole(host: address.host, port: address.port, role: NodeRole.slave.name, balance: node.balance,
                                       partition: node.partition).succeeded {
                     console.note("failed to restore the balance of \(key)")
                     status = .failure

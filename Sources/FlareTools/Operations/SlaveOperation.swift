@@ -1,3 +1,5 @@
+import FlareCluster
+
 /// `slave hostname:port:balance:partition …`: builds slaves from proxies. Per proxy:
 /// confirmation; `flush_all` unless `--without-clean`; `node role … slave 0 P` with retries;
 /// progress until `slave/active`; then (after confirmation) `node role … slave B P` when B > 0.
@@ -16,9 +18,7 @@ public struct SlaveOperation {
 
     public func run(_ session: ToolSession) throws -> ToolStatus {
         let console = session.console
-        return try session.withIndex { index in
-            let map = try index.statsNodes()
-            let watch = ConstructionWatch(session: session, index: index)
+        return try ConstructionWatch.run(session) { index, map, watch in
             var status = ToolStatus.success
             for assignment in assignments {
                 let address = assignment.address, key = address.key
@@ -30,26 +30,18 @@ public struct SlaveOperation {
                     console.say("\(key) is not a proxy.")
                     continue
                 }
-                let notice = withoutClean ? "" : "\nitems stored in the node will be cleaned up (exec flush_all) before constructing it"
+                let notice = ConstructionWatch.cleaningNotice(withoutClean: withoutClean)
                 let execute = force || console.confirm("making node slave (node=\(key), role=\(node.role) -> slave)\(notice) (y/n): ")
                 guard execute, !session.dryRun else { continue }
-                if !withoutClean {
-                    guard try watch.flush(address) else {
-                        console.note("executing flush_all failed.")
-                        return .failure
-                    }
-                    console.say("executed flush_all command before constructing the slave node.")
-                }
                 // A slave is always built with balance 0 so that it serves no reads while copying.
-                guard try watch.requestRole(address, role: "slave", balance: 0, partition: assignment.partition,
-                                            attempts: retry, startedMessage: "started constructing slave node...") else {
-                    console.note("failed to change the state.")
+                guard try watch.start(address, as: .slave, balance: 0, partition: assignment.partition, withoutClean: withoutClean,
+                                      attempts: retry, startedMessage: "started constructing slave node...") == .started else {
                     return .failure
                 }
                 try watch.waitForSlave(key)
                 guard assignment.balance > 0 else { continue }
                 let confirmed = force || console.confirm("changing node's balance (node=\(key), balance=0 -> \(assignment.balance)) (y/n): ")
-                if confirmed, try !index.setRole(host: address.host, port: address.port, role: "slave",
+                if confirmed, try !index.setRole(host: address.host, port: address.port, role: NodeRole.slave.name,
                                                  balance: assignment.balance, partition: assignment.partition).succeeded {
                     console.note("failed to set the balance of \(key)")
                     status = .failure

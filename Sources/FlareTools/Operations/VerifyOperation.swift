@@ -1,3 +1,5 @@
+import FlareCluster
+
 /// `verify`: checks that every master and slave holds only keys of its own partition, by
 /// recomputing each key's partition from `dump_key P N` and `dump 0 P N 0`. Optionally
 /// (`--use-test-data`) stores 10000 keys first, checks they were all seen, and deletes them.
@@ -27,13 +29,13 @@ public struct VerifyOperation {
         let console = session.console
         var algorithm = keyHashAlgorithm
         var hint = 1, virtualBuckets = 4096
-        let map = try session.withIndex { index -> NodeMap in
+        let map = try session.withIndex { index -> NodeStatMap in
             if useMeta {
                 let meta = try index.meta()
                 _ = try index.stats()
                 // The original only knows simple and crc32 and computes `simple` differently
                 // from the server; here the server's own algorithms and resolver are used.
-                algorithm = meta.keyHashAlgorithm.flatMap(KeyHashAlgorithm.init(rawValue:)) ?? .simple
+                algorithm = meta.keyHashAlgorithm.flatMap(KeyHashAlgorithm.init(partitioningName:)) ?? .simple
                 hint = meta.partitionModularHint ?? hint
                 virtualBuckets = meta.partitionModularVirtual ?? virtualBuckets
             }
@@ -51,7 +53,12 @@ public struct VerifyOperation {
             return .failure
         }
         console.note("partition_size: \(partitionCount)")
-        let resolver = ModularResolver(partitionCount: partitionCount, hint: hint, virtualBuckets: virtualBuckets)
+        let resolver: FixedCountResolver
+        do {
+            resolver = try FixedCountResolver(partitionCount: partitionCount, hint: hint, virtualBuckets: virtualBuckets)
+        } catch {
+            throw ToolError.operationFailed("\(error)")
+        }
         let testKeys = useTestData ? (1...Self.testKeyCount).map { ".test." + MD5.hex(String($0)) } : []
         if useTestData {
             console.note("storing test data ...")

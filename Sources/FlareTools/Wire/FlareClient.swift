@@ -10,8 +10,8 @@ public final class FlareClient {
     public var endpoint: Endpoint { connection.endpoint }
 
     /// `stats nodes` (index or node).
-    public func statsNodes() throws -> NodeMap {
-        try parsed("stats nodes") { try NodeMap(payload: $0) }
+    public func statsNodes() throws -> NodeStatMap {
+        try parsed("stats nodes") { try NodeStatMap(payload: $0) }
     }
 
     /// `stats`.

@@ -1,6 +1,6 @@
 /// The cluster as `stats nodes` shows it, in reply (node-key) order, with the partition
 /// queries the sub-commands need (the original's `Cluster` class).
-public struct NodeMap: Equatable, Sendable {
+public struct NodeStatMap: Equatable, Sendable {
     public let nodes: [NodeStat]
 
     public init(nodes: [NodeStat]) {
