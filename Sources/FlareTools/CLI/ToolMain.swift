@@ -7,7 +7,7 @@ public enum ToolMain {
                            out: TextSink = DescriptorSink.standardOutput(),
                            err: TextSink = DescriptorSink.standardError()) -> Int32 {
         do {
-            var command = try root.parseAsRoot(arguments)
+            var command = try root.parseAsRoot(subcommandFirst(arguments, of: root))
             try command.run()
             return 0
         } catch let error as ToolError {
@@ -24,5 +24,17 @@ public enum ToolMain {
             err.write("\(programName): \(message) (see '\(programName) --help')\n")
             return ToolStatus.failure.rawValue
         }
+    }
+
+    /// Operators write the global options before the sub-command too (`flare-admin -i host:port list`);
+    /// the parser wants the sub-command first, so it is moved there.
+    static func subcommandFirst(_ arguments: [String], of root: ParsableCommand.Type) -> [String] {
+        let names = Set(root.configuration.subcommands.map { $0._commandName })
+        guard !names.isEmpty, let first = arguments.first, first.hasPrefix("-"),
+              let index = arguments.firstIndex(where: { names.contains($0) }) else { return arguments }
+        // Only when everything before it is an option or an option's value, not a positional argument.
+        var rest = arguments
+        let name = rest.remove(at: index)
+        return [name] + rest
     }
 }
