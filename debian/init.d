@@ -47,6 +47,7 @@ test -x "$DAEMON_INDEX" || exit 0
 test -x "$DAEMON_NODE" || exit 0
 
 if [ -f /etc/default/$NAME ]; then
+    # shellcheck source=/dev/null
     . /etc/default/$NAME
 fi
 
@@ -200,6 +201,7 @@ start_daemon() {
     # The daemon prints option errors and the whole option list before detaching: keep the first line.
     output=$(
         if [ -n "$D_CORE" ]; then
+            # shellcheck disable=SC3045 # dash (and bash) have ulimit -S
             ulimit -Sc "$D_CORE" || exit 1
         fi
         exec start-stop-daemon --start --quiet --oknodo --pidfile "$D_PID" --exec "$D_DAEMON" "$@" \
