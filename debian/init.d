@@ -238,9 +238,14 @@ stop_daemon() {
             printf '%s' "$D_NAME (not running; removed stale pid file)"
             return 0
             ;;
-        *)
+        3)
             printf '%s' "$D_NAME (not running)"
             return 0
+            ;;
+        *)
+            fail "$D_NAME: cannot tell whether it runs: $D_PID is not readable"
+            printf '%s' "$D_NAME (failed)"
+            return 1
             ;;
     esac
     pid=$(daemon_pid)
