@@ -42,8 +42,8 @@ public final class IndexDaemon {
         coordinator = try Coordinator(file: MapFile(directory: directory), settings: monitorSettings, logger: logger)
         let meta = IndexContext.Meta(partitionSize: settings.partitionSize, keyHashAlgorithm: settings.keyHashAlgorithm.rawValue,
                                      hint: settings.partitionModularHint, virtual: settings.partitionModularVirtual)
-        let variables = settings.showVariablesLines()
-        let context = IndexContext(coordinator: coordinator, meta: meta, showVariables: { variables })
+        let variables = VariablesSnapshot(settings.showVariablesLines())
+        let context = IndexContext(coordinator: coordinator, meta: meta, showVariables: { variables.lines() })
         let options = ServerOptions(address: settings.serverAddress, port: settings.serverPort, backlog: 30,
                                     workers: max(1, min(settings.threadPoolSize, 4)),
                                     maxConnections: settings.maxConnection, readTimeoutSeconds: settings.netReadTimeout)
@@ -58,7 +58,7 @@ public final class IndexDaemon {
 
         server.onSignal(SIGTERM) { [unowned self] in shutdown("SIGTERM") }
         server.onSignal(SIGINT) { [unowned self] in shutdown("SIGINT") }
-        server.onSignal(SIGHUP) { [unowned self] in reload() }
+        server.onSignal(SIGHUP) { [unowned self] in reload(variables) }
         let state = coordinator.snapshot
         logger.info("flarei listening on \(settings.serverAddress):\(settings.serverPort); node map version \(state.version) with \(state.map.count) node(s) from \(directory)/flare.xml")
         coordinator.startMonitoring()
@@ -72,7 +72,7 @@ public final class IndexDaemon {
         server.stop()
     }
 
-    private func reload() {
+    private func reload(_ variables: VariablesSnapshot) {
         guard let path = settings.configPath else {
             logger.notice("SIGHUP received but flarei was started without -f: nothing to reload")
             return
@@ -80,6 +80,7 @@ public final class IndexDaemon {
         do {
             let (updated, changes) = try settings.reloaded(from: path)
             settings = updated
+            variables.update(updated.showVariablesLines())
             server.maxConnections = updated.maxConnection
             server.readTimeoutSeconds = updated.netReadTimeout
             coordinator.monitorSettings = Coordinator.MonitorSettings(threshold: updated.monitorThreshold,

@@ -59,7 +59,7 @@ public final class NodeDaemon {
         let limits = ParserLimits(maxKeyLength: settings.maxKeyLength, maxValueSize: settings.maxValueSize)
         let workers = max(1, settings.threadPoolSize)
         let membership = self.membership!
-        let variables = ShowVariablesSource(settings)
+        let variables = VariablesSnapshot(settings.showVariablesLines())
         let context = NodeContext(store: store, limits: limits, logger: logger, workers: workers,
                                   proxyConcurrency: settings.proxyConcurrency,
                                   membership: membership, showVariables: { variables.lines() })
@@ -117,7 +117,7 @@ public final class NodeDaemon {
     }
 
     /// SIGHUP: re-read the file and apply the dynamic keys; a broken file keeps the old settings.
-    private func reload(_ variables: ShowVariablesSource) {
+    private func reload(_ variables: VariablesSnapshot) {
         guard let path = settings.configPath else {
             logger.notice("SIGHUP received but flared was started without -f: nothing to reload")
             return
@@ -129,26 +129,11 @@ public final class NodeDaemon {
             server.readTimeoutSeconds = updated.netReadTimeout
             membership.update(settings: updated)
             context.synchronousReplication.store(updated.replicationType == .sync, ordering: .relaxed)
-            variables.update(updated)
+            variables.update(updated.showVariablesLines())
             if changes.isEmpty { logger.notice("reloaded \(path): no dynamic setting changed") }
             for change in changes { logger.notice("reloaded \(change)") }
         } catch {
             logger.error("reload of \(path) failed, keeping the current settings: \(error)")
         }
     }
-}
-
-/// The settings as `show variables` prints them; replaced on reload, read by any worker.
-final class ShowVariablesSource: @unchecked Sendable {
-    private let lock = Lock()
-    private var current: [String]
-
-    init(_ settings: NodeSettings) { current = settings.showVariablesLines() }
-
-    func update(_ settings: NodeSettings) {
-        let lines = settings.showVariablesLines()
-        lock.withLock { current = lines }
-    }
-
-    func lines() -> [String] { lock.withLock { current } }
 }
