@@ -73,11 +73,7 @@ public final class IndexDaemon {
     }
 
     private func reload(_ variables: VariablesSnapshot) {
-        guard let path = settings.configPath else {
-            logger.notice("SIGHUP received but flarei was started without -f: nothing to reload")
-            return
-        }
-        do {
+        Reload.run(configPath: settings.configPath, daemon: "flarei", logger: logger) { path in
             let (updated, changes) = try settings.reloaded(from: path)
             settings = updated
             variables.update(updated.showVariablesLines())
@@ -86,10 +82,7 @@ public final class IndexDaemon {
             coordinator.monitorSettings = Coordinator.MonitorSettings(threshold: updated.monitorThreshold,
                                                                      interval: updated.monitorInterval,
                                                                      readTimeoutMilliseconds: updated.monitorReadTimeout)
-            if changes.isEmpty { logger.notice("reloaded \(path): no dynamic setting changed") }
-            for change in changes { logger.notice("reloaded \(change)") }
-        } catch {
-            logger.error("reload of \(path) failed, keeping the current settings: \(error)")
+            return changes
         }
     }
 }

@@ -118,11 +118,7 @@ public final class NodeDaemon {
 
     /// SIGHUP: re-read the file and apply the dynamic keys; a broken file keeps the old settings.
     private func reload(_ variables: VariablesSnapshot) {
-        guard let path = settings.configPath else {
-            logger.notice("SIGHUP received but flared was started without -f: nothing to reload")
-            return
-        }
-        do {
+        Reload.run(configPath: settings.configPath, daemon: "flared", logger: logger) { path in
             let (updated, changes) = try settings.reloaded(from: path)
             settings = updated
             server.maxConnections = updated.maxConnection
@@ -130,10 +126,7 @@ public final class NodeDaemon {
             membership.update(settings: updated)
             context.synchronousReplication.store(updated.replicationType == .sync, ordering: .relaxed)
             variables.update(updated.showVariablesLines())
-            if changes.isEmpty { logger.notice("reloaded \(path): no dynamic setting changed") }
-            for change in changes { logger.notice("reloaded \(change)") }
-        } catch {
-            logger.error("reload of \(path) failed, keeping the current settings: \(error)")
+            return changes
         }
     }
 }
