@@ -119,10 +119,6 @@ final class TestClient {
 
     private func fill(_ what: String) throws {
         guard fd >= 0 else { throw ClientError.closed(what) }
-        if start > 0 && start == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
-            start = 0
-        }
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
@@ -137,8 +133,20 @@ final class TestClient {
         }
     }
 
+    /// Drops the consumed bytes (only between reads, so indexes stay valid while searching).
+    private func compact() {
+        if start > 0 && start == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            start = 0
+        } else if start > 1 << 20 {
+            buffer.removeFirst(start)
+            start = 0
+        }
+    }
+
     /// The next line without its `\r\n`.
     func readLine(_ what: String = "a reply") throws -> String {
+        compact()
         var searched = start
         while true {
             if let newline = buffer[searched...].firstIndex(of: 0x0A) {
@@ -154,6 +162,7 @@ final class TestClient {
     }
 
     func readBytes(_ count: Int, _ what: String = "data") throws -> [UInt8] {
+        compact()
         while buffer.count - start < count { try fill(what) }
         let bytes = Array(buffer[start..<(start + count)])
         start += count
