@@ -173,6 +173,15 @@ final class TestCluster {
         }
     }
 
+    /// The index's and every node's `stats nodes` and `node_map_version`, for failure messages.
+    func mapsReport() -> String {
+        var text = "index v\((try? indexClient().stats()["node_map_version"]) ?? "?"): \((try? indexStatsNodes())?.summary ?? "unreachable")"
+        for number in nodes.keys.sorted() {
+            text += "\nnode \(number) v\((try? client(number).stats()["node_map_version"]) ?? "?"): \((try? nodeStatsNodes(number))?.summary ?? "unreachable")"
+        }
+        return text
+    }
+
     /// Makes node `number` the master of partition 0 of an empty cluster (raw index command).
     func makeFirstMaster(_ number: Int) throws {
         let node = node(number)
@@ -181,7 +190,7 @@ final class TestCluster {
         guard waitForIndex(number, role: "master", state: "active", partition: 0) else {
             throw ClientError.timeout("\(node.key) to become master/active")
         }
-        guard waitForMapsInSync(Array(nodes.keys)) else { throw ClientError.timeout("node maps to be pushed") }
+        guard waitForMapsInSync(Array(nodes.keys)) else { throw ClientError.timeout("node maps to be pushed:\n" + mapsReport()) }
     }
 
     func tool(_ name: String, _ arguments: [String], timeout: Int = 60) throws -> ToolRun {
