@@ -105,6 +105,20 @@ final class StoppedMasterTests: ClusterTestCase {
 
         let stoppedAt = now()
         first.daemon.signal(SIGSTOP)
+        // A write through node 3 forwarded to the stopped master before anyone noticed: measured,
+        // not asserted (the forward has no read timeout of its own).
+        let (proxyHost, proxyPort) = (cluster.node(3).host, cluster.node(3).port)
+        let early = Thread {
+            let started = now()
+            var outcome: String
+            do {
+                outcome = try TestClient(host: proxyHost, port: proxyPort, timeout: 8).store("set", "st-early", "early") ?? "-"
+            } catch {
+                outcome = "\(error)"
+            }
+            print(String(format: "[ClusterIntegrationTests] SIGSTOP: a write through node 3 sent right after the stop: %@ after %.2f s", outcome, now() - started))
+        }
+        early.start()
         let promoted = cluster.waitForIndex(2, role: "master", state: "active", partition: 0, timeout: 15)
         report(String(format: "SIGSTOP: index promoted the slave after %.2f s", now() - stoppedAt))
         XCTAssertTrue(promoted, "slave not promoted while the master is stopped: \(cluster.mapsReport())")
