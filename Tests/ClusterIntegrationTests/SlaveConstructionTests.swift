@@ -31,7 +31,9 @@ final class SlaveConstructionTests: ClusterTestCase {
         XCTAssertEqual(try cluster.indexStatsNodes()[second.key]?.balance, 1, "balance set by flare-admin after construction")
         XCTAssertTrue(admin.output.contains(listLine(second.key, partition: 0, role: "slave", state: "active", balance: 1)), "\(admin)")
 
+        let acksStarted = now()
         XCTAssertTrue(writer.waitForAcks(200), "writer makes no progress after construction")
+        report(String(format: "200 more writes after construction took %.2f s", now() - acksStarted))
         writer.stop()
         report("writer: \(writer.acknowledgedCount) acknowledged, \(writer.failedCount) failed")
         XCTAssertEqual(writer.failedCount, 0, "writes failed during slave construction: \(writer.log.filter { !$0.ok }.prefix(3).map(\.reply))")
@@ -41,12 +43,14 @@ final class SlaveConstructionTests: ClusterTestCase {
         let slave = try cluster.client(2, timeout: 10)
         var masterDump = try master.dump()
         var slaveDump = try slave.dump()
+        let convergeStarted = now()
         let converged = waitUntil(timeout: 5, interval: 0.2) {
             guard let m = try? master.dump(), let s = try? slave.dump() else { return false }
             masterDump = m
             slaveDump = s
             return m == s
         }
+        report(String(format: "slave equal to the master %.2f s after the writer stopped", now() - convergeStarted))
         XCTAssertTrue(converged, "slave never converged to the master")
         XCTAssertEqual(masterDump.count, 2000 + 200, "master item count")
         XCTAssertEqual(Set(slaveDump.keys).symmetricDifference(masterDump.keys).sorted().prefix(10), [], "key sets differ")
