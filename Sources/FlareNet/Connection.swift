@@ -38,6 +38,8 @@ public final class Connection: @unchecked Sendable {
     /// A streamed reply is in progress: no new requests are read until it ends.
     private var streaming = false
     private var waitingForWrite = false
+    /// The client half-closed with requests still to answer: close when they are.
+    private var clientFinished = false
 
     static let initialInputCapacity = 16 * 1024
     /// Output beyond this stops request processing until the client reads (a pipelining client
@@ -148,7 +150,18 @@ public final class Connection: @unchecked Sendable {
                 if n < free { return true }
                 continue
             }
-            if n == 0 { close(); return false }
+            if n == 0 {
+                // The client sent everything it will send (`shutdown(SHUT_WR)`, `nc -q`): the
+                // requests already received are still answered, forwarded ones included; the
+                // connection closes once they are (see `drive`).
+                guard !awaitingReply && !streaming && output.isEmpty && inputEnd == inputStart else {
+                    clientFinished = true
+                    event_del(readEvent)
+                    return true
+                }
+                close()
+                return false
+            }
             switch errno {
             case EINTR: continue
             case EAGAIN, EWOULDBLOCK: return true
@@ -191,7 +204,10 @@ public final class Connection: @unchecked Sendable {
                 worker.handler.resume(self)
                 continue
             }
-            if !stalledOnOutput { return }
+            if !stalledOnOutput {
+                if clientFinished && !awaitingReply { close() }
+                return
+            }
         }
     }
 
