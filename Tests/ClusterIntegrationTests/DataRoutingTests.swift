@@ -84,6 +84,19 @@ final class DataRoutingTests: ClusterTestCase {
         }
         XCTAssertEqual(order, ["via3-10", "via2-10", "via3-11"])
 
+        // A client that half-closes right after its requests (`printf … | nc -q1 <proxy>`) still
+        // gets every reply, the forwarded ones included, before the node closes.
+        let halfClosed = try cluster.client(2)
+        try halfClosed.send("get via3-20\r\nset hc-key 5 0 2\r\nhc\r\nget via2-20 missing-a\r\n")
+        halfClosed.finishSending()
+        XCTAssertEqual(try halfClosed.readToEnd(),
+                       "VALUE via3-20 \(expected["via3-20"]!.flags) \(expected["via3-20"]!.value.utf8.count)\r\n\(expected["via3-20"]!.value)\r\nEND\r\n"
+                       + "STORED\r\n"
+                       + "VALUE via2-20 \(expected["via2-20"]!.flags) \(expected["via2-20"]!.value.utf8.count)\r\n\(expected["via2-20"]!.value)\r\nEND\r\n",
+                       "replies to a half-closed client through a proxy")
+        XCTAssertEqual(try master.get("hc-key")?.value, "hc")
+        XCTAssertEqual(try master.delete("hc-key"), "DELETED")
+
         // The master stores every key, the proxies none.
         XCTAssertEqual(try master.dumpKey(), Set(allKeys), "dump_key on the master")
         XCTAssertEqual(Set(dump.keys), Set(allKeys))

@@ -94,6 +94,25 @@ final class TestClient {
         fd = -1
     }
 
+    /// Half-closes the connection (no more requests; replies can still be read), like `nc -q`.
+    func finishSending() {
+        if fd >= 0 { shutdown(fd, Int32(SHUT_WR)) }
+    }
+
+    /// Everything the server sends until it closes the connection.
+    func readToEnd() throws -> String {
+        while true {
+            do {
+                try fill("the rest of the replies")
+            } catch ClientError.closed {
+                break
+            }
+        }
+        let text = String(decoding: buffer[start...], as: UTF8.self)
+        start = buffer.count
+        return text
+    }
+
     /// Changes the receive timeout for the following reads.
     func setTimeout(_ seconds: Double) {
         var tv = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1_000_000))
