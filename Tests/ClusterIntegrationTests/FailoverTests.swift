@@ -105,9 +105,10 @@ final class StoppedMasterTests: ClusterTestCase {
 
         let stoppedAt = now()
         first.daemon.signal(SIGSTOP)
-        // A write through node 3 forwarded to the stopped master before anyone noticed: measured,
-        // not asserted (the forward has no read timeout of its own).
+        // A write through node 3 forwarded to the stopped master before anyone noticed. Its outcome
+        // is measured; if it is acknowledged it must be in the cluster afterwards.
         let (proxyHost, proxyPort) = (cluster.node(3).host, cluster.node(3).port)
+        let earlyOutcome = OutcomeBox()
         let early = Thread {
             let started = now()
             var outcome: String
@@ -116,6 +117,7 @@ final class StoppedMasterTests: ClusterTestCase {
             } catch {
                 outcome = "\(error)"
             }
+            earlyOutcome.set(outcome)
             print(String(format: "[ClusterIntegrationTests] SIGSTOP: a write through node 3 sent right after the stop: %@ after %.2f s", outcome, now() - started))
         }
         early.start()
@@ -142,7 +144,9 @@ final class StoppedMasterTests: ClusterTestCase {
         XCTAssertEqual(keys.filter { viaThree[$0] != .some(expected($0)) }, [], "reads through node 3 while node 1 is stopped")
 
         // Resume the old master. From the first request on, it must not answer as a master with
-        // its stale copy.
+        // its stale copy. (Known to fail intermittently: on resume the node serves the requests
+        // already in its sockets, and new ones, with its old map until the buffered `node sync`
+        // of the fail-over has been applied on every worker; there is no lease.)
         let resumedAt = now()
         first.daemon.signal(SIGCONT)
         var staleReads: [String] = []
@@ -175,5 +179,22 @@ final class StoppedMasterTests: ClusterTestCase {
         XCTAssertEqual(keys.filter { viaOne[$0] != .some(expected($0)) }, [], "reads through the old master after it came back")
         XCTAssertEqual(try cluster.client(1).store("set", "st-0", "final", flags: 9), "STORED")
         XCTAssertEqual(try cluster.client(2).dump()["st-0"]?.value, "final", "write through the old master did not reach node 2")
+
+        // The early write: acknowledged means durable (on the new master, readable everywhere).
+        XCTAssertTrue(waitUntil(timeout: 10) { earlyOutcome.value != nil }, "the early write never finished")
+        if earlyOutcome.value == "STORED" {
+            XCTAssertEqual(try cluster.client(2).dump()["st-early"]?.value, "early", "acknowledged early write missing on the new master")
+            for number in [1, 2, 3] {
+                XCTAssertEqual(try cluster.client(number).get("st-early")?.value, "early", "acknowledged early write via node \(number)")
+            }
+        }
     }
+}
+
+/// A value set by another thread.
+final class OutcomeBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: String?
+    func set(_ value: String) { lock.lock(); stored = value; lock.unlock() }
+    var value: String? { lock.lock(); defer { lock.unlock() }; return stored }
 }
