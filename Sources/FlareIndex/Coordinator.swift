@@ -61,9 +61,12 @@ final class Coordinator: @unchecked Sendable {
         for monitor in all { monitor.stop() }
     }
 
+    private func makeMonitor(for node: NodeEntry) -> NodeMonitor {
+        NodeMonitor(id: allocateID(), name: node.name, port: node.port, threadType: node.threadType, coordinator: self)
+    }
+
     private func startMonitor(for node: NodeEntry) {
-        let monitor = NodeMonitor(id: allocateID(), name: node.name,
-                                  port: node.port, threadType: node.threadType, coordinator: self)
+        let monitor = makeMonitor(for: node)
         let previous = lock.withLock { () -> NodeMonitor? in
             defer { monitors[node.nodeKey] = monitor }
             return monitors[node.nodeKey]
@@ -98,6 +101,11 @@ final class Coordinator: @unchecked Sendable {
     /// Returns the state after the operation, or the reason it failed.
     @discardableResult
     func perform(_ name: String, _ operation: (inout IndexState) throws(IndexCommandError) -> IndexChange) -> Result<IndexState, IndexCommandError> {
+        // Monitors added or removed by the change are swapped in the same critical section as the
+        // state: an operation that runs right after this one must find the new node's monitor,
+        // or its push would silently skip that node (which would then keep an old map).
+        var retired: [NodeMonitor] = []
+        var added: NodeMonitor?
         let outcome = lock.withLock { () -> Result<(IndexState, IndexChange), IndexCommandError> in
             var next = state
             let change: IndexChange
@@ -117,19 +125,24 @@ final class Coordinator: @unchecked Sendable {
                 if let problem = next.layoutProblem() { logger.warning("after \(name): \(problem)") }
             }
             state = next
+            if let key = change.stopMonitor, let monitor = monitors.removeValue(forKey: key) {
+                retired.append(monitor)
+            }
+            if let key = change.startMonitor, let node = next.map[nodeKey: key] {
+                let monitor = makeMonitor(for: node)
+                if let previous = monitors[key] { retired.append(previous) }
+                monitors[key] = monitor
+                added = monitor
+            }
             return .success((next, change))
         }
+        for monitor in retired { monitor.stop() }
+        added?.start()
         switch outcome {
         case .failure(let error):
             logger.info("\(name) refused: \(error)")
             return .failure(error)
         case .success(let (newState, change)):
-            if let key = change.stopMonitor {
-                lock.withLock { monitors.removeValue(forKey: key) }?.stop()
-            }
-            if let key = change.startMonitor, let node = newState.map[nodeKey: key] {
-                startMonitor(for: node)
-            }
             if change.save {
                 logger.notice("\(name): node map version \(newState.version)")
                 push(newState, change)

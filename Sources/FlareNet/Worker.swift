@@ -26,10 +26,20 @@ public final class Worker: @unchecked Sendable {
     private var wakeEvent: OpaquePointer?
     private var thread = pthread_t()
 
+    /// An event base with precise timers. By default libevent reads CLOCK_MONOTONIC_COARSE on
+    /// Linux, which advances in scheduler ticks (4 ms here), so every short timer (a dump's
+    /// per-item wait of `reconstruction-interval` µs) lasted a whole tick or more.
+    private static func makeBase() -> OpaquePointer? {
+        guard let config = event_config_new() else { return event_base_new() }
+        defer { event_config_free(config) }
+        _ = event_config_set_flag(config, Int32(EVENT_BASE_FLAG_PRECISE_TIMER.rawValue))
+        return event_base_new_with_config(config)
+    }
+
     init(index: Int, server: Server) throws(NetError) {
         self.index = index
         self.server = server
-        guard let base = event_base_new() else { throw .eventBase }
+        guard let base = Worker.makeBase() else { throw .eventBase }
         self.base = base
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw .thread(errno: errno) }

@@ -1,0 +1,79 @@
+import FlareCluster
+import Foundation
+import XCTest
+
+/// 3. A second partition is added (node 3) with flare-admin while a writer keeps writing.
+final class PartitionAdditionTests: ClusterTestCase {
+    func testSecondPartitionUnderLoad() throws {
+        try startCluster()
+        try cluster.makeFirstMaster(1)
+        let resolver = try KeyResolver(algorithm: .simple, partitionSize: 1024, hint: 1, virtual: 4096)
+
+        // Existing data: the new master must copy its share of it.
+        let preloaded = keyNames("pre-", 400)
+        XCTAssertEqual(try cluster.load(preloaded.map { ($0, "old:\($0)", UInt32(3)) }, through: 2), [])
+
+        // A writer through node 2 over overlapping and fresh keys, recording acknowledged writes.
+        let writer = RecordingWriter(host: cluster.node(2).host, port: cluster.node(2).port,
+                                     keys: keyNames("pre-", 150) + keyNames("live-", 250), pause: 0.002)
+        writer.start()
+        XCTAssertTrue(writer.waitForAcks(100), "writer makes no progress: \(writer.log.last?.reply ?? "")")
+
+        let third = cluster.node(3)
+        let started = now()
+        let admin = try cluster.admin("master", "\(third.host):\(third.port):1:1", "--force", "--activate", timeout: 60)
+        let adminSeconds = now() - started
+        report(String(format: "flare-admin master --activate took %.1f s", adminSeconds))
+        XCTAssertEqual(admin.status, 0, "\(admin)")
+        XCTAssertTrue(admin.output.contains(listLine(third.key, partition: 1, role: "master", state: "active", balance: 1)),
+                      "flare-admin master output: \(admin)")
+        XCTAssertTrue(cluster.waitForIndex(3, role: "master", state: "active", partition: 1, timeout: 5),
+                      "index: \((try? cluster.indexStatsNodes())?.summary ?? "?")")
+        XCTAssertTrue(cluster.waitForMapsInSync([1, 2, 3]), "node maps not in sync after activation")
+
+        // Keep writing with two partitions for a moment, then stop.
+        XCTAssertTrue(writer.waitForAcks(200), "writer makes no progress after activation: \(writer.log.last?.reply ?? "")")
+        writer.stop()
+        let failed = writer.log.filter { !$0.ok }
+        report("writer: \(writer.acknowledgedCount) acknowledged, \(failed.count) failed\(failed.first.map { " (first: \($0.reply))" } ?? "")")
+        XCTAssertEqual(failed.count, 0, "writes failed during partition addition: \(failed.prefix(5).map(\.reply))")
+
+        // Every recorded key reads back with its last acknowledged value through every node.
+        let writtenKeys = writer.writtenKeys
+        for number in [1, 2, 3] {
+            let values = try cluster.client(number).values(of: writtenKeys)
+            let problems = writer.verify(values)
+            XCTAssertEqual(problems, [], "node \(number): \(problems.count) keys wrong, e.g. \(problems.prefix(5))")
+        }
+        // Preloaded keys the writer did not touch keep their value.
+        let untouched = preloaded.filter { writer.snapshot[$0] == nil }
+        for number in [1, 2, 3] {
+            let values = try cluster.client(number).values(of: untouched)
+            let wrong = untouched.filter { values[$0] != .some("old:\($0)") }
+            XCTAssertEqual(wrong, [], "node \(number): untouched preloaded keys wrong: \(wrong.prefix(5).map { "\($0)=\(String(describing: values[$0]))" })")
+        }
+
+        // Node 3 holds exactly the keys partition 1 owns (simple hash, 2 partitions); node 1 holds
+        // every key of partition 0 (and may keep stale copies of moved keys).
+        let allKeys = Set(preloaded + writtenKeys)
+        let partitionOne = Set(allKeys.filter { resolver.partition(of: $0, count: 2) == 1 })
+        let partitionZero = allKeys.subtracting(partitionOne)
+        XCTAssertFalse(partitionOne.isEmpty)
+        XCTAssertFalse(partitionZero.isEmpty)
+        let onThree = try cluster.client(3).dumpKey()
+        let onOne = try cluster.client(1).dumpKey()
+        XCTAssertEqual(onThree.subtracting(partitionOne).sorted(), [], "node 3 holds keys of partition 0")
+        XCTAssertEqual(partitionOne.subtracting(onThree).sorted(), [], "node 3 lacks keys of partition 1")
+        XCTAssertEqual(partitionZero.subtracting(onOne).sorted(), [], "node 1 lacks keys of partition 0")
+        // dump with a partition filter agrees with the resolver.
+        XCTAssertEqual(Set(try cluster.client(1).dumpKey("0 2")), partitionZero, "dump_key 0 2 on node 1")
+        XCTAssertEqual(Set(try cluster.client(3).dumpKey("1 2")), partitionOne, "dump_key 1 2 on node 3")
+
+        // Values on the owners equal what the cluster returns.
+        let threeDump = try cluster.client(3).dump()
+        let values = try cluster.client(2).values(of: partitionOne.sorted())
+        for key in partitionOne.sorted() {
+            XCTAssertEqual(threeDump[key]?.value, values[key] ?? nil, "node 3's copy of \(key)")
+        }
+    }
+}
