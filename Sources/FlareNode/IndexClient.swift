@@ -64,6 +64,39 @@ enum IndexClient {
         return false
     }
 
+    /// The index's current map and its version, from `stats nodes` and `stats` (node_map_version).
+    static func currentMap(at server: IndexServerAddress) -> (NodeMap, UInt64)? {
+        guard let fd = LineClient.connect(host: server.name, port: server.port, timeoutMilliseconds: timeoutMilliseconds) else { return nil }
+        defer { close(fd) }
+        guard let nodeLines = try? exchange(fd, server, "stats nodes"), let statsLines = try? exchange(fd, server, "stats") else { return nil }
+        guard let versionLine = statsLines.first(where: { $0.hasPrefix("STAT node_map_version ") }),
+              let version = UInt64(versionLine.dropFirst("STAT node_map_version ".count)) else { return nil }
+        // `STAT <name>:<port>:<field> <value>`, five lines per node in node-key order.
+        var fields: [String: [String: String]] = [:]
+        var order: [String] = []
+        for line in nodeLines {
+            let parts = line.dropFirst("STAT ".count).split(separator: " ", maxSplits: 1)
+            guard parts.count == 2 else { return nil }
+            let keyParts = parts[0].split(separator: ":")
+            guard keyParts.count == 3 else { return nil }
+            let nodeKey = "\(keyParts[0]):\(keyParts[1])"
+            if fields[nodeKey] == nil { order.append(nodeKey) }
+            fields[nodeKey, default: [:]][String(keyParts[2])] = String(parts[1])
+        }
+        var entries: [NodeEntry] = []
+        for nodeKey in order {
+            let f = fields[nodeKey]!
+            let keyParts = nodeKey.split(separator: ":")
+            guard let port = Int(keyParts[1]), let role = f["role"].flatMap({ NodeRole(name: $0) }),
+                  let state = f["state"].flatMap({ NodeState(name: $0) }), let partition = f["partition"].flatMap({ Int($0) }),
+                  let balance = f["balance"].flatMap({ Int($0) }), let threadType = f["thread_type"].flatMap({ Int($0) }) else { return nil }
+            entries.append(NodeEntry(name: String(keyParts[0]), port: port, role: role, state: state,
+                                     partition: partition, balance: balance, threadType: threadType))
+        }
+        guard let map = try? NodeMap(entries) else { return nil }
+        return (map, version)
+    }
+
     /// Whether the index still lists this node (it may have restarted with an empty map).
     static func knows(_ nodeKey: String, at server: IndexServerAddress) -> Bool? {
         guard let fd = LineClient.connect(host: server.name, port: server.port, timeoutMilliseconds: timeoutMilliseconds) else { return nil }

@@ -17,6 +17,8 @@ public final class NodeContext: @unchecked Sendable {
     let storageFailed = ManagedAtomic<Bool>(false)
     /// `replication-type = sync` (reloadable): writes wait for the active slaves.
     let synchronousReplication = ManagedAtomic<Bool>(false)
+    /// Fences data requests after this process was suspended, until the index confirms the map.
+    let stallGuard = StallGuard()
     /// The node's links to other nodes, for `stats threads`.
     let peerLinks = PeerLinkRegistry()
     /// Only one `dump`/`dump_key` iterates the store at a time, as in flare.

@@ -99,6 +99,10 @@ public final class NodeDaemon {
                     clock: roleChanges.clock, logger: logger).start()
         }
         membership.start()
+        if !settings.indexServers.isEmpty {
+            context.stallGuard.onStall = { [membership] in membership.confirmAfterStall(context.stallGuard) }
+            context.stallGuard.start()
+        }
         if settings.rejoinAsSlave, !settings.indexServers.isEmpty, let formerPartition {
             let store = self.store!
             rejoin.start(partition: formerPartition, membership: membership) { [logger] in

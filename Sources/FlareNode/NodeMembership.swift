@@ -168,6 +168,27 @@ final class NodeMembership: @unchecked Sendable {
         return Self.checkInterval
     }
 
+    /// After a suspension: fetch the index's map and apply it, then let the workers serve again
+    /// once they hold it. Retries until an index answers; the node stays fenced meanwhile.
+    func confirmAfterStall(_ guardian: StallGuard) {
+        logger.warning("this process was suspended: data requests are refused until the index confirms the node map")
+        confirmMap(guardian)
+    }
+
+    private func confirmMap(_ guardian: StallGuard) {
+        DispatchQueue.global().async { [self] in
+            let servers = lock.withLock { settings.indexServers }
+            for server in servers {
+                guard let (map, version) = IndexClient.currentMap(at: server) else { continue }
+                _ = applySync(version: version, map: map)
+                guardian.confirmed(version: min(version, current.version))
+                logger.notice("node map version \(version) confirmed by index server \(server) after the suspension: serving again")
+                return
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { [self] in confirmMap(guardian) }
+        }
+    }
+
     // MARK: node sync
 
     enum SyncOutcome { case applied(ClusterView), stale }

@@ -39,6 +39,14 @@ public enum Command: UInt8, Sendable, CaseIterable {
         }
     }
 
+    /// Commands that read or change items (as opposed to administrative ones).
+    @inlinable public var isDataCommand: Bool {
+        switch self {
+        case .get, .gets, .set, .add, .replace, .append, .prepend, .cas, .delete, .incr, .decr, .touch, .gat, .gats: true
+        default: false
+        }
+    }
+
     /// Storage commands are followed by a data block.
     @inlinable public var hasDataBlock: Bool {
         switch self {
