@@ -3,8 +3,6 @@ import FlareNet
 /// What the index server's workers share. Immutable after start-up but for the reloadable parts,
 /// which are behind their own locks.
 final class IndexContext: @unchecked Sendable {
-    static let version = "1.3.4"
-
     struct Meta {
         let partitionSize: Int
         let keyHashAlgorithm: String

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import FlareCluster
+import FlareConfig
 import FlareNet
 import FlareProtocol
 
@@ -52,7 +53,7 @@ final class IndexHandler: ConnectionHandler {
         defer { connection.activity.store(0, ordering: .relaxed) }
         switch command {
         case "ping": output.append(args.isEmpty ? "OK\r\n" : "ERROR\r\n")
-        case "version": output.append(args.isEmpty ? "VERSION flare-\(IndexContext.version)\r\n" : "ERROR\r\n")
+        case "version": output.append(args.isEmpty ? "VERSION flare-\(FlareVersion.string)\r\n" : "ERROR\r\n")
         case "quit":
             guard args.isEmpty else { output.append("ERROR\r\n"); return .next }
             output.append("END\r\n")
@@ -193,7 +194,7 @@ final class IndexHandler: ConnectionHandler {
         report.pid = UInt64(getpid())
         report.uptime = UInt64(max(0, now - clock.startedAt))
         report.time = UInt64(now)
-        report.version = IndexContext.version
+        report.version = FlareVersion.string
         (report.rusageUser, report.rusageSystem) = ProcessUsage.cpuTimes()
         report.currConnections = UInt64(server.currentConnections)
         report.totalConnections = server.netCounter(NetCounter.totalConnections)

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import FlareConfig
 import FlareNet
 import FlareProtocol
 
@@ -33,7 +34,7 @@ extension NodeHandler {
         report.pid = UInt64(getpid())
         report.uptime = UInt64(max(0, now - clock.startedAt))
         report.time = UInt64(now)
-        report.version = FlareRelease.version
+        report.version = FlareVersion.string
         (report.rusageUser, report.rusageSystem) = ProcessUsage.cpuTimes()
         report.currItems = UInt64(store.itemCount)
         report.totalItems = context.total(NodeCounter.totalItems)

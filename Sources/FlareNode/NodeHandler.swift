@@ -1,3 +1,4 @@
+import FlareConfig
 import FlareNet
 import FlareProtocol
 import FlareStorage
@@ -114,7 +115,7 @@ public final class NodeHandler: ConnectionHandler {
             if changed && view.mayReplicate { return replicate(request, replyMark: mark, connection) }
         case .flushAll: flushAll(request, output)
         case .quit: return .close
-        case .version: simple(request, output, reply: "VERSION flare-\(FlareRelease.version)\r\n")
+        case .version: simple(request, output, reply: "VERSION flare-\(FlareVersion.string)\r\n")
         case .ping: ping(request, output)
         case .verbosity: if !request.noreply { output.append("OK\r\n") }
         case .stats: stats(request, output)
@@ -149,10 +150,4 @@ public final class NodeHandler: ConnectionHandler {
             output.append("OK\r\n")
         }
     }
-}
-
-/// The version we report. Flare-tools check `VERSION flare-X.Y.Z` against 1.3.4, so we keep the
-/// original's numbering for compatibility.
-public enum FlareRelease {
-    public static let version = "1.3.4"
 }
