@@ -59,12 +59,14 @@ final class NodeMembership: @unchecked Sendable {
         handler.view = current
     }
 
-    private func publish(_ newView: ClusterView) {
-        let targets = lock.withLock { () -> [(Worker, NodeHandler)] in
-            view = newView
-            return subscribers
-        }
-        for (worker, handler) in targets {
+    /// Installs `newView` and hands it to every worker. Call with `lock` held, in the critical
+    /// section that chose the view: a push and the registration reply run on different threads,
+    /// and publishing outside that section let the older map land last (a restarted node then kept
+    /// the `proxy/down` map of its `node add` reply after the push that made it `proxy/active`).
+    /// `Worker.post` only queues, so the posts keep the same order.
+    private func publishLocked(_ newView: ClusterView) {
+        view = newView
+        for (worker, handler) in subscribers {
             worker.post { handler.view = newView }
         }
     }
@@ -136,16 +138,18 @@ final class NodeMembership: @unchecked Sendable {
     }
 
     private func install(_ registration: IndexClient.Registration, from server: IndexServerAddress) {
-        let newView = lock.withLock { () -> ClusterView? in
+        lock.withLock {
             registered = true
             warnedUnreachable = false
             resolver = registration.resolver
             // A push may have overtaken the `node add` reply: keep the newer map (the original aborted here).
-            if view.version > 0 && !view.standalone { return makeView(map: view.map, version: view.version) }
-            return makeView(map: registration.map, version: 0)
+            if view.version > 0 && !view.standalone {
+                publishLocked(makeView(map: view.map, version: view.version))
+            } else {
+                publishLocked(makeView(map: registration.map, version: 0))
+            }
         }
         logger.notice("registered with index server \(server) as \(selfKey)")
-        if let newView { publish(newView) }
     }
 
     /// Re-registers if the index forgot us (restarted without its data); returns when to check again.
@@ -202,12 +206,12 @@ final class NodeMembership: @unchecked Sendable {
             let old = view.standalone ? nil : view.me
             let oldCount = view.standalone ? 0 : view.layout.activeCount
             let newView = makeView(map: map, version: version)
+            publishLocked(newView)
             return (.applied(newView), newView, old, oldCount)
         }
         if let newView = result.1 {
             let old = result.2
             logChanges(from: old, to: newView)
-            publish(newView)
             if let me = newView.me, old != me { onSelfChange?(old, me, newView) }
             if result.3 > 0 && newView.layout.activeCount > result.3 { onPartitionsGrew?(newView) }
         }
