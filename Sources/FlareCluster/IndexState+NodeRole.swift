@@ -8,6 +8,7 @@ extension IndexState {
     ) throws(IndexCommandError) -> IndexChange {
         let key = NodeEntry.nodeKey(name: name, port: port)
         guard var node = map[nodeKey: key] else { throw .noSuchNode(key) }
+        let wasSlave = node.role == .slave
 
         switch node.state {
         case .down:
@@ -30,6 +31,13 @@ extension IndexState {
             }
         }
         map.upsert(node)
+        // A new slave dumps its master's data, and only the writes the master makes after it has
+        // seen the slave in its map are replicated to it. Pushed in parallel, the slave could
+        // start (even finish) its dump before the master learns about it, and the writes in
+        // between would never reach the slave: so the master gets the map first.
+        if !wasSlave, node.role == .slave, node.state == .prepare, let master = map.liveMaster(of: node.partition) {
+            return IndexChange(priority: [master.nodeKey])
+        }
         return .saveAndPush
     }
 

@@ -38,10 +38,12 @@ final class NodeRoleTransitionTests: XCTestCase {
         let partition: Int
         /// Lines of the nodes that change (the rest stays); nil: refused.
         let changes: [String]?
+        /// Nodes pushed to first (a new slave's master).
+        let priority: [String]
         let line: UInt
 
         init(_ title: String, _ map: [String], _ node: String, _ role: NodeRole, _ balance: Int, _ partition: Int,
-             _ changes: [String]?, line: UInt = #line) {
+             _ changes: [String]?, priority: [String] = [], line: UInt = #line) {
             self.title = title
             self.map = map
             self.node = node
@@ -49,6 +51,7 @@ final class NodeRoleTransitionTests: XCTestCase {
             self.balance = balance
             self.partition = partition
             self.changes = changes
+            self.priority = priority
             self.line = line
         }
     }
@@ -79,7 +82,7 @@ final class NodeRoleTransitionTests: XCTestCase {
         Case("preparing proxy → proxy becomes active", ["NODE q 1 2 1 -1 0 16"], "q", .proxy, -1, -1,
              ["NODE q 1 2 0 -1 0 16"]),
         Case("ready proxy → slave of an active master", adding + ["NODE q 1 2 3 -1 0 21"], "q", .slave, 1, 0,
-             ["NODE q 1 1 1 0 0 21"]),
+             ["NODE q 1 1 1 0 0 21"], priority: ["m0:1"]),
         Case("preparing proxy → master of a taken partition", ["NODE m0 1 0 0 0 1 16", "NODE q 1 2 1 -1 0 17"],
              "q", .master, 1, 0, nil),
         // master, active
@@ -113,10 +116,15 @@ final class NodeRoleTransitionTests: XCTestCase {
         Case("new master with balance 0", preserved, "p", .master, 0, 2, nil),
         Case("new master with missing balance", preserved, "p", .master, -1, 0, nil),
         // proxy, active → slave
-        Case("slave of an active master starts at balance 0", adding, "p", .slave, 5, 0, ["NODE p 1 1 1 0 0 18"]),
-        Case("slave of a preparing master keeps its balance", adding, "p", .slave, 5, 1, ["NODE p 1 1 1 1 5 18"]),
-        Case("slave of a ready master keeps its balance", addingReady, "p", .slave, 2, 1, ["NODE p 1 1 1 1 2 18"]),
-        Case("slave of a preparing master, missing balance is 0", adding, "p", .slave, -1, 1, ["NODE p 1 1 1 1 0 18"]),
+        // (pushed to the master first: it must replicate to the slave before the slave's dump starts)
+        Case("slave of an active master starts at balance 0", adding, "p", .slave, 5, 0, ["NODE p 1 1 1 0 0 18"],
+             priority: ["m0:1"]),
+        Case("slave of a preparing master keeps its balance", adding, "p", .slave, 5, 1, ["NODE p 1 1 1 1 5 18"],
+             priority: ["m1:1"]),
+        Case("slave of a ready master keeps its balance", addingReady, "p", .slave, 2, 1, ["NODE p 1 1 1 1 2 18"],
+             priority: ["m1:1"]),
+        Case("slave of a preparing master, missing balance is 0", adding, "p", .slave, -1, 1, ["NODE p 1 1 1 1 0 18"],
+             priority: ["m1:1"]),
         Case("slave of a partition without master", adding, "p", .slave, 1, 2, nil),
         Case("slave of a partition whose master is down", preserved, "p", .slave, 0, 0, nil),
         Case("slave of a negative partition", adding, "p", .slave, 0, -1, nil),
@@ -135,7 +143,7 @@ final class NodeRoleTransitionTests: XCTestCase {
                 var after = state
                 do {
                     let change = try after.setRole(name: row.node, port: 1, role: row.role, balance: row.balance, partition: row.partition)
-                    XCTAssertEqual(change, .saveAndPush, row.title, line: row.line)
+                    XCTAssertEqual(change, IndexChange(priority: row.priority), row.title, line: row.line)
                     XCTAssertEqual(after.lines, try lines(row.map, replacing: changes), row.title, line: row.line)
                     XCTAssertEqual(after.nextThreadType, state.nextThreadType, row.title, line: row.line)
                 } catch {

@@ -78,8 +78,10 @@ final class TutorialFlowTests: XCTestCase {
             // §8.2: the first master is active at once.
             Step(.role(n1.0, n1.1, .master, 1, 0),
                  "NODE 127.0.0.1 12121 0 0 0 1 16\r\nNODE 127.0.0.2 12122 2 0 -1 0 18\r\nNODE 127.0.0.3 12123 2 0 -1 0 17\r\n"),
-            // §8.3: slave construction, activation by the slave itself, then its balance.
-            Step(.role(n2.0, n2.1, .slave, 0, 0),
+            // §8.3: slave construction (pushed to the master first, so that it replicates to
+            // the slave before the slave's dump starts), activation by the slave itself, then
+            // its balance.
+            Step(.role(n2.0, n2.1, .slave, 0, 0), IndexChange(priority: ["127.0.0.1:12121"]),
                  "NODE 127.0.0.1 12121 0 0 0 1 16\r\nNODE 127.0.0.2 12122 1 1 0 0 18\r\nNODE 127.0.0.3 12123 2 0 -1 0 17\r\n"),
             Step(.state(n2.0, n2.1, .active),
                  "NODE 127.0.0.1 12121 0 0 0 1 16\r\nNODE 127.0.0.2 12122 1 0 0 0 18\r\nNODE 127.0.0.3 12123 2 0 -1 0 17\r\n"),
@@ -121,7 +123,7 @@ final class TutorialFlowTests: XCTestCase {
                  "NODE 127.0.0.1 12121 2 2 -1 0 16\r\nNODE 127.0.0.2 12122 0 0 0 1 18\r\nNODE 127.0.0.3 12123 1 0 0 1 17\r\n"),
             Step(.monitorUp("127.0.0.1:12121"),
                  "NODE 127.0.0.1 12121 2 0 -1 0 16\r\nNODE 127.0.0.2 12122 0 0 0 1 18\r\nNODE 127.0.0.3 12123 1 0 0 1 17\r\n"),
-            Step(.role(n1.0, n1.1, .slave, 0, 0),
+            Step(.role(n1.0, n1.1, .slave, 0, 0), IndexChange(priority: ["127.0.0.2:12122"]),
                  "NODE 127.0.0.1 12121 1 1 0 0 16\r\nNODE 127.0.0.2 12122 0 0 0 1 18\r\nNODE 127.0.0.3 12123 1 0 0 1 17\r\n"),
             Step(.state(n1.0, n1.1, .active),
                  "NODE 127.0.0.1 12121 1 0 0 0 16\r\nNODE 127.0.0.2 12122 0 0 0 1 18\r\nNODE 127.0.0.3 12123 1 0 0 1 17\r\n"),
@@ -140,7 +142,7 @@ final class TutorialFlowTests: XCTestCase {
             Step(.state(n3.0, n3.1, .active), IndexChange(priority: ["127.0.0.3:12123"]),
                  "NODE 127.0.0.1 12121 1 0 0 1 16\r\nNODE 127.0.0.2 12122 0 0 0 1 18\r\nNODE 127.0.0.3 12123 0 0 1 1 17\r\nNODE 127.0.0.4 12124 2 0 -1 0 19\r\n"),
             // §8.8: 127.0.0.4 becomes the slave of partition 1.
-            Step(.role(n4.0, n4.1, .slave, 0, 1),
+            Step(.role(n4.0, n4.1, .slave, 0, 1), IndexChange(priority: ["127.0.0.3:12123"]),
                  "NODE 127.0.0.1 12121 1 0 0 1 16\r\nNODE 127.0.0.2 12122 0 0 0 1 18\r\nNODE 127.0.0.3 12123 0 0 1 1 17\r\nNODE 127.0.0.4 12124 1 1 1 0 19\r\n"),
             Step(.state(n4.0, n4.1, .active),
                  "NODE 127.0.0.1 12121 1 0 0 1 16\r\nNODE 127.0.0.2 12122 0 0 0 1 18\r\nNODE 127.0.0.3 12123 0 0 1 1 17\r\nNODE 127.0.0.4 12124 1 0 1 0 19\r\n"),
@@ -154,7 +156,7 @@ final class TutorialFlowTests: XCTestCase {
                  "NODE 127.0.0.1 12121 0 0 0 1 16\r\nNODE 127.0.0.2 12122 2 2 -1 0 18\r\nNODE 127.0.0.3 12123 0 0 1 1 17\r\nNODE 127.0.0.4 12124 1 0 1 1 19\r\n"),
             Step(.monitorUp("127.0.0.2:12122"),
                  "NODE 127.0.0.1 12121 0 0 0 1 16\r\nNODE 127.0.0.2 12122 2 0 -1 0 18\r\nNODE 127.0.0.3 12123 0 0 1 1 17\r\nNODE 127.0.0.4 12124 1 0 1 1 19\r\n"),
-            Step(.role(n2.0, n2.1, .slave, 0, 0),
+            Step(.role(n2.0, n2.1, .slave, 0, 0), IndexChange(priority: ["127.0.0.1:12121"]),
                  "NODE 127.0.0.1 12121 0 0 0 1 16\r\nNODE 127.0.0.2 12122 1 1 0 0 18\r\nNODE 127.0.0.3 12123 0 0 1 1 17\r\nNODE 127.0.0.4 12124 1 0 1 1 19\r\n"),
             Step(.state(n2.0, n2.1, .active),
                  "NODE 127.0.0.1 12121 0 0 0 1 16\r\nNODE 127.0.0.2 12122 1 0 0 0 18\r\nNODE 127.0.0.3 12123 0 0 1 1 17\r\nNODE 127.0.0.4 12124 1 0 1 1 19\r\n"),
@@ -165,7 +167,7 @@ final class TutorialFlowTests: XCTestCase {
                  "NODE 127.0.0.1 12121 2 2 -1 0 16\r\nNODE 127.0.0.2 12122 0 0 0 1 18\r\nNODE 127.0.0.3 12123 0 0 1 1 17\r\nNODE 127.0.0.4 12124 1 0 1 1 19\r\n"),
             Step(.monitorUp("127.0.0.1:12121"),
                  "NODE 127.0.0.1 12121 2 0 -1 0 16\r\nNODE 127.0.0.2 12122 0 0 0 1 18\r\nNODE 127.0.0.3 12123 0 0 1 1 17\r\nNODE 127.0.0.4 12124 1 0 1 1 19\r\n"),
-            Step(.role(n1.0, n1.1, .slave, 0, 0),
+            Step(.role(n1.0, n1.1, .slave, 0, 0), IndexChange(priority: ["127.0.0.2:12122"]),
                  "NODE 127.0.0.1 12121 1 1 0 0 16\r\nNODE 127.0.0.2 12122 0 0 0 1 18\r\nNODE 127.0.0.3 12123 0 0 1 1 17\r\nNODE 127.0.0.4 12124 1 0 1 1 19\r\n"),
             Step(.state(n1.0, n1.1, .active),
                  "NODE 127.0.0.1 12121 1 0 0 0 16\r\nNODE 127.0.0.2 12122 0 0 0 1 18\r\nNODE 127.0.0.3 12123 0 0 1 1 17\r\nNODE 127.0.0.4 12124 1 0 1 1 19\r\n"),
