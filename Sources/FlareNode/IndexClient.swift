@@ -68,7 +68,10 @@ enum IndexClient {
     static func currentMap(at server: IndexServerAddress) -> (NodeMap, UInt64)? {
         guard let fd = LineClient.connect(host: server.name, port: server.port, timeoutMilliseconds: timeoutMilliseconds) else { return nil }
         defer { close(fd) }
-        guard let nodeLines = try? exchange(fd, server, "stats nodes"), let statsLines = try? exchange(fd, server, "stats") else { return nil }
+        // The version first: the map read after it is at least that new. Read the other way round,
+        // a change in between paired an older map with a newer version, which then replaced the
+        // node's correct map of that version (a resumed ex-master went back to proxy/down).
+        guard let statsLines = try? exchange(fd, server, "stats"), let nodeLines = try? exchange(fd, server, "stats nodes") else { return nil }
         guard let versionLine = statsLines.first(where: { $0.hasPrefix("STAT node_map_version ") }),
               let version = UInt64(versionLine.dropFirst("STAT node_map_version ".count)) else { return nil }
         // `STAT <name>:<port>:<field> <value>`, five lines per node in node-key order.
