@@ -64,11 +64,12 @@ public final class Connection: @unchecked Sendable {
         readEvent = event_new(worker.base, fd, Int16(EV_READ | EV_PERSIST), connectionReadCallback, me)
         writeEvent = event_new(worker.base, fd, Int16(EV_WRITE | EV_PERSIST), connectionWriteCallback, me)
         event_add(readEvent, nil)
-        lastActive = worker.server.clock.now
+        lastActive = ServerClock.monotonicMilliseconds()
     }
 
-    /// When the client last sent something; the worker's once-a-second sweep closes connections
-    /// idle for longer than `net-read-timeout` (cheaper than a libevent timeout re-armed per read).
+    /// When the client last sent something (monotonic ms); the worker's once-a-second sweep closes
+    /// connections idle for longer than `net-read-timeout` (cheaper than a libevent timeout re-armed
+    /// per read). Milliseconds, not the 1-second server clock, so a busy client is never cut off.
     private(set) var lastActive: Int64 = 0
 
     /// Whether the idle sweep may close this connection: nothing in flight either way.
@@ -124,7 +125,7 @@ public final class Connection: @unchecked Sendable {
     // MARK: Event handling (worker thread)
 
     fileprivate func onReadable(_ what: Int16) {
-        lastActive = worker.server.clock.now
+        lastActive = ServerClock.monotonicMilliseconds()
         guard fillInput() else { return }
         drive()
     }

@@ -16,6 +16,14 @@ public final class ServerClock: Sendable {
 
     public func refresh() { seconds.store(ServerClock.systemNow(), ordering: .relaxed) }
 
+    /// A coarse monotonic clock in milliseconds (a vDSO read, no system call).
+    @inline(__always)
+    public static func monotonicMilliseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
     public static func systemNow() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)

@@ -133,8 +133,8 @@ public final class Worker: @unchecked Sendable {
     private func closeIdleConnections() {
         let timeout = server.readTimeoutSeconds
         guard timeout > 0 else { return }
-        let now = server.clock.now
-        for connection in connections.values where connection.isIdle && now - connection.lastActive >= Int64(timeout) {
+        let now = ServerClock.monotonicMilliseconds()
+        for connection in connections.values where connection.isIdle && now - connection.lastActive >= Int64(timeout) * 1000 {
             connection.close()
         }
     }

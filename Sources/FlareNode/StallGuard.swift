@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Atomics
+import FlareNet
 
 /// Keeps a node that was suspended (SIGSTOP, a paused VM) from serving with the map it had before:
 /// meanwhile the index may have failed it over and promoted a slave, and the push saying so may
@@ -19,11 +20,7 @@ final class StallGuard: @unchecked Sendable {
     /// Called once per detected stall, on the detecting thread; must not block.
     var onStall: (() -> Void)?
 
-    static func nowMilliseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
+    static func nowMilliseconds() -> Int64 { ServerClock.monotonicMilliseconds() }
 
     func start() {
         let retained = Unmanaged.passRetained(self).toOpaque()
