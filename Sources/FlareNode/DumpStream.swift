@@ -40,7 +40,15 @@ final class DumpStream {
             } else {
                 output.append("VALUE ")
                 output.append(key)
-                output.append(" \(header.flags) \(value.count) \(header.version) \(header.expire)\r\n")
+                output.append(byte: 0x20)
+                output.appendDecimal(UInt64(header.flags))
+                output.append(byte: 0x20)
+                output.appendDecimal(UInt64(value.count))
+                output.append(byte: 0x20)
+                output.appendDecimal(header.version)
+                output.append(byte: 0x20)
+                output.appendDecimal(header.expire)
+                output.appendCRLF()
                 output.append(value)
                 output.appendCRLF()
             }

@@ -41,22 +41,31 @@ enum ForwardedRequest {
         out.append(request.key)
         switch request.command {
         case .set, .add, .replace, .append, .prepend, .cas:
-            out.append(" \(request.flags) ")
+            out.append(byte: 0x20)
+            out.appendDecimal(UInt64(request.flags))
+            out.append(byte: 0x20)
             appendExpiry(Expiry.absolute(request.exptime, now: now), to: out)
-            out.append(" \(request.value.count)")
+            out.append(byte: 0x20)
+            out.appendDecimal(UInt64(request.value.count))
             if request.command == .cas {
-                out.append(" \(request.casUnique)")
+                out.append(byte: 0x20)
+                out.appendDecimal(request.casUnique)
             } else if request.version != 0 {
-                out.append(" \(request.version)")
+                out.append(byte: 0x20)
+                out.appendDecimal(request.version)
             }
         case .delete:
             if request.number != 0 || request.version != 0 {
                 out.append(byte: 0x20)
                 appendExpiry(request.number == 0 ? 0 : Expiry.absolute(request.number, now: now), to: out)
-                if request.version != 0 { out.append(" \(request.version)") }
+                if request.version != 0 {
+                    out.append(byte: 0x20)
+                    out.appendDecimal(request.version)
+                }
             }
         case .incr, .decr:
-            out.append(" \(request.delta)")
+            out.append(byte: 0x20)
+            out.appendDecimal(request.delta)
         case .touch:
             out.append(byte: 0x20)
             appendExpiry(Expiry.absolute(request.exptime, now: now), to: out)

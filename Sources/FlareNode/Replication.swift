@@ -88,7 +88,14 @@ extension NodeHandler {
             let found = try? store.get(request.key, now: clock.now) { header, value -> Bool in
                 out.append("set ")
                 out.append(request.key)
-                out.append(" \(header.flags) \(header.expire) \(value.count) \(header.version)")
+                out.append(byte: 0x20)
+                out.appendDecimal(UInt64(header.flags))
+                out.append(byte: 0x20)
+                out.appendDecimal(header.expire)
+                out.append(byte: 0x20)
+                out.appendDecimal(UInt64(value.count))
+                out.append(byte: 0x20)
+                out.appendDecimal(header.version)
                 if request.noreply { out.append(" noreply") }
                 out.appendCRLF()
                 out.append(value)
