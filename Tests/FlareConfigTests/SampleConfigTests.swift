@@ -31,7 +31,7 @@ final class SampleConfigTests: XCTestCase {
         XCTAssertEqual(settings.logFacility, "local0")
         XCTAssertEqual(settings.maxConnection, 256)
         XCTAssertEqual(settings.monitorThreshold, 2)
-        XCTAssertEqual(settings.monitorReadTimeout, 500)
+        XCTAssertEqual(settings.monitorReadTimeout, 300)
         XCTAssertEqual(settings.monitorInterval, 1)
         XCTAssertEqual(settings.threadPoolSize, 8)
     }
