@@ -77,10 +77,10 @@ enum NodeKey: String, SettingKey {
         case .maxConnection:
             SettingSpec(.integer(.positive), default: .value("128"), dynamic: true, "maximum simultaneous client connections")
         case .mutexSlot:
-            SettingSpec(.integer(.positive), default: .value("64"), "number of lock stripes for storage access")
+            SettingSpec(.integer(.positive), default: .value("64"), "number of lock stripes for storage access (accepted for compatibility; the engines size their own locks)")
         case .noreplyWindowLimit:
             SettingSpec(.integer(.nonNegative), default: .value("0"), dynamic: true,
-                        "flow control of asynchronous replication, 0 = off")
+                        "flow control of asynchronous replication, 0 = off (accepted for compatibility; no effect in this implementation)")
         case .netReadTimeout:
             SettingSpec(.integer(.positive), default: .value("600"), dynamic: true,
                         "seconds an idle connection (client or node) is kept open")
@@ -100,62 +100,62 @@ enum NodeKey: String, SettingKey {
         case .serverPort:
             SettingSpec(.integer(.port), default: .value("12121"), "TCP port")
         case .serverSocket:
-            SettingSpec(.nonEmptyText, default: .none, valueName: "path", "additional UNIX-domain socket path")
+            SettingSpec(.nonEmptyText, default: .none, valueName: "path", "additional UNIX-domain socket path (accepted for compatibility; no effect in this implementation)")
         case .stackSize:
-            SettingSpec(.integer(.positive), default: .value("128"), "thread stack size in KiB")
+            SettingSpec(.integer(.positive), default: .value("128"), "thread stack size in KiB (accepted for compatibility; no effect in this implementation)")
         case .storageType:
             SettingSpec(.choice(NodeSettings.storageTypes), default: .value("tch"),
                         "storage engine: tch (hash), tcb (B+tree), kch (hash), memory (not persistent)")
         case .storageAp:
-            SettingSpec(.integer(.unsigned32), default: .value("4"), "record alignment as a power of 2 (tch/tcb/kch)")
+            SettingSpec(.integer(.unsigned32), default: .value("4"), "record alignment as a power of 2 (tch/tcb/kch) (accepted for compatibility; no effect in this implementation)")
         case .storageFp:
-            SettingSpec(.integer(.unsigned32), default: .value("10"), "free block pool size as a power of 2 (tch/tcb)")
+            SettingSpec(.integer(.unsigned32), default: .value("10"), "free block pool size as a power of 2 (tch/tcb) (accepted for compatibility; no effect in this implementation)")
         case .storageBucketSize:
             SettingSpec(.integer(0...Int.max), default: .value("131071"), "number of hash buckets")
         case .storageCacheSize:
             SettingSpec(.integer(.nonNegative), default: .value("65536"), "entries of the delete/version cache")
         case .storageCompress:
             SettingSpec(.choice(NodeSettings.storageCompressions), default: .value(""),
-                        "record compression: empty (none), deflate, bz2 or tcbs")
+                        "record compression: empty (none), deflate, bz2 or tcbs (accepted for compatibility; no effect in this implementation)")
         case .storageLarge:
-            SettingSpec(.toggle, default: .value("false"), "support databases over 2 GB")
+            SettingSpec(.toggle, default: .value("false"), "support databases over 2 GB (accepted for compatibility; no effect in this implementation)")
         case .storageLmemb:
-            SettingSpec(.integer(.nonNegative), default: .value("128"), "members per leaf page (tcb)")
+            SettingSpec(.integer(.nonNegative), default: .value("128"), "members per leaf page (tcb) (accepted for compatibility; no effect in this implementation)")
         case .storageNmemb:
-            SettingSpec(.integer(.nonNegative), default: .value("256"), "members per non-leaf page (tcb)")
+            SettingSpec(.integer(.nonNegative), default: .value("256"), "members per non-leaf page (tcb) (accepted for compatibility; no effect in this implementation)")
         case .storageDfunit:
-            SettingSpec(.integer(.nonNegative), default: .value("0"), "auto-defragmentation unit, 0 = off")
+            SettingSpec(.integer(.nonNegative), default: .value("0"), "auto-defragmentation unit, 0 = off (accepted for compatibility; no effect in this implementation)")
         case .threadPoolSize:
             SettingSpec(.integer(.positive), default: .value("5"), dynamic: false, "worker threads, each running its own event loop (needs a restart to change)")
         case .proxyPriorNetmask:
             SettingSpec(.integer(0...32), default: .value("0"),
-                        "prefer read targets in the same IPv4 /n network, 0 = off")
+                        "prefer read targets in the same IPv4 /n network, 0 = off (accepted for compatibility; no effect in this implementation)")
         case .maxTotalThreadQueue:
             SettingSpec(.integer(.unsigned32), default: .value("0"), dynamic: true,
-                        "limit of queued proxy jobs over all nodes, 0 = unlimited")
+                        "limit of queued proxy jobs over all nodes, 0 = unlimited (accepted for compatibility; no effect in this implementation)")
         case .timeWatcherEnabled:
-            SettingSpec(.boolean, default: .value("false"), dynamic: true, "watch storage accesses for stalls")
+            SettingSpec(.boolean, default: .value("false"), dynamic: true, "watch storage accesses for stalls (accepted for compatibility; no effect in this implementation)")
         case .timeWatcherPollingIntervalMsec:
             SettingSpec(.integer(.unsigned32), default: .value("0"), dynamic: true,
-                        "stall watcher period in ms, 0 = watcher off")
+                        "stall watcher period in ms, 0 = watcher off (accepted for compatibility; no effect in this implementation)")
         case .storageAccessWatchThresholdWarnMsec:
             SettingSpec(.integer(.unsigned32), default: .value("0"), dynamic: true,
-                        "log storage accesses running longer than this many ms")
+                        "log storage accesses running longer than this many ms (accepted for compatibility; no effect in this implementation)")
         case .storageAccessWatchThresholdPingNgMsec:
             SettingSpec(.integer(.unsigned32), default: .value("0"), dynamic: true,
-                        "mark the node 'storage error' after a stall longer than this many ms")
+                        "mark the node 'storage error' after a stall longer than this many ms (accepted for compatibility; no effect in this implementation)")
         case .clusterReplication:
-            SettingSpec(.boolean, default: .value("false"), dynamic: true, "replicate writes to another cluster")
+            SettingSpec(.boolean, default: .value("false"), dynamic: true, "replicate writes to another cluster (accepted for compatibility; no effect in this implementation)")
         case .clusterReplicationServerName:
-            SettingSpec(.text, default: .value(""), dynamic: true, "host of the other cluster")
+            SettingSpec(.text, default: .value(""), dynamic: true, "host of the other cluster (accepted for compatibility; no effect in this implementation)")
         case .clusterReplicationServerPort:
-            SettingSpec(.integer(.port), default: .value("12121"), dynamic: true, "port of the other cluster")
+            SettingSpec(.integer(.port), default: .value("12121"), dynamic: true, "port of the other cluster (accepted for compatibility; no effect in this implementation)")
         case .clusterReplicationConcurrency:
             SettingSpec(.integer(.positive), default: .derived("proxy-concurrency"),
-                        "connections to the other cluster")
+                        "connections to the other cluster (accepted for compatibility; no effect in this implementation)")
         case .clusterReplicationMode:
             SettingSpec(.choice(ClusterReplicationMode.names), default: .value("duplicate"), dynamic: true,
-                        "cluster replication mode")
+                        "cluster replication mode (accepted for compatibility; no effect in this implementation)")
         case .mysqlReplication:
             SettingSpec(.toggle, default: .value("false"),
                         "accepted so existing files keep working; MySQL replication is not implemented")
