@@ -44,7 +44,10 @@ extension IndexState {
             }
         case .down:
             if node.role == .master {
-                if map.hasOtherLiveNode(in: node.partition, besides: key) {
+                // The original demotes it whenever any other node of the partition is up, even a slave
+                // still copying from it, which leaves the partition with no master at all. Here it is
+                // demoted only when another node actually serves the partition.
+                if map.hasOtherServingNode(in: node.partition, besides: key) {
                     // Someone else serves the partition now (e.g. a replacement master).
                     node.role = .proxy
                     node.partition = -1

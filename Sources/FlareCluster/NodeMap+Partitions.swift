@@ -40,6 +40,15 @@ extension NodeMap {
         entries.contains { $0.partition == partition && $0.state != .down && !$0.nodeKey.utf8.elementsEqual(key.utf8) }
     }
 
+    /// Whether some node other than `key` serves partition P: an active master or active slave.
+    /// A slave still copying does not count: it cannot take the partition over.
+    func hasOtherServingNode(in partition: Int, besides key: String) -> Bool {
+        entries.contains {
+            $0.partition == partition && $0.state == .active && ($0.role == .master || $0.role == .slave)
+                && !$0.nodeKey.utf8.elementsEqual(key.utf8)
+        }
+    }
+
     /// Sum of the balances of every node numbered with P, whatever its role or state.
     func balanceSum(of partition: Int) -> Int {
         entries.lazy.filter { $0.partition == partition }.reduce(0) { $0 + $1.balance }

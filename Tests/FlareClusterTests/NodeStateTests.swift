@@ -117,11 +117,18 @@ final class NodeStateTests: XCTestCase {
         XCTAssertEqual(try after.nodeUp(nodeKey: "m0:1"), .saveAndPush)
         XCTAssertEqual(after.lines, try lines(map, replacing: ["NODE m0 1 2 0 -1 0 16"]))
 
-        // A live slave of partition 0 is enough.
-        let withSlave = ["NODE m0 1 0 2 0 2 16", "NODE s0 1 1 1 0 0 17"]
+        // An active slave of partition 0 is enough.
+        let withSlave = ["NODE m0 1 0 2 0 2 16", "NODE s0 1 1 0 0 0 17"]
         var afterSlave = try state(withSlave)
         _ = try afterSlave.nodeUp(nodeKey: "m0:1")
         XCTAssertEqual(afterSlave.map[nodeKey: "m0:1"]?.nodeLine, "NODE m0 1 2 0 -1 0 16")
+
+        // A slave still copying is not (the original demotes here and leaves partition 0 masterless):
+        // the preserved master comes back as the active master.
+        let withCopyingSlave = ["NODE m0 1 0 2 0 2 16", "NODE s0 1 1 1 0 0 17"]
+        var afterCopying = try state(withCopyingSlave)
+        _ = try afterCopying.nodeUp(nodeKey: "m0:1")
+        XCTAssertEqual(afterCopying.map[nodeKey: "m0:1"]?.nodeLine, "NODE m0 1 0 0 0 2 16")
     }
 
     func testDownNodeComesBackAsActiveProxy() throws {
