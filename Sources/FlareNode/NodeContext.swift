@@ -19,6 +19,9 @@ public final class NodeContext: @unchecked Sendable {
     let synchronousReplication = ManagedAtomic<Bool>(false)
     /// Fences data requests after this process was suspended, until the index confirms the map.
     let stallGuard = StallGuard()
+    /// Whether the fence applies: only with index servers configured (a node on its own has no one
+    /// to confirm its map and nothing that could have replaced it). Set before the server starts.
+    var fencing = false
     /// The node's links to other nodes, for `stats threads`.
     let peerLinks = PeerLinkRegistry()
     /// Only one `dump`/`dump_key` iterates the store at a time, as in flare.

@@ -98,11 +98,24 @@ public final class NodeDaemon {
             Reclaim(store: store!, resolver: view.resolver, partition: me.partition, count: view.layout.activeCount,
                     clock: roleChanges.clock, logger: logger).start()
         }
-        membership.start()
         if !settings.indexServers.isEmpty {
+            context.fencing = true
             context.stallGuard.onStall = { [membership] in membership.confirmAfterStall(context.stallGuard) }
             context.stallGuard.start()
+            // A node that was a cluster member before this restart must not serve its old data as a
+            // one-node cluster: until it has registered, data requests are refused. A node that never
+            // registered serves standalone meanwhile, as a new node should.
+            let member = ClusterMemberRecord(dataDir: settings.dataDir)
+            if member.exists {
+                context.stallGuard.fence()
+                logger.notice("this node was a cluster member: data requests wait for the index server to confirm its role")
+            }
+            membership.onRegistered = { [stallGuard = context.stallGuard] view in
+                member.write()
+                stallGuard.confirmed(version: view.version)
+            }
         }
+        membership.start()
         if settings.rejoinAsSlave, !settings.indexServers.isEmpty, let formerPartition {
             let store = self.store!
             rejoin.start(partition: formerPartition, membership: membership) { [logger] in

@@ -14,8 +14,9 @@ public final class NodeHandler: ConnectionHandler {
     let clock: ServerClock
     /// The cluster as this worker routes by; replaced on this worker's thread when the map changes.
     var view: ClusterView
-    /// This batch of requests arrived after the process was suspended and before the index
-    /// confirmed the map: data requests are refused rather than served from a stale map.
+    /// This batch of requests arrived before the index confirmed this node's map (after a
+    /// suspension, or after a restart of a cluster member): data requests are refused rather than
+    /// served from a stale map.
     var fenced = false
     /// Scratch space for composing a replica write once before copying it to each target.
     let replicaScratch = ReplyBuffer(capacity: 4096)
@@ -37,7 +38,7 @@ public final class NodeHandler: ConnectionHandler {
         var offset = 0
         let output = connection.output
         defer { connection.activity.store(0, ordering: .relaxed) }
-        fenced = !view.standalone && context.stallGuard.fences(version: view.version)
+        fenced = context.fencing && context.stallGuard.fences(version: view.version)
         while offset < input.count {
             let rest = UnsafeRawBufferPointer(rebasing: input[offset...])
             switch parser.parse(rest) {
@@ -50,7 +51,7 @@ public final class NodeHandler: ConnectionHandler {
                         return ProcessOutcome(consumed: offset)
                     }
                     offset += consumed + bodyLength
-                    fenced = !view.standalone && context.stallGuard.fences(version: view.version)
+                    fenced = context.fencing && context.stallGuard.fences(version: view.version)
                     continue
                 }
                 offset += consumed
@@ -89,7 +90,7 @@ public final class NodeHandler: ConnectionHandler {
     private func execute(_ request: Request, on connection: Connection) -> Next {
         let output = connection.output
         if fenced && request.command.isDataCommand {
-            if !request.noreply { output.append("SERVER_ERROR this node was suspended; waiting for the index to confirm its role\r\n") }
+            if !request.noreply { output.append("SERVER_ERROR waiting for the index server to confirm this node's role\r\n") }
             return .next
         }
         switch request.command {

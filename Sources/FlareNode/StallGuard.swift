@@ -55,6 +55,11 @@ final class StallGuard: @unchecked Sendable {
         return version < minimumVersion.load(ordering: .acquiring)
     }
 
+    /// Refuses data requests until `confirmed` (a restarted cluster member before it has registered).
+    func fence() {
+        minimumVersion.store(UInt64.max, ordering: .releasing)
+    }
+
     /// The index confirmed its map of `version`: serve again once the local map is that new.
     func confirmed(version: UInt64) {
         minimumVersion.store(version, ordering: .releasing)
