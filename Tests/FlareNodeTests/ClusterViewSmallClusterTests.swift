@@ -40,6 +40,12 @@ final class ClusterViewSmallClusterTests: XCTestCase {
         XCTAssertFalse(s0.mayReplicate)
     }
 
+    func testADownSlaveGetsNoCopies() throws {
+        let m0 = try view(of: [Node.master("m0", of: 0), Node.slave("s0", of: 0, .down)], from: "m0")
+        assertRoutes(m0, Self.allKeys.map(RouteCase.local))
+        assertOnlyMaster(m0)
+    }
+
     func testProxyOfASingleMaster() throws {
         let px = try view(of: [Node.master("m0", of: 0), Node.proxy("px")], from: "px")
         let owner = Route.forward(key("m0"))
