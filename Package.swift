@@ -97,6 +97,7 @@ let package = Package(
         .testTarget(name: "FlareToolsTests", dependencies: ["FlareTools"]),
         .testTarget(name: "FlaredIntegrationTests", dependencies: ["FlareProtocol"]),
         .testTarget(name: "FlareBenchTests", dependencies: ["flare-bench"]),
+        .testTarget(name: "FlareNodeTests", dependencies: ["FlareNode", "FlareCluster", "FlareProtocol"]),
         // Real flarei/flared processes on loopback, driven end to end (and by flare-admin/flare-stats).
         .testTarget(name: "ClusterIntegrationTests", dependencies: ["FlareCluster"]),
     ]

@@ -142,6 +142,9 @@ enum ReplyFraming {
         _ = tokens.next()
         guard var word = tokens.next() else { return nil }
         if word.last == 0x0D { word = UnsafeRawBufferPointer(rebasing: word.dropLast()) }
-        return Decimal.uint64(word).map { Int($0) }
+        // The protocol's lengths are 32-bit: a larger one is malformed, and converting it (or adding
+        // it to an offset) would trap.
+        guard let bytes = Decimal.uint64(word), bytes <= UInt64(Int32.max) else { return nil }
+        return Int(bytes)
     }
 }
