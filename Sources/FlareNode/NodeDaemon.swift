@@ -110,9 +110,9 @@ public final class NodeDaemon {
                 context.stallGuard.fence()
                 logger.notice("this node was a cluster member: data requests wait for the index server to confirm its role")
             }
-            membership.onRegistered = { [stallGuard = context.stallGuard] view in
+            membership.onIndexMap = { [stallGuard = context.stallGuard] view in
                 member.write()
-                stallGuard.confirmed(version: view.version)
+                stallGuard.heardFromIndex(version: view.version)
             }
         }
         membership.start()

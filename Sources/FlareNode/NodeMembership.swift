@@ -30,8 +30,8 @@ final class NodeMembership: @unchecked Sendable {
     /// Called (off the lock, on the thread that applied the push) when the map changes this node's
     /// own entry: the daemon starts reconstructions from here.
     var onSelfChange: ((_ old: NodeEntry?, _ new: NodeEntry, _ view: ClusterView) -> Void)?
-    /// Called after each successful registration with the view it installed.
-    var onRegistered: ((ClusterView) -> Void)?
+    /// Called with the view installed from each map the index sends (registration reply or push).
+    var onIndexMap: ((ClusterView) -> Void)?
     /// Called when the number of active partitions grew (a new partition was activated).
     var onPartitionsGrew: ((_ view: ClusterView) -> Void)?
     static let retryInterval: Double = 2
@@ -152,7 +152,7 @@ final class NodeMembership: @unchecked Sendable {
             }
         }
         logger.notice("registered with index server \(server) as \(selfKey)")
-        onRegistered?(current)
+        onIndexMap?(current)
     }
 
     /// Re-registers if the index forgot us (restarted without its data); returns when to check again.
@@ -215,6 +215,7 @@ final class NodeMembership: @unchecked Sendable {
         if let newView = result.1 {
             let old = result.2
             logChanges(from: old, to: newView)
+            onIndexMap?(newView)
             if let me = newView.me, old != me { onSelfChange?(old, me, newView) }
             if result.3 > 0 && newView.layout.activeCount > result.3 { onPartitionsGrew?(newView) }
         }

@@ -55,9 +55,19 @@ final class StallGuard: @unchecked Sendable {
         return version < minimumVersion.load(ordering: .acquiring)
     }
 
-    /// Refuses data requests until `confirmed` (a restarted cluster member before it has registered).
+    /// The fence of a restarted cluster member that has not heard from the index yet; distinct from
+    /// a stall's, because any map the index sends it lifts this one (a fresh process holds no stale
+    /// pushes), while after a stall only a map fetched afresh may.
+    private static let awaitingIndex = UInt64.max - 1
+
+    /// Refuses data requests until the index has sent this restarted node a map.
     func fence() {
-        minimumVersion.store(UInt64.max, ordering: .releasing)
+        minimumVersion.store(Self.awaitingIndex, ordering: .releasing)
+    }
+
+    /// The index sent a map (registration reply or push): lifts a restart fence, not a stall's.
+    func heardFromIndex(version: UInt64) {
+        _ = minimumVersion.compareExchange(expected: Self.awaitingIndex, desired: version, ordering: .acquiringAndReleasing)
     }
 
     /// The index confirmed its map of `version`: serve again once the local map is that new.

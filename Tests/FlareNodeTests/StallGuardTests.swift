@@ -14,6 +14,32 @@ final class StallGuardTests: XCTestCase {
         }
     }
 
+    /// A restarted cluster member is fenced until the index sends it any map.
+    func testRestartFenceLiftsWithTheFirstMapFromTheIndex() {
+        let guardian = StallGuard()
+        guardian.fence()
+        XCTAssertTrue(guardian.fences(version: 0))
+        XCTAssertTrue(guardian.fences(version: 1_000))
+        guardian.heardFromIndex(version: 5)
+        XCTAssertFalse(guardian.fences(version: 5))
+        XCTAssertTrue(guardian.fences(version: 4))
+        // Without a restart fence, a map from the index changes nothing.
+        let open = StallGuard()
+        open.heardFromIndex(version: 9)
+        XCTAssertFalse(open.fences(version: 0))
+    }
+
+    /// After a stall only a map fetched afresh (`confirmed`) lifts the fence: a push that was
+    /// buffered while the process was stopped may be stale.
+    func testAStallFenceIsNotLiftedByAPush() {
+        let guardian = StallGuard()
+        guardian.confirmed(version: .max)   // what a detected stall sets
+        guardian.heardFromIndex(version: 3)
+        XCTAssertTrue(guardian.fences(version: 3))
+        guardian.confirmed(version: 3)
+        XCTAssertFalse(guardian.fences(version: 3))
+    }
+
     func testConfirmedFencesOnlyOlderMaps() {
         let cases: [(confirmed: UInt64, version: UInt64, fenced: Bool)] = [
             (0, 0, false),
