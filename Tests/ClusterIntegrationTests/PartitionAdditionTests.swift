@@ -2,9 +2,9 @@ import FlareCluster
 import Foundation
 import XCTest
 
-/// 3. A second partition is added (node 3) with flare-admin while a writer keeps writing.
+/// 3. The cluster grows from one to two to three partitions with flare-admin while writers keep writing.
 final class PartitionAdditionTests: ClusterTestCase {
-    func testSecondPartitionUnderLoad() throws {
+    func testGrowthFromOneToThreePartitionsUnderLoad() throws {
         try startCluster()
         try cluster.makeFirstMaster(1)
         let resolver = try KeyResolver(algorithm: .simple, partitionSize: 1024, hint: 1, virtual: 4096)
@@ -75,5 +75,38 @@ final class PartitionAdditionTests: ClusterTestCase {
         for key in partitionOne.sorted() {
             XCTAssertEqual(threeDump[key]?.value, values[key] ?? nil, "node 3's copy of \(key)")
         }
+
+        // And on to three partitions: node 2 (until now the writer's proxy) becomes the master of
+        // partition 2 while a second writer goes through node 1.
+        let second = RecordingWriter(host: cluster.node(1).host, port: cluster.node(1).port,
+                                     keys: Array(keyNames("pre-", 400).suffix(100)) + keyNames("third-", 200), pause: 0.002)
+        second.start()
+        XCTAssertTrue(second.waitForAcks(100), "second writer makes no progress: \(second.log.last?.reply ?? "")")
+        let node2 = cluster.node(2)
+        let grow = try cluster.admin("master", "\(node2.host):\(node2.port):1:2", "--force", "--activate", timeout: 60)
+        XCTAssertEqual(grow.status, 0, "\(grow)")
+        XCTAssertTrue(cluster.waitForIndex(2, role: "master", state: "active", partition: 2, timeout: 5),
+                      "index: \((try? cluster.indexStatsNodes())?.summary ?? "?")")
+        XCTAssertTrue(cluster.waitForMapsInSync([1, 2, 3]), "node maps not in sync after the third partition")
+        XCTAssertTrue(second.waitForAcks(200), "second writer makes no progress with three partitions")
+        second.stop()
+        XCTAssertEqual(second.log.filter { !$0.ok }.count, 0, "writes failed while adding the third partition")
+
+        // Every acknowledged write of both writers (disjoint keys: the second writes preloaded keys
+        // the first never touched) reads back through every node.
+        let secondKeys = Set(second.writtenKeys)
+        XCTAssertTrue(secondKeys.isDisjoint(with: writtenKeys))
+        for number in [1, 2, 3] {
+            let latest = try cluster.client(number).values(of: second.writtenKeys)
+            XCTAssertEqual(second.verify(latest), [], "node \(number): second writer's keys wrong")
+            let older = try cluster.client(number).values(of: writtenKeys)
+            XCTAssertEqual(writer.verify(older), [], "node \(number): first writer's keys wrong after the third partition")
+        }
+        // Node 2 holds exactly the keys of partition 2 (of 3).
+        let everything = allKeys.union(secondKeys)
+        let partitionTwo = Set(everything.filter { resolver.partition(of: $0, count: 3) == 2 })
+        XCTAssertFalse(partitionTwo.isEmpty)
+        XCTAssertEqual(Set(try cluster.client(2).dumpKey("2 3")), partitionTwo, "dump_key 2 3 on node 2")
+        XCTAssertEqual(partitionTwo.subtracting(try cluster.client(2).dumpKey()).sorted(), [], "node 2 lacks keys of partition 2")
     }
 }
