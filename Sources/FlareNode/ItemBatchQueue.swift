@@ -3,7 +3,9 @@ import Glibc
 #endif
 import FlareNet
 
-/// Dumped items copied out of the socket buffer, stored as one block plus offsets.
+/// A block of a dump as read from the socket, with the items that lie complete inside it. The
+/// reader fills it and hands it over whole; the store writer reads the items in place, so no item
+/// is copied between the socket and the store.
 final class ItemBatch {
     struct Item {
         let key: Range<Int>
@@ -13,24 +15,25 @@ final class ItemBatch {
         let expire: Int64
     }
 
-    var bytes: [UInt8] = []
+    let base: UnsafeMutableRawPointer
+    let capacity: Int
     var items: [Item] = []
 
-    init() { bytes.reserveCapacity(ItemBatchQueue.batchBytes + 64 * 1024) }
+    init(capacity: Int) {
+        self.capacity = capacity
+        base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+    }
 
-    func add(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, flags: UInt32, version: UInt64, expire: Int64) {
-        let keyStart = bytes.count
-        bytes.append(contentsOf: key)
-        let valueStart = bytes.count
-        bytes.append(contentsOf: value)
-        items.append(Item(key: keyStart..<valueStart, value: valueStart..<bytes.count, flags: flags, version: version, expire: expire))
+    deinit { base.deallocate() }
+
+    func bytes(_ range: Range<Int>) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count)
     }
 }
 
 /// Hands batches from the thread reading a dump to the thread storing it, so network and disk
 /// work overlap. Bounded: the reader waits when the writer falls behind.
 final class ItemBatchQueue: @unchecked Sendable {
-    static let batchBytes = 4 << 20
     static let capacity = 4
     private let condition = Condition()
     private var batches: [ItemBatch] = []

@@ -79,25 +79,10 @@ final class Reconstruction: @unchecked Sendable {
         let queue = ItemBatchQueue()
         let writer = StoreWriter(queue: queue, store: store, clock: clock)
         writer.start()
-        var reader = DumpReader(fd: fd)
-        defer { reader.release() }
+        var reader = DumpReader(fd: fd, queue: queue)
         var items = 0
-        var batch = ItemBatch()
         do throws(Failure) {
-            readLoop: while true {
-                switch try reader.next() {
-                case .end:
-                    break readLoop
-                case .item(let key, let flags, let version, let expire, let value):
-                    items += 1
-                    batch.add(key: key, value: value, flags: flags, version: max(version, 1), expire: expire)
-                    if batch.bytes.count >= ItemBatchQueue.batchBytes {
-                        guard queue.put(batch) else { break readLoop }
-                        batch = ItemBatch()
-                    }
-                }
-            }
-            if !batch.items.isEmpty { _ = queue.put(batch) }
+            items = try reader.run()
         } catch {
             queue.fail(error.description)
         }
@@ -133,102 +118,102 @@ final class StoreWriter: @unchecked Sendable {
 
     private func run() {
         while let batch = queue.take() {
-            let ok = batch.bytes.withUnsafeBytes { bytes -> Bool in
-                for item in batch.items {
-                    do {
-                        // A version not newer than the local one is refused: live replicated writes win.
-                        _ = try store.store(.set, key: UnsafeRawBufferPointer(rebasing: bytes[item.key]), flags: item.flags,
-                                            expire: item.expire, value: UnsafeRawBufferPointer(rebasing: bytes[item.value]),
-                                            version: item.version, now: clock.now)
-                    } catch {
-                        queue.fail("storing a dumped item failed: \(error)")
-                        return false
-                    }
+            for item in batch.items {
+                do {
+                    // A version not newer than the local one is refused: live replicated writes win.
+                    _ = try store.store(.set, key: batch.bytes(item.key), flags: item.flags, expire: item.expire,
+                                        value: batch.bytes(item.value), version: item.version, now: clock.now)
+                } catch {
+                    queue.fail("storing a dumped item failed: \(error)")
+                    return
                 }
-                return true
             }
-            if !ok { return }
         }
     }
 }
 
 /// Reads `VALUE <key> <flags> <bytes> <version> <expire>\r\n<data>\r\n` … `END\r\n` from a socket
-/// with one growing buffer, handing out slices of it (valid until the next call).
+/// straight into batch blocks: items complete in a block are recorded in place; when the block is
+/// full, the incomplete tail moves to a fresh block and the full one goes to the store writer.
 struct DumpReader {
-    enum Item {
-        case item(key: UnsafeRawBufferPointer, flags: UInt32, version: UInt64, expire: Int64, value: UnsafeRawBufferPointer)
-        case end
-    }
-
+    static let blockBytes = 4 << 20
     private let fd: Int32
-    private var buffer: UnsafeMutableRawPointer
-    private var capacity = 1 << 20
+    private let queue: ItemBatchQueue
+    private var batch = ItemBatch(capacity: DumpReader.blockBytes)
     private var start = 0
     private var end = 0
 
-    init(fd: Int32) {
+    init(fd: Int32, queue: ItemBatchQueue) {
         self.fd = fd
-        buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        self.queue = queue
     }
 
-    mutating func next() throws(Reconstruction.Failure) -> Item {
-        // The previous item's bytes may be dropped now.
+    /// Reads until `END`; returns the number of items handed to the writer.
+    mutating func run() throws(Reconstruction.Failure) -> Int {
+        var count = 0
         while true {
-            let available = UnsafeRawBufferPointer(start: buffer + start, count: end - start)
-            if let newline = available.firstIndex(of: 0x0A) {
-                let lineEnd = newline > 0 && available[newline - 1] == 0x0D ? newline - 1 : newline
-                let line = UnsafeRawBufferPointer(rebasing: available[..<lineEnd])
-                if line.equals("END") {
-                    start += newline + 1
-                    return .end
+            switch try parse() {
+            case .item(let item, let length):
+                batch.items.append(item)
+                start += length
+                count += 1
+            case .end:
+                if !batch.items.isEmpty { _ = queue.put(batch) }
+                return count
+            case .needMore(let total):
+                if total > batch.capacity - start || batch.capacity - end < 64 * 1024 {
+                    guard moveToNewBlock(needing: total) else { return count }
                 }
-                var tokens = Tokenizer(line)
-                guard let word = tokens.next(), word.equals("VALUE"),
-                      let key = tokens.next(),
-                      let flags = tokens.next().flatMap(Decimal.uint32),
-                      let bytes = tokens.next().flatMap(Decimal.uint64),
-                      let version = tokens.next().flatMap(Decimal.uint64),
-                      let expire = tokens.next().flatMap(Decimal.int64) else {
-                    throw Reconstruction.Failure(description: "unexpected line from the source: '\(String(decoding: line.prefix(200), as: UTF8.self))'")
+                let n = read(fd, batch.base + end, batch.capacity - end)
+                if n <= 0 {
+                    throw Reconstruction.Failure(description: n == 0 ? "the source closed the connection mid-dump"
+                                                                     : "read failed: \(String(cString: strerror(errno)))")
                 }
-                let total = newline + 1 + Int(bytes) + 2
-                if available.count >= total {
-                    let value = UnsafeRawBufferPointer(rebasing: available[(newline + 1)..<(newline + 1 + Int(bytes))])
-                    start += total
-                    return .item(key: key, flags: flags, version: version, expire: expire, value: value)
-                }
-                try fill(needing: total)
-            } else {
-                try fill(needing: end - start + 1)
+                end += n
             }
         }
     }
 
-    /// Reads more, making room for at least `needed` unconsumed bytes.
-    private mutating func fill(needing needed: Int) throws(Reconstruction.Failure) {
-        let live = end - start
-        if start > 0 && capacity - end < max(needed - live, 64 * 1024) {
-            memmove(buffer, buffer + start, live)
-            start = 0
-            end = live
-        }
-        if needed > capacity {
-            var newCapacity = capacity
-            while newCapacity < needed { newCapacity *= 2 }
-            let bigger = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
-            bigger.copyMemory(from: buffer + start, byteCount: live)
-            buffer.deallocate()
-            buffer = bigger
-            capacity = newCapacity
-            start = 0
-            end = live
-        }
-        let n = read(fd, buffer + end, capacity - end)
-        if n <= 0 {
-            throw Reconstruction.Failure(description: n == 0 ? "the source closed the connection mid-dump" : "read failed: \(String(cString: strerror(errno)))")
-        }
-        end += n
+    private enum Parsed {
+        case item(ItemBatch.Item, length: Int)
+        case end
+        /// The next item needs this many bytes from `start` (0: at least one more line).
+        case needMore(Int)
     }
 
-    func release() { buffer.deallocate() }
+    private func parse() throws(Reconstruction.Failure) -> Parsed {
+        let available = UnsafeRawBufferPointer(start: batch.base + start, count: end - start)
+        guard let newline = available.firstIndex(of: 0x0A) else { return .needMore(available.count + 1) }
+        let lineEnd = newline > 0 && available[newline - 1] == 0x0D ? newline - 1 : newline
+        let line = UnsafeRawBufferPointer(rebasing: available[..<lineEnd])
+        if line.equals("END") { return .end }
+        var tokens = Tokenizer(line)
+        guard let word = tokens.next(), word.equals("VALUE"),
+              let key = tokens.next(),
+              let flags = tokens.next().flatMap(Decimal.uint32),
+              let bytes = tokens.next().flatMap(Decimal.uint64), bytes <= UInt64(Int32.max),
+              let version = tokens.next().flatMap(Decimal.uint64),
+              let expire = tokens.next().flatMap(Decimal.int64) else {
+            throw Reconstruction.Failure(description: "unexpected line from the source: '\(String(decoding: line.prefix(200), as: UTF8.self))'")
+        }
+        let total = newline + 1 + Int(bytes) + 2
+        guard available.count >= total else { return .needMore(total) }
+        let keyStart = start + (key.baseAddress! - UnsafeRawPointer(available.baseAddress!))
+        let valueStart = start + newline + 1
+        return .item(ItemBatch.Item(key: keyStart..<(keyStart + key.count), value: valueStart..<(valueStart + Int(bytes)),
+                                    flags: flags, version: max(version, 1), expire: expire), length: total)
+    }
+
+    /// Hands the current block (its complete items) to the writer and continues in a new one with
+    /// the incomplete tail. False if the writer has failed.
+    private mutating func moveToNewBlock(needing total: Int) -> Bool {
+        let tail = end - start
+        let next = ItemBatch(capacity: max(DumpReader.blockBytes, total + 64 * 1024))
+        next.base.copyMemory(from: batch.base + start, byteCount: tail)
+        if !batch.items.isEmpty && !queue.put(batch) { return false }
+        batch = next
+        start = 0
+        end = tail
+        return true
+    }
 }
