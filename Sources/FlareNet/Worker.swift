@@ -32,7 +32,7 @@ public final class Worker: @unchecked Sendable {
     private static func makeBase() -> OpaquePointer? {
         guard let config = event_config_new() else { return event_base_new() }
         defer { event_config_free(config) }
-        _ = event_config_set_flag(config, Int32(EVENT_BASE_FLAG_PRECISE_TIMER.rawValue))
+        _ = event_config_set_flag(config, EVENT_BASE_FLAG_PRECISE_TIMER)
         return event_base_new_with_config(config)
     }
 

@@ -11,7 +11,7 @@ extension NodeHandler {
         while let key = keys.next() {
             counters.add(NodeCounter.cmdGet)
             do {
-                let hit = try store.get(key, now: now) { header, value in
+                let hit: Void? = try store.get(key, now: now) { header, value in
                     output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
                 }
                 counters.add(hit == nil ? NodeCounter.getMisses : NodeCounter.getHits)
@@ -135,7 +135,7 @@ extension NodeHandler {
             counters.add(NodeCounter.cmdTouch)
             counters.add(NodeCounter.cmdGet)
             do {
-                let hit = try store.touch(key, expire: expire, now: now) { header, value in
+                let hit: Void? = try store.touch(key, expire: expire, now: now) { header, value in
                     output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
                 }
                 counters.add(hit == nil ? NodeCounter.touchMisses : NodeCounter.touchHits)
