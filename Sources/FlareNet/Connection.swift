@@ -113,14 +113,9 @@ public final class Connection: @unchecked Sendable {
         drive()
     }
 
-    public var isClosed: Bool { closed }
-
     private var awaitingReply = false
     /// The client shut down its sending side; close once everything it asked for is answered.
     private var inputEnded = false
-
-    /// Closes the connection after the pending output is written (`quit`, fatal protocol errors).
-    public func closeWhenFlushed() { closeAfterFlush = true }
 
     // MARK: Event handling (worker thread)
 

@@ -67,22 +67,24 @@ public final class NodeHandler: ConnectionHandler {
                 if view.routeWrite(key) == .local { _ = try? store.delete(key, now: clock.now) }
                 if !silent { output.append(ProtocolError.objectTooLarge.reply) }
                 offset += consumed
-                let skip = min(swallow, input.count - offset)
-                offset += skip
-                if swallow > skip { return ProcessOutcome(consumed: offset, swallow: swallow - skip) }
+                if let rest = skip(swallow, at: &offset, in: input) { return rest }
             case .invalid(let error, let consumed, let swallow, let silent, let close):
                 if !silent { output.append(error.reply) }
                 offset += consumed
                 if close { return ProcessOutcome(consumed: offset, close: true) }
-                if swallow > 0 {
-                    let skip = min(swallow, input.count - offset)
-                    offset += skip
-                    if swallow > skip { return ProcessOutcome(consumed: offset, swallow: swallow - skip) }
-                }
+                if let rest = skip(swallow, at: &offset, in: input) { return rest }
             }
             if output.pendingCount >= 1 << 20 { break }  // let the socket drain before going on
         }
         return ProcessOutcome(consumed: offset)
+    }
+
+    /// Drops a refused data block: what is already buffered now, the rest as it arrives (the
+    /// returned outcome tells the connection how much more to discard).
+    private func skip(_ swallow: Int, at offset: inout Int, in input: UnsafeRawBufferPointer) -> ProcessOutcome? {
+        let now = min(swallow, input.count - offset)
+        offset += now
+        return swallow > now ? ProcessOutcome(consumed: offset, swallow: swallow - now) : nil
     }
 
     enum Next { case next, close, streaming, awaiting }

@@ -47,13 +47,7 @@ final class NodeMembership: @unchecked Sendable {
 
     var current: ClusterView { lock.withLock { view } }
     var selfKey: String { current.selfKey }
-    var mapVersion: UInt64 { current.version }
-    func statsNodeLines() -> String { current.statsNodesLines }
 
-    /// Whether `key` falls in `partition` of `count` partitions, for `dump` filters.
-    func belongs(_ key: UnsafeRawBufferPointer, partition: Int, count: Int) -> Bool {
-        current.resolver.partition(of: key, count: count) == partition
-    }
 
     /// Registers a worker's handler to receive every new view.
     func subscribe(worker: Worker, handler: NodeHandler) {

@@ -138,11 +138,4 @@ public final class ReplyBuffer {
             appendDecimal(UInt64(value))
         }
     }
-
-    /// Reserves `count` bytes and lets `body` fill them in place (used to copy values straight out of storage).
-    public func appendUninitialized(_ count: Int, _ body: (UnsafeMutableRawBufferPointer) -> Void) {
-        reserve(count)
-        body(UnsafeMutableRawBufferPointer(start: base + writeIndex, count: count))
-        writeIndex += count
-    }
 }
