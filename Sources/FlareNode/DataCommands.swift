@@ -62,7 +62,8 @@ extension NodeHandler {
         guard !request.noreply else { return stored }
         switch outcome {
         case .stored: output.append("STORED\r\n")
-        case .notStored: output.append("NOT_STORED\r\n")
+        // A superseded replicated write is a success for replication; it still replies as before.
+        case .notStored, .superseded: output.append("NOT_STORED\r\n")
         case .exists: output.append("EXISTS\r\n")
         case .notFound: output.append("NOT_FOUND\r\n")
         }
@@ -75,9 +76,10 @@ extension NodeHandler {
         let hold = request.number == 0 ? 0 : Expiry.absolute(request.number, now: now)
         do {
             let outcome = try store.delete(request.key, holdUntil: hold, version: request.version, now: now)
-            counters.add(outcome == .deleted ? NodeCounter.deleteHits : NodeCounter.deleteMisses)
-            if !request.noreply { output.append(outcome == .deleted ? "DELETED\r\n" : "NOT_FOUND\r\n") }
-            return outcome == .deleted
+            let deleted = if case .deleted = outcome { true } else { false }
+            counters.add(deleted ? NodeCounter.deleteHits : NodeCounter.deleteMisses)
+            if !request.noreply { output.append(deleted ? "DELETED\r\n" : "NOT_FOUND\r\n") }
+            return deleted
         } catch {
             storageError(error, output, noreply: request.noreply)
             return false
@@ -90,7 +92,7 @@ extension NodeHandler {
         do {
             let outcome = try store.arithmetic(request.key, delta: request.delta, increment: increment, now: clock.now)
             switch outcome {
-            case .value(let value):
+            case .value(let value, _):
                 counters.add(increment ? NodeCounter.incrHits : NodeCounter.decrHits)
                 if !request.noreply {
                     output.appendDecimal(value)
