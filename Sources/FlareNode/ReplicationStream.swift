@@ -66,7 +66,8 @@ final class ReplicationStream: OutboundDelegate, @unchecked Sendable {
         self.settings = settings
         self.overflowed = overflowed
         queue = ReplicationQueue(byteLimit: settings.backlogBytes)
-        stats = ReplicationStreamStats(destination: destination.nodeKey, backlogLimit: settings.backlogBytes)
+        stats = ReplicationStreamStats(id: home.server.allocateID(), threadType: destination.threadType, openedAt: home.server.clock.now,
+                                       destination: destination.nodeKey, backlogLimit: settings.backlogBytes)
     }
 
     /// Hands one operation (a complete replica command) to the stream. Any thread.

@@ -4,6 +4,10 @@ import Synchronization
 /// What `stats replication` shows of one stream: written by the stream's home worker with relaxed
 /// atomics, read by whichever worker answers.
 final class ReplicationStreamStats: Sendable {
+    /// `stats threads` lists the stream as one of flare's replication ("slave") threads.
+    let id: Int
+    let threadType: Int
+    let openedAt: Int64
     let destination: String
     let backlogLimit: Int
     /// Copies not yet confirmed by the destination, and their bytes.
@@ -19,7 +23,10 @@ final class ReplicationStreamStats: Sendable {
     let isEnded = ManagedAtomic<Bool>(false)
     private let lastProblem = Mutex("")
 
-    init(destination: String, backlogLimit: Int) {
+    init(id: Int, threadType: Int, openedAt: Int64, destination: String, backlogLimit: Int) {
+        self.id = id
+        self.threadType = threadType
+        self.openedAt = openedAt
         self.destination = destination
         self.backlogLimit = backlogLimit
     }
