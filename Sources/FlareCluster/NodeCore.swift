@@ -98,9 +98,11 @@ public struct NodeCore: Sendable {
             effects.append(.log(.notice, "registered with the index server as \(configuration.selfKey)"))
         case .forgotten:
             registered = false
-            // The index restarted from scratch: its versions start over too.
+            // The index restarted from scratch: its versions start over too, so a version floor
+            // from its old numbering would refuse every new map. The workers keep their view.
             version = 0
-            if let map { effects.append(.install(map: map, version: 0, layout: layout)) }
+            pendingContact = nil
+            if case .atLeast = fence { fence = .none }
             effects.append(.log(.warning, "the index server no longer lists \(configuration.selfKey): registering again"))
         case .mapPushed(let pushedVersion, let newMap):
             if map != nil && version > 0 && version > pushedVersion {

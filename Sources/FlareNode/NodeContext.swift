@@ -17,11 +17,9 @@ public final class NodeContext: @unchecked Sendable {
     let storageFailed = ManagedAtomic<Bool>(false)
     /// `replication-type = sync` (reloadable): writes wait for the active slaves.
     let synchronousReplication = ManagedAtomic<Bool>(false)
-    /// Fences data requests after this process was suspended, until the index confirms the map.
-    let stallGuard = StallGuard()
-    /// Whether the fence applies: only with index servers configured (a node on its own has no one
-    /// to confirm its map and nothing that could have replaced it). Set before the server starts.
-    var fencing = false
+    /// The control plane's serving decision as workers read it: whether data requests are served
+    /// and whether this node may act as master.
+    let stallGuard: StallGuard
     /// The node's links to other nodes, for `stats threads`.
     let peerLinks = PeerLinkRegistry()
     /// Only one `dump`/`dump_key` iterates the store at a time, as in flare.
@@ -41,6 +39,7 @@ public final class NodeContext: @unchecked Sendable {
         self.limits = limits
         self.logger = logger
         self.membership = membership
+        self.stallGuard = membership.gate
         self.showVariables = showVariables
         counters = (0..<max(1, workers)).map { _ in ThreadCounters(count: NodeCounter.count) }
     }
