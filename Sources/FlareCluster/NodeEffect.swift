@@ -34,9 +34,20 @@ public struct NodeConstruction: Sendable, Equatable {
         public let node: NodeEntry
         /// The `dump …` request line for that node.
         public let request: String
+
+        public init(node: NodeEntry, request: String) {
+            self.node = node
+            self.request = request
+        }
     }
 
     public let role: NodeRole
     public let partition: Int
     public let sources: [Source]
+
+    public init(role: NodeRole, partition: Int, sources: [Source]) {
+        self.role = role
+        self.partition = partition
+        self.sources = sources
+    }
 }

@@ -18,6 +18,8 @@ final class IndexLease: @unchecked Sendable {
     private let membership: NodeMembership
     private let fetchWanted = ManagedAtomic<Bool>(false)
     private let running = ManagedAtomic<Bool>(true)
+    /// Wakes the thread early when a fetch is wanted: after a suspension every millisecond fenced counts.
+    private let wakeUp = Condition()
     static let intervalMilliseconds: Int64 = 200
     static let timeoutMilliseconds = 500
 
@@ -44,7 +46,10 @@ final class IndexLease: @unchecked Sendable {
     func stop() { running.store(false, ordering: .relaxed) }
 
     /// Fetch the index's map in the next round (and the ones after, until one succeeds).
-    func requestFetch() { fetchWanted.store(true, ordering: .releasing) }
+    func requestFetch() {
+        fetchWanted.store(true, ordering: .releasing)
+        wakeUp.signal()
+    }
 
     private func run() {
         while running.load(ordering: .relaxed) {
@@ -52,7 +57,9 @@ final class IndexLease: @unchecked Sendable {
             round(sentAt: sentAt)
             let elapsed = ServerClock.monotonicMilliseconds() - sentAt
             if elapsed < Self.intervalMilliseconds {
-                usleep(UInt32((Self.intervalMilliseconds - elapsed) * 1000))
+                wakeUp.withLock {
+                    if !fetchWanted.load(ordering: .acquiring) { wakeUp.wait(milliseconds: Int(Self.intervalMilliseconds - elapsed)) }
+                }
             }
         }
         if fd >= 0 { close(fd) }

@@ -86,8 +86,16 @@ final class NodeMembership: @unchecked Sendable {
             gate.publish(core.serving)
             return (effects, installed)
         }
-        let rest = effects.filter { if case .install = $0 { false } else { true } }
-        if !rest.isEmpty { effectQueue.async { [self] in execute(rest) } }
+        var rest: [NodeEffect] = []
+        for effect in effects {
+            switch effect {
+            case .install: break
+            // Only wakes the lease thread; not queued behind index round trips that may take seconds.
+            case .fetchMap: lock.withLock { lease }?.requestFetch()
+            default: rest.append(effect)
+            }
+        }
+        if !rest.isEmpty { effectQueue.async { [self, rest] in execute(rest) } }
         return installed
     }
 
@@ -107,7 +115,7 @@ final class NodeMembership: @unchecked Sendable {
     private func execute(_ effects: [NodeEffect]) {
         for effect in effects {
             switch effect {
-            case .install: break
+            case .install, .fetchMap: break
             case .log(let level, let message):
                 switch level {
                 case .debug: logger.debug("\(message)")
@@ -119,8 +127,6 @@ final class NodeMembership: @unchecked Sendable {
             case .tellIndex(let line):
                 let accepted = IndexClient.command(line, servers: currentSettings.indexServers)
                 deliver(.toldIndex(line: line, accepted: accepted))
-            case .fetchMap:
-                lease?.requestFetch()
             case .construct(let construction):
                 actions.construct(construction) { [self] ok in deliver(.constructionFinished(ok: ok)) }
             case .clearData: actions.clearData()
