@@ -27,10 +27,10 @@ public final class NodeHandler: ConnectionHandler {
     /// Sync writes waiting for their copies to be confirmed, by token.
     var pendingReplicas: [UInt64: ReplicaGather] = [:]
     var nextReplicaToken: UInt64 = 1
-    /// This batch of requests arrived before the index confirmed this node's map (after a
-    /// suspension, or after a restart of a cluster member): data requests are refused rather than
-    /// served from a stale map.
-    var fenced = false
+    /// What the control plane allows for this batch of requests: data requests are refused before
+    /// the index confirmed this node's map (after a suspension, or a restart of a cluster member),
+    /// and acting as master is refused while an active master with slaves holds no lease.
+    var serving: StallGuard.Batch = .serve
     /// Scratch space for composing a replica write once before copying it to each target.
     let replicaScratch = ReplyBuffer(capacity: 4096)
     /// Connections to other nodes for forwarding, opened on first use.
@@ -61,7 +61,7 @@ public final class NodeHandler: ConnectionHandler {
         var offset = 0
         let output = connection.output
         defer { connection.activity.store(0, ordering: .relaxed) }
-        fenced = context.fencing && context.stallGuard.fences(version: view.version)
+        serving = context.stallGuard.check(version: view.version)
         while offset < input.count {
             let rest = UnsafeRawBufferPointer(rebasing: input[offset...])
             switch parser.parse(rest) {
@@ -74,7 +74,7 @@ public final class NodeHandler: ConnectionHandler {
                         return ProcessOutcome(consumed: offset)
                     }
                     offset += consumed + bodyLength
-                    fenced = context.fencing && context.stallGuard.fences(version: view.version)
+                    serving = context.stallGuard.check(version: view.version)
                     continue
                 }
                 offset += consumed
@@ -114,10 +114,7 @@ public final class NodeHandler: ConnectionHandler {
 
     private func execute(_ request: Request, on connection: Connection) -> Next {
         let output = connection.output
-        if fenced && request.command.isDataCommand {
-            if !request.noreply { output.append("SERVER_ERROR waiting for the index server to confirm this node's role\r\n") }
-            return .next
-        }
+        if serving != .serve && request.command.isDataCommand && refused(request, output) { return .next }
         switch request.command {
         case .get, .gets, .gat, .gats:
             guard allKeysLocal(request) else { return retrieveAcrossNodes(request, connection) }
