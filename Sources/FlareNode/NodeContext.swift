@@ -1,4 +1,5 @@
 import Atomics
+import Dispatch
 import FlareNet
 import FlareProtocol
 import FlareStorage
@@ -24,6 +25,8 @@ public final class NodeContext: @unchecked Sendable {
     var fencing = false
     /// The node's links to other nodes, for `stats threads`.
     let peerLinks = PeerLinkRegistry()
+    /// One replication stream per destination, shared by every worker.
+    let replication: ReplicationStreams
     /// Only one `dump`/`dump_key` iterates the store at a time, as in flare.
     let iterationBusy = ManagedAtomic<Bool>(false)
     /// The cluster this node belongs to (or its standalone stand-in).
@@ -42,6 +45,14 @@ public final class NodeContext: @unchecked Sendable {
         self.logger = logger
         self.membership = membership
         self.showVariables = showVariables
+        replication = ReplicationStreams(settings: ReplicationSettings(), logger: logger) { [membership, logger] destination in
+            // Off the event loop: a round trip to the index.
+            DispatchQueue.global().async {
+                if !membership.tellIndex("node state \(destination.name) \(destination.port) down") {
+                    logger.error("the index did not accept marking \(destination.nodeKey) down; its copy of the partition is incomplete")
+                }
+            }
+        }
         counters = (0..<max(1, workers)).map { _ in ThreadCounters(count: NodeCounter.count) }
     }
 
