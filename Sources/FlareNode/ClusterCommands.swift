@@ -25,7 +25,8 @@ extension NodeHandler {
     func acceptsCopy(_ request: Request, _ output: ReplyBuffer) -> Bool {
         let path = request.proxyPath
         let sender = path.lastIndex(of: UInt8(ascii: ",")).map { UnsafeRawBufferPointer(rebasing: path[($0 + 1)...]) } ?? path
-        let senderKey = String(decoding: sender, as: UTF8.self)
+        if !sender.elementsEqual(lastCopySender.bytes) { lastCopySender = (Array(sender), String(decoding: sender, as: UTF8.self)) }
+        let senderKey = lastCopySender.key
         if view.acceptsReplica(of: request.key, from: senderKey) { return true }
         counters.add(NodeCounter.replicasRefused)
         if !request.noreply {

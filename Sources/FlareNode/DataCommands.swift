@@ -29,6 +29,8 @@ extension NodeHandler {
     func storeItem(_ request: Request, _ output: ReplyBuffer) -> UInt64 {
         counters.add(NodeCounter.cmdSet)
         let now = clock.now
+        // Kept for the copy, so master and slaves store the very same absolute expiry.
+        lastStoredExpire = Expiry.absolute(request.exptime, now: now)
         let command: StoreCommand
         switch request.command {
         case .add: command = .add
@@ -41,7 +43,7 @@ extension NodeHandler {
         let outcome: StoreOutcome
         do {
             outcome = try store.store(command, key: request.key, flags: request.flags,
-                                      expire: Expiry.absolute(request.exptime, now: now), value: request.value,
+                                      expire: lastStoredExpire, value: request.value,
                                       casUnique: request.casUnique, version: request.version, now: now)
         } catch {
             storageError(error, output, noreply: request.noreply)

@@ -31,6 +31,10 @@ public final class NodeHandler: ConnectionHandler {
     /// the index confirmed this node's map (after a suspension, or a restart of a cluster member),
     /// and acting as master is refused while an active master with slaves holds no lease.
     var serving: StallGuard.Batch = .serve
+    /// The absolute expiry of the last item `storeItem` wrote, for its copy.
+    var lastStoredExpire: Int64 = 0
+    /// The last copy sender seen, so accepting the copies of one master allocates nothing.
+    var lastCopySender: (bytes: [UInt8], key: String) = ([], "")
     /// Scratch space for composing a replica write once before copying it to each target.
     let replicaScratch = ReplyBuffer(capacity: 4096)
     /// Connections to other nodes for forwarding, opened on first use.

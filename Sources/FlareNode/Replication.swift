@@ -79,13 +79,35 @@ extension NodeHandler {
 
     /// The replica command, behind this node's proxy prefix (the receiver checks that prefix's
     /// last node is the master it takes copies from): `set <key> <flags> <expire> <bytes>
-    /// <version>` with the item as stored now, or `delete <key> 0 <version>` for a deletion. The
+    /// <version>` with the item as this write stored it (read back after append, prepend,
+    /// incr, decr and touch, whose result the request does not hold), or `delete <key> 0
+    /// <version>` for a deletion. The
     /// copy always carries a version, so the receiver orders it against every other copy of the
     /// key whatever the order of arrival. An item that vanished since this write (a later delete
     /// or expiry) is sent as a tombstone of this write's version: the later deletion travels on
     /// its own, and the tombstone still tells a waiting write that its copy is superseded there.
     private func appendReplica(_ request: Request, version: UInt64, to out: ReplyBuffer) {
         ForwardedRequest.appendPrefix(request, selfKey: view.selfKey, to: out)
+        switch request.command {
+        case .set, .add, .replace, .cas:
+            // The write stored exactly the request's item: no need to read it back.
+            out.append("set ")
+            out.append(request.key)
+            out.append(byte: 0x20)
+            out.appendDecimal(UInt64(request.flags))
+            out.append(byte: 0x20)
+            ForwardedRequest.appendExpiry(lastStoredExpire, to: out)
+            out.append(byte: 0x20)
+            out.appendDecimal(UInt64(request.value.count))
+            out.append(byte: 0x20)
+            out.appendDecimal(version)
+            out.appendCRLF()
+            out.append(request.value)
+            out.appendCRLF()
+            return
+        default:
+            break
+        }
         if request.command != .delete {
             let found = try? store.get(request.key, now: clock.now) { header, value -> Bool in
                 out.append("set ")
