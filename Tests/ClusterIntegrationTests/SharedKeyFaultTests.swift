@@ -1,0 +1,376 @@
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Replication safety under faults: six clients write the same 20 keys (and 4 counters) through
+/// the master and through a proxy while the master dies, pauses or is cut off, then the final state
+/// is checked against the history (see `SharedKeyChecks`). Cluster: node 1 master, node 2 slave,
+/// node 3 proxy, `--replication-type sync`, the shipped monitor settings.
+///
+/// The fault scenarios are expected to fail on a store that loses writes; they run only with
+/// FLARE_FAULT_TESTS=1 (scripts/fault-test). The no-fault baseline always runs.
+final class SharedKeyFaultTests: ClusterTestCase {
+    static let monitor = ["--monitor-interval", "1", "--monitor-threshold", "2", "--monitor-read-timeout", "300"]
+    static let availabilityBound = 10.0
+    private var namespace: NetworkNamespace?
+
+    override func tearDown() {
+        // Daemons first (a namespace with a process in it lingers), then the namespace and links.
+        cluster?.shutdown(keepFiles: true)
+        namespace?.remove()
+        namespace = nil
+        super.tearDown()
+    }
+
+    private var gated: Bool {
+        guard ProcessInfo.processInfo.environment["FLARE_FAULT_TESTS"] == "1" else {
+            print("[SharedKeyFaultTests] \(name): gated fault scenario, not run (set FLARE_FAULT_TESTS=1, or use scripts/fault-test)")
+            return true
+        }
+        return false
+    }
+
+    // MARK: scenarios
+
+    /// (i) No fault: a correct cluster must pass every check.
+    func testNoFaultBaseline() throws {
+        try runScenario(label: "baseline") { _ in
+            usleep(3_000_000)
+        }
+    }
+
+    /// (ii) kill -9 of the master, twice; each old master restarts with rejoin-as-slave and is
+    /// waited for until it is an active slave again.
+    func testMasterKilledTwice() throws {
+        guard !gated else { return }
+        try runScenario(label: "kill-master-twice", nodeExtra: ["--rejoin-as-slave", "true"]) { run in
+            for (victim, survivor) in [(1, 2), (2, 1)] {
+                run.fault("kill -9 master node \(victim)")
+                self.cluster.node(victim).daemon.kill9()
+                XCTAssertTrue(self.cluster.waitForIndex(survivor, role: "master", state: "active", partition: 0, timeout: 15),
+                              "node \(survivor) not promoted: \(self.cluster.mapsReport())")
+                run.awaitAvailability()
+                try self.cluster.startNode(victim, extra: run.nodeArguments)
+                XCTAssertTrue(self.cluster.waitForIndex(victim, role: "slave", state: "active", partition: 0, timeout: 30),
+                              "node \(victim) did not rejoin as an active slave: \(self.cluster.mapsReport())")
+                run.workload.waitForAcks(100, timeout: 5)
+            }
+        }
+    }
+
+    /// (iii) SIGSTOP of the master for 3 s, then SIGCONT.
+    func testMasterPaused() throws {
+        guard !gated else { return }
+        try runScenario(label: "sigstop-master") { run in
+            run.fault("SIGSTOP master node 1 for 3 s")
+            self.cluster.node(1).daemon.signal(SIGSTOP)
+            usleep(3_000_000)
+            self.cluster.node(1).daemon.signal(SIGCONT)
+            run.awaitAvailability()
+            run.workload.waitForAcks(100, timeout: 5)
+        }
+    }
+
+    /// (iv) kill -9 of the slave, restarted within 0.3 s.
+    func testSlaveKilledAndRestarted() throws {
+        guard !gated else { return }
+        try runScenario(label: "kill-slave-restart", nodeExtra: ["--rejoin-as-slave", "true"]) { run in
+            run.fault("kill -9 slave node 2, restart within 0.3 s")
+            self.cluster.node(2).daemon.kill9()
+            usleep(200_000)
+            try self.cluster.startNode(2, extra: run.nodeArguments)
+            run.awaitAvailability()
+            XCTAssertTrue(self.cluster.waitForIndex(2, role: "slave", state: "active", partition: 0, timeout: 30),
+                          "node 2 did not come back as an active slave: \(self.cluster.mapsReport())")
+            run.workload.waitForAcks(100, timeout: 5)
+        }
+    }
+
+    /// (v) flarei killed and restarted under load.
+    func testIndexRestarted() throws {
+        guard !gated else { return }
+        try runScenario(label: "restart-index") { run in
+            run.fault("kill -9 flarei and start it again")
+            try self.cluster.restartIndex()
+            run.awaitAvailability()
+            usleep(2_000_000)
+        }
+    }
+
+    /// (vi) The slave rebuilt (flare-admin reconstruct: down, flush, construct again) while the
+    /// clients mostly delete.
+    func testSlaveRebuiltUnderDeletes() throws {
+        guard !gated else { return }
+        var configuration = SharedKeyWorkload.Configuration()
+        configuration.weights = [.set: 2, .delete: 5, .append: 2, .incr: 1, .cas: 1]
+        try runScenario(label: "rebuild-slave", workload: configuration) { run in
+            run.fault("flare-admin reconstruct slave node 2")
+            let result = try self.cluster.admin("reconstruct", self.cluster.key(2), "--force", "--unsafe", timeout: 60)
+            XCTAssertEqual(result.status, 0, "reconstruct: \(result)")
+            run.awaitAvailability()
+            XCTAssertTrue(self.cluster.waitForIndex(2, role: "slave", state: "active", partition: 0, timeout: 30),
+                          "node 2 not an active slave after the rebuild: \(self.cluster.mapsReport())")
+            run.workload.waitForAcks(100, timeout: 5)
+        }
+    }
+
+    /// (vii) The master, alone in a network namespace, cut off from the index and its peers for
+    /// 4 s (its veth link down), then reconnected.
+    func testMasterIsolated() throws {
+        guard !gated else { return }
+        guard geteuid() == 0 else { return XCTFail("this scenario creates a network namespace: run it as root") }
+        guard FileManager.default.isExecutableFile(atPath: NetworkNamespace.ip) else {
+            return XCTFail("this scenario needs \(NetworkNamespace.ip) (iproute2)")
+        }
+        let space = try NetworkNamespace.create()
+        namespace = space
+        // The index and nodes 2 and 3 listen on the host end of the veth pair, node 1 on the far end.
+        cluster.indexHost = space.hostAddress
+        cluster.nodeHosts = [1: space.innerAddress, 2: space.hostAddress, 3: space.hostAddress]
+        cluster.nodeWrappers = [1: [NetworkNamespace.ip, "netns", "exec", space.name]]
+        try runScenario(label: "isolate-master") { run in
+            run.fault("master node 1 isolated for 4 s (link \(space.innerLink) down)")
+            try space.setLink(up: false)
+            usleep(4_000_000)
+            try space.setLink(up: true)
+            run.awaitAvailability()
+            run.workload.waitForAcks(100, timeout: 5)
+        }
+    }
+
+    // MARK: the common run
+
+    /// State of one scenario run, handed to its fault.
+    final class Run {
+        let workload: SharedKeyWorkload
+        let nodeArguments: [String]
+        let proxy: () -> (host: String, port: Int)
+        var faults: [(label: String, at: Double)] = []
+        /// Per fault: seconds until a write through the proxy was acknowledged again (nil: never).
+        var recoveries: [(label: String, seconds: Double?)] = []
+
+        init(workload: SharedKeyWorkload, nodeArguments: [String], proxy: @escaping () -> (host: String, port: Int)) {
+            self.workload = workload
+            self.nodeArguments = nodeArguments
+            self.proxy = proxy
+        }
+
+        func fault(_ label: String) {
+            print("[SharedKeyFaultTests] fault at \(String(format: "%.3f", workload.time(now()))): \(label)")
+            faults.append((label, now()))
+        }
+
+        /// e. Probes with fresh connections through the proxy (`set` of a key outside the checked
+        /// ones) until one is STORED, bounded by twice the availability bound; the time counts from
+        /// the last fault.
+        func awaitAvailability() {
+            guard let (label, at) = faults.last else { return }
+            var attempt = 0
+            let target = proxy()
+            let ok = waitUntil(timeout: SharedKeyFaultTests.availabilityBound * 2, interval: 0.05) {
+                attempt += 1
+                guard let client = try? TestClient(host: target.host, port: target.port, timeout: 1) else { return false }
+                return (try? client.store("set", "probe-\(attempt)", "p")) == "STORED"
+            }
+            recoveries.append((label, ok ? now() - at : nil))
+            print("[SharedKeyFaultTests] writes through the proxy acknowledged again " +
+                  (ok ? String(format: "%.2f s", now() - at) : "never (within \(SharedKeyFaultTests.availabilityBound * 2) s)") +
+                  " after: \(label)")
+        }
+    }
+
+    private func runScenario(label: String, nodeExtra: [String] = [], workload configuration: SharedKeyWorkload.Configuration = .init(),
+                             fault: (Run) throws -> Void) throws {
+        let started = now()
+        cluster.monitorArguments = Self.monitor
+        let nodeArguments = ["--replication-type", "sync"] + nodeExtra
+        try cluster.startIndex()
+        try cluster.startNodes([1, 2, 3], extra: nodeArguments)
+        try cluster.makeFirstMaster(1)
+        let slave = cluster.node(2)
+        XCTAssertEqual(try cluster.indexCommand("node role \(slave.host) \(slave.port) slave 0 0"), "OK")
+        XCTAssertTrue(cluster.waitForIndex(2, role: "slave", state: "active", partition: 0), "slave construction: \(cluster.mapsReport())")
+        XCTAssertEqual(try cluster.indexCommand("node role \(slave.host) \(slave.port) slave 1 0"), "OK")
+        XCTAssertTrue(cluster.waitForMapsInSync([1, 2, 3]), cluster.mapsReport())
+
+        let master = MasterTracker(cluster: cluster, initial: cluster.key(1))
+        let proxyNode = (host: cluster.node(3).host, port: cluster.node(3).port)
+        let workload = SharedKeyWorkload(configuration) { target in
+            target == .proxy ? proxyNode : master.current()
+        }
+        try workload.prepare()
+        let run = Run(workload: workload, nodeArguments: nodeArguments, proxy: { proxyNode })
+        workload.start()
+        defer { workload.stop() }
+        XCTAssertTrue(workload.waitForAcks(200, timeout: 10), "the workload makes no progress")
+
+        try fault(run)
+
+        // Quiescence: every writer stopped, then the cluster stable (see `waitForStableCluster`).
+        usleep(1_000_000)
+        workload.stop()
+        let stable = waitForStableCluster()
+        XCTAssertTrue(stable, "the cluster did not settle: \(cluster.mapsReport())")
+
+        var checks = SharedKeyChecks()
+        let history = workload.history
+        let map = (try? cluster.indexStatsNodes()) ?? [:]
+        let replicas = map.filter { $0.value.partition == 0 && $0.value.state == "active" && ($0.value.role == "master" || $0.value.role == "slave") }
+            .sorted { ($0.value.role == "master" ? 0 : 1, $0.key) < ($1.value.role == "master" ? 0 : 1, $1.key) }
+        XCTAssertEqual(replicas.first?.value.role, "master", "no active master after the run: \(cluster.mapsReport())")
+
+        // a. Replicas identical; the last writes may still be on their way, so wait a little for agreement.
+        var dumps: [(node: String, items: [String: DumpedItem])] = []
+        let checked = Set(workload.dataKeys + workload.counterKeys)
+        _ = waitUntil(timeout: 5, interval: 0.2) {
+            dumps = replicas.map { entry in
+                let parts = entry.key.split(separator: ":")
+                let items = (try? TestClient(host: String(parts[0]), port: Int(parts[1])!, timeout: 5).dump()) ?? [:]
+                return ("\(entry.value.role) \(entry.key)", items.filter { checked.contains($0.key) })
+            }
+            return dumps.allSatisfy { $0.items == dumps.first?.items }
+        }
+        checks.checkReplicas(dumps, history: history)
+
+        // b–d against the master's items.
+        let final = dumps.first?.items ?? [:]
+        for key in workload.dataKeys { checks.checkDataKey(key, final: final[key]?.value, history: history) }
+        for key in workload.counterKeys { checks.checkCounter(key, final: final[key]?.value, history: history) }
+
+        // e.
+        for recovery in run.recoveries where (recovery.seconds ?? .infinity) > Self.availabilityBound {
+            checks.flag("e-availability", "writes through the proxy not acknowledged within \(Self.availabilityBound) s of: \(recovery.label) (\(recovery.seconds.map { String(format: "%.2f s", $0) } ?? "never"))")
+        }
+
+        let counts = Dictionary(grouping: history, by: \.outcome).mapValues(\.count)
+        print(String(format: "[SharedKeyFaultTests] RESULT %@: %@ | ops %d (acked %d, refused %d, uncertain %d) | recovery %@ | %.1f s",
+                     label, checks.summary, history.count, counts[.acked] ?? 0, counts[.refused] ?? 0, counts[.uncertain] ?? 0,
+                     run.recoveries.map { $0.seconds.map { String(format: "%.2f s", $0) } ?? "never" }.joined(separator: ", "),
+                     now() - started))
+        for check in SharedKeyChecks.names {
+            guard let offending = checks.violations[check], !offending.isEmpty else { continue }
+            XCTFail("\(label): check \(check) failed for \(offending.count) key(s) (seed \(workload.configuration.seed)):\n" +
+                    offending.prefix(6).joined(separator: "\n") + (offending.count > 6 ? "\n… and \(offending.count - 6) more" : ""))
+        }
+    }
+
+    /// Stable: the index answers, partition 0 has an active master, no node is being prepared, and
+    /// the map (and every running node's copy of it) stays the same for one second. Bounded: 30 s.
+    private func waitForStableCluster() -> Bool {
+        var last: [String: NodeEntryStat]?
+        var since = now()
+        return waitUntil(timeout: 30, interval: 0.2) {
+            guard let map = try? cluster.indexStatsNodes(),
+                  map.values.contains(where: { $0.role == "master" && $0.state == "active" && $0.partition == 0 }),
+                  !map.values.contains(where: { $0.state == "prepare" }) else { last = nil; return false }
+            let running = cluster.nodes.filter { $0.value.daemon.isRunning }.map(\.key)
+            guard running.allSatisfy({ (try? cluster.nodeStatsNodes($0)) == map }) else { last = nil; return false }
+            if map != last { last = map; since = now(); return false }
+            return now() - since >= 1
+        }
+    }
+}
+
+/// The master of partition 0 as the index last reported it; the last known one while the index
+/// is unreachable. Asked by clients when they (re)connect.
+final class MasterTracker: @unchecked Sendable {
+    private let cluster: TestCluster
+    private let lock = NSLock()
+    private var known: String
+
+    init(cluster: TestCluster, initial: String) {
+        self.cluster = cluster
+        known = initial
+    }
+
+    func current() -> (host: String, port: Int)? {
+        if let map = try? TestClient(host: cluster.indexHost, port: cluster.indexPort, timeout: 1).statsNodes(),
+           let master = map.first(where: { $0.value.role == "master" && $0.value.partition == 0 && $0.value.state == "active" }) {
+            lock.lock()
+            known = master.key
+            lock.unlock()
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        let parts = known.split(separator: ":")
+        return (String(parts[0]), Int(parts[1]) ?? 0)
+    }
+}
+
+/// A network namespace with a veth pair on a /30 the test picks among unused private addresses:
+/// `hostAddress` on the host end, `innerAddress` on the end inside the namespace.
+final class NetworkNamespace {
+    static let ip = "/usr/sbin/ip"
+    let name: String
+    let hostLink: String
+    let innerLink: String
+    let hostAddress: String
+    let innerAddress: String
+
+    private init(name: String, hostLink: String, innerLink: String, hostAddress: String, innerAddress: String) {
+        self.name = name
+        self.hostLink = hostLink
+        self.innerLink = innerLink
+        self.hostAddress = hostAddress
+        self.innerAddress = innerAddress
+    }
+
+    @discardableResult
+    static func run(_ arguments: [String]) throws -> String {
+        let process = Process()
+        let pipe = Pipe()
+        process.executableURL = URL(fileURLWithPath: ip)
+        process.arguments = arguments
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ClientError.unexpected("ip \(arguments.joined(separator: " "))", output)
+        }
+        return output
+    }
+
+    /// Picks a 10.231.<n>.0/30 that no local interface or route uses, creates the namespace and the
+    /// pair; removes whatever it made if a step fails.
+    static func create() throws -> NetworkNamespace {
+        let used = (try? run(["-4", "addr", "show"])) ?? ""
+        let routes = (try? run(["-4", "route", "show", "table", "all"])) ?? ""
+        let base = Int(getpid()) % 200
+        guard let third = (0..<50).map({ (base + $0) % 250 + 1 }).first(where: { !used.contains("10.231.\($0).") && !routes.contains("10.231.\($0).") }) else {
+            throw ClientError.unexpected("choose a /30", "every 10.231.x.0/30 tried is in use")
+        }
+        let tag = "\(getpid() % 100_000)"
+        let space = NetworkNamespace(name: "flare-ft-\(tag)", hostLink: "flft\(tag)h", innerLink: "flft\(tag)n",
+                                     hostAddress: "10.231.\(third).1", innerAddress: "10.231.\(third).2")
+        do {
+            try run(["netns", "add", space.name])
+            try run(["link", "add", space.hostLink, "type", "veth", "peer", "name", space.innerLink])
+            try run(["link", "set", space.innerLink, "netns", space.name])
+            try run(["addr", "add", space.hostAddress + "/30", "dev", space.hostLink])
+            try run(["link", "set", space.hostLink, "up"])
+            try run(["netns", "exec", space.name, ip, "addr", "add", space.innerAddress + "/30", "dev", space.innerLink])
+            try run(["netns", "exec", space.name, ip, "link", "set", space.innerLink, "up"])
+            try run(["netns", "exec", space.name, ip, "link", "set", "lo", "up"])
+        } catch {
+            space.remove()
+            throw error
+        }
+        print("[SharedKeyFaultTests] namespace \(space.name): \(space.hostLink) \(space.hostAddress)/30 <-> \(space.innerLink) \(space.innerAddress)/30")
+        return space
+    }
+
+    /// Cuts or restores the link from inside the namespace, so the host end keeps its address.
+    func setLink(up: Bool) throws {
+        try Self.run(["netns", "exec", name, Self.ip, "link", "set", innerLink, up ? "up" : "down"])
+    }
+
+    /// Deletes the namespace (which destroys the pair) and the host end in case it survived.
+    func remove() {
+        _ = try? Self.run(["netns", "del", name])
+        _ = try? Self.run(["link", "del", hostLink])
+    }
+}
