@@ -130,10 +130,16 @@ final class SharedKeyFaultTests: ClusterTestCase {
         cluster.indexHost = space.hostAddress
         cluster.nodeHosts = [1: space.innerAddress, 2: space.hostAddress, 3: space.hostAddress]
         cluster.nodeWrappers = [1: [NetworkNamespace.ip, "netns", "exec", space.name]]
-        try runScenario(label: "isolate-master") { run in
+        // A seventh client lives next to the master, so the master can be written to while cut off.
+        var configuration = SharedKeyWorkload.Configuration()
+        configuration.clients = 7
+        configuration.clientNamespaces = [6: space.name]
+        try runScenario(label: "isolate-master", workload: configuration) { run in
             run.fault("master node 1 isolated for 4 s (link \(space.innerLink) down)")
             try space.setLink(up: false)
-            usleep(4_000_000)
+            usleep(3_900_000)
+            // Only the index: asking the cut-off node would hold the link down for its timeout.
+            print("[SharedKeyFaultTests] index map at the end of the isolation: \((try? self.cluster.indexClient(timeout: 0.5).statsNodes())?.summary ?? "unreachable")")
             try space.setLink(up: true)
             run.awaitAvailability()
             run.workload.waitForAcks(100, timeout: 5)
@@ -157,27 +163,24 @@ final class SharedKeyFaultTests: ClusterTestCase {
             self.proxy = proxy
         }
 
+        private var probe: AvailabilityProbe?
+
+        /// Marks the start of a fault and starts probing writes through the proxy from that moment.
         func fault(_ label: String) {
             print("[SharedKeyFaultTests] fault at \(String(format: "%.3f", workload.time(now()))): \(label)")
             faults.append((label, now()))
+            probe = AvailabilityProbe(label: label, target: proxy(), bound: SharedKeyFaultTests.availabilityBound * 1.5)
         }
 
-        /// e. Probes with fresh connections through the proxy (`set` of a key outside the checked
-        /// ones) until one is STORED, bounded by twice the availability bound; the time counts from
-        /// the last fault.
+        /// Waits for the probe of the last fault and records its result.
         func awaitAvailability() {
-            guard let (label, at) = faults.last else { return }
-            var attempt = 0
-            let target = proxy()
-            let ok = waitUntil(timeout: SharedKeyFaultTests.availabilityBound * 2, interval: 0.05) {
-                attempt += 1
-                guard let client = try? TestClient(host: target.host, port: target.port, timeout: 1) else { return false }
-                return (try? client.store("set", "probe-\(attempt)", "p")) == "STORED"
-            }
-            recoveries.append((label, ok ? now() - at : nil))
+            guard let probe else { return }
+            self.probe = nil
+            let seconds = probe.result()
+            recoveries.append((probe.label, seconds))
             print("[SharedKeyFaultTests] writes through the proxy acknowledged again " +
-                  (ok ? String(format: "%.2f s", now() - at) : "never (within \(SharedKeyFaultTests.availabilityBound * 2) s)") +
-                  " after: \(label)")
+                  (seconds.map { String(format: "%.2f s", $0) } ?? "never (within \(probe.bound) s)") + " after: \(probe.label)" +
+                  (probe.failures.isEmpty ? "" : "; failed probes: \(probe.failures)"))
         }
     }
 
@@ -205,6 +208,7 @@ final class SharedKeyFaultTests: ClusterTestCase {
         workload.start()
         defer { workload.stop() }
         XCTAssertTrue(workload.waitForAcks(200, timeout: 10), "the workload makes no progress")
+        usleep(1_500_000)  // the fault hits a steady load
 
         try fault(run)
 
@@ -216,6 +220,13 @@ final class SharedKeyFaultTests: ClusterTestCase {
 
         var checks = SharedKeyChecks()
         let history = workload.history
+        if let directory = ProcessInfo.processInfo.environment["FLARE_FAULT_HISTORY"] {
+            // For reading a run by hand: one operation per line, in send order.
+            let path = "\(directory)/\(label)-\(workload.configuration.seed).history"
+            let text = history.sorted { $0.sent < $1.sent }.map { "\($0.key) \($0)" }.joined(separator: "\n") + "\n"
+            try? text.write(toFile: path, atomically: true, encoding: .utf8)
+            print("[SharedKeyFaultTests] history written to \(path)")
+        }
         let map = (try? cluster.indexStatsNodes()) ?? [:]
         let replicas = map.filter { $0.value.partition == 0 && $0.value.state == "active" && ($0.value.role == "master" || $0.value.role == "slave") }
             .sorted { ($0.value.role == "master" ? 0 : 1, $0.key) < ($1.value.role == "master" ? 0 : 1, $1.key) }
@@ -245,6 +256,11 @@ final class SharedKeyFaultTests: ClusterTestCase {
         }
 
         let counts = Dictionary(grouping: history, by: \.outcome).mapValues(\.count)
+        let kinds = SharedOpKind.allCases.map { kind in
+            let ops = history.filter { $0.kind == kind }
+            return "\(kind.rawValue) \(ops.filter { $0.outcome == .acked }.count)/\(ops.filter { $0.outcome == .refused }.count)/\(ops.filter { $0.outcome == .uncertain }.count)"
+        }
+        print("[SharedKeyFaultTests] \(label) acked/refused/uncertain per kind: " + kinds.joined(separator: ", "))
         print(String(format: "[SharedKeyFaultTests] RESULT %@: %@ | ops %d (acked %d, refused %d, uncertain %d) | recovery %@ | %.1f s",
                      label, checks.summary, history.count, counts[.acked] ?? 0, counts[.refused] ?? 0, counts[.uncertain] ?? 0,
                      run.recoveries.map { $0.seconds.map { String(format: "%.2f s", $0) } ?? "never" }.joined(separator: ", "),
@@ -257,11 +273,11 @@ final class SharedKeyFaultTests: ClusterTestCase {
     }
 
     /// Stable: the index answers, partition 0 has an active master, no node is being prepared, and
-    /// the map (and every running node's copy of it) stays the same for one second. Bounded: 30 s.
+    /// the map (and every running node's copy of it) stays the same for one second. Bounded: 20 s.
     private func waitForStableCluster() -> Bool {
         var last: [String: NodeEntryStat]?
         var since = now()
-        return waitUntil(timeout: 30, interval: 0.2) {
+        return waitUntil(timeout: 20, interval: 0.2) {
             guard let map = try? cluster.indexStatsNodes(),
                   map.values.contains(where: { $0.role == "master" && $0.state == "active" && $0.partition == 0 }),
                   !map.values.contains(where: { $0.state == "prepare" }) else { last = nil; return false }
@@ -270,6 +286,58 @@ final class SharedKeyFaultTests: ClusterTestCase {
             if map != last { last = map; since = now(); return false }
             return now() - since >= 1
         }
+    }
+}
+
+/// e. From the moment of a fault, `set`s of keys outside the checked ones through the proxy, each on
+/// a fresh connection with a 1 s timeout, until one is STORED; bounded by `bound` seconds.
+final class AvailabilityProbe: @unchecked Sendable {
+    let label: String
+    let bound: Double
+    private let lock = NSLock()
+    private var seconds: Double?
+    private var done = false
+    private(set) var failures: [String: Int] = [:]
+
+    init(label: String, target: (host: String, port: Int), bound: Double) {
+        self.label = label
+        self.bound = bound
+        let started = now()
+        let thread = Thread { [self] in
+            var attempt = 0
+            let ok = waitUntil(timeout: bound, interval: 0.05) {
+                attempt += 1
+                let reply: String
+                do {
+                    reply = try TestClient(host: target.host, port: target.port, timeout: 1).store("set", "probe-\(attempt)", "p") ?? ""
+                } catch {
+                    reply = "\(error)"
+                }
+                if reply != "STORED" {
+                    lock.lock()
+                    failures[String(reply.prefix(70)), default: 0] += 1
+                    lock.unlock()
+                }
+                return reply == "STORED"
+            }
+            lock.lock()
+            seconds = ok ? now() - started : nil
+            done = true
+            lock.unlock()
+        }
+        thread.start()
+    }
+
+    /// Seconds from the fault until a probe was acknowledged (nil: not within the bound).
+    func result() -> Double? {
+        _ = waitUntil(timeout: bound + 5) {
+            lock.lock()
+            defer { lock.unlock() }
+            return done
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        return seconds
     }
 }
 

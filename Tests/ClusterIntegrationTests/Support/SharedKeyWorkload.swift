@@ -87,6 +87,9 @@ final class SharedKeyWorkload: @unchecked Sendable {
         var pause = 0.002
         /// Upper bound of operations per client, so a run cannot grow without limit.
         var maxOpsPerClient = 100_000
+        /// Clients that run inside a network namespace (by `ip netns` name), e.g. next to an
+        /// isolated master; the others stay in the test's own.
+        var clientNamespaces: [Int: String] = [:]
     }
 
     let configuration: Configuration
@@ -173,6 +176,13 @@ final class SharedKeyWorkload: @unchecked Sendable {
     }
 
     private func run(client number: Int, target: SharedTarget) {
+        if let space = configuration.clientNamespaces[number], !enterNetworkNamespace(space) {
+            print("[SharedKeyWorkload] client \(number) could not enter network namespace \(space); it sends nothing")
+            lock.lock()
+            running -= 1
+            lock.unlock()
+            return
+        }
         var random = SplitMix64(state: configuration.seed &* 1_000_003 &+ UInt64(number))
         let weighted = SharedOpKind.allCases.flatMap { Array(repeating: $0, count: configuration.weights[$0] ?? 0) }
         var connection: TestClient?
@@ -257,4 +267,15 @@ final class SharedKeyWorkload: @unchecked Sendable {
         return SharedOp(client: number, kind: kind, key: key, value: recordedValue, via: via,
                         sent: time(sent), replied: time(now()), outcome: outcome, reply: reply)
     }
+}
+
+/// Moves the calling thread (only it) into the named network namespace. `setns` is looked up at run
+/// time because Glibc's Swift module does not declare it.
+func enterNetworkNamespace(_ name: String) -> Bool {
+    typealias SetNS = @convention(c) (Int32, Int32) -> Int32
+    guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "setns") else { return false }
+    let fd = open("/run/netns/\(name)", O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    return unsafeBitCast(symbol, to: SetNS.self)(fd, 0x4000_0000 /* CLONE_NEWNET */) == 0
 }
