@@ -141,8 +141,10 @@ struct SharedKeyChecks {
         if let top = returned.max(), top > value { problems.append("an increment returned \(top) > final \(value)") }
         if !refused.isEmpty { problems.append("\(refused.count) increments answered NOT_FOUND on a counter that exists since the start") }
         if !problems.isEmpty {
-            let shown = ops.filter { $0.outcome != .acked || duplicates.contains(Int($0.value) ?? -1) }
-            flag("c-incr-exactly-once", "\(key): " + problems.joined(separator: "; ") + "\n" + Self.listing(shown))
+            // Both sides of the first duplicated values, and the operations whose outcome is not plain.
+            let firstDuplicates = Set(duplicates.prefix(3))
+            let shown = ops.filter { $0.outcome != .acked || firstDuplicates.contains(Int($0.value) ?? -1) }
+            flag("c-incr-exactly-once", "\(key): " + problems.joined(separator: "; ") + "\n" + Self.listing(shown.sorted { $0.sent < $1.sent }, limit: 20))
         }
     }
 }

@@ -81,8 +81,9 @@ final class SharedKeyWorkload: @unchecked Sendable {
         var seed: UInt64 = UInt64(ProcessInfo.processInfo.environment["FLARE_FAULT_SEED"] ?? "") ?? UInt64.random(in: 1...999_999)
         /// Relative weights of the operations on data keys; incr goes to counter keys.
         var weights: [SharedOpKind: Int] = [.set: 3, .delete: 2, .append: 3, .incr: 2, .cas: 2]
-        /// Receive timeout of a request; past it the outcome is uncertain.
-        var timeout = 2.0
+        /// Receive timeout of a request; past it the outcome is uncertain. Longer than the 3–4 s
+        /// pauses and cuts, so requests held by a stopped or cut-off master get its answer afterwards.
+        var timeout = 5.0
         /// Pause between a client's operations, to leave the two shared cores some air.
         var pause = 0.002
         /// Upper bound of operations per client, so a run cannot grow without limit.
