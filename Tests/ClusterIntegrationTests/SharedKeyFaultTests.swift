@@ -419,7 +419,8 @@ final class NetworkNamespace {
         guard let third = (0..<50).map({ (base + $0) % 250 + 1 }).first(where: { !used.contains("10.231.\($0).") && !routes.contains("10.231.\($0).") }) else {
             throw ClientError.unexpected("choose a /30", "every 10.231.x.0/30 tried is in use")
         }
-        let tag = "\(getpid() % 100_000)"
+        removeLeftovers()
+        let tag = "\(getpid())"
         let space = NetworkNamespace(name: "flare-ft-\(tag)", hostLink: "flft\(tag)h", innerLink: "flft\(tag)n",
                                      hostAddress: "10.231.\(third).1", innerAddress: "10.231.\(third).2")
         do {
@@ -437,6 +438,16 @@ final class NetworkNamespace {
         }
         print("[SharedKeyFaultTests] namespace \(space.name): \(space.hostLink) \(space.hostAddress)/30 <-> \(space.innerLink) \(space.innerAddress)/30")
         return space
+    }
+
+    /// Namespaces (and their host links) of earlier runs whose test process died before its tearDown.
+    static func removeLeftovers() {
+        let names = ((try? run(["netns", "list"])) ?? "").split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }
+        for name in names where name.hasPrefix("flare-ft-") {
+            guard let pid = Int32(name.dropFirst("flare-ft-".count)), kill(pid, 0) != 0 else { continue }
+            _ = try? run(["netns", "del", name])
+            _ = try? run(["link", "del", "flft\(pid)h"])
+        }
     }
 
     /// Cuts or restores the link from inside the namespace, so the host end keeps its address.
