@@ -219,6 +219,7 @@ final class SharedKeyFaultTests: ClusterTestCase {
         usleep(1_500_000)  // the fault hits a steady load
 
         try fault(run)
+        workload.freezeHalf()
 
         // Quiescence: every writer stopped, then the cluster stable (see `waitForStableCluster`).
         usleep(1_000_000)

@@ -102,6 +102,7 @@ final class SharedKeyWorkload: @unchecked Sendable {
     private var operations: [SharedOp] = []
     private var stopping = false
     private var running = 0
+    private var frozen: [String] = []
 
     /// `resolve` maps a target to the node to connect to (nil: none known right now).
     init(_ configuration: Configuration = Configuration(), resolve: @escaping (SharedTarget) -> (host: String, port: Int)?) {
@@ -164,6 +165,22 @@ final class SharedKeyWorkload: @unchecked Sendable {
         return waitUntil(timeout: timeout) { ackedCount() >= target }
     }
 
+    /// No more writes to the first half of the data keys from now on. A lost write is seen in the
+    /// final state only if nothing overwrites it later: frozen keys keep what the cluster did right
+    /// after a fault (e.g. a deposed master still acknowledging) as their final value.
+    func freezeHalf() {
+        lock.lock()
+        frozen = Array(dataKeys.prefix(dataKeys.count / 2))
+        lock.unlock()
+        print("[SharedKeyWorkload] froze \(dataKeys.count / 2) data keys at \(String(format: "%.3f", time(now())))")
+    }
+
+    private var writableKeys: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return frozen.isEmpty ? dataKeys : Array(dataKeys.dropFirst(frozen.count))
+    }
+
     private var shouldStop: Bool {
         lock.lock()
         defer { lock.unlock() }
@@ -200,7 +217,8 @@ final class SharedKeyWorkload: @unchecked Sendable {
             }
             sequence += 1
             let kind = weighted[random.below(weighted.count)]
-            let key = kind == .incr ? counterKeys[random.below(counterKeys.count)] : dataKeys[random.below(dataKeys.count)]
+            let keys = kind == .incr ? counterKeys : writableKeys
+            let key = keys[random.below(keys.count)]
             let value = "c\(number)-\(sequence)"
             guard let op = perform(kind, key: key, value: value, client: number, via: via, on: connection!) else {
                 if connection?.isOpen != true { connection = nil }
