@@ -54,9 +54,12 @@ final class Daemon {
     let executable: URL
     let arguments: [String]
     let logPath: String
+    /// Commands the daemon is started through (e.g. `ip netns exec <ns>`), which exec it in place.
+    let prefix: [String]
     private(set) var process: Process?
 
-    init(label: String, executable: URL, arguments: [String], logPath: String) {
+    init(label: String, executable: URL, arguments: [String], logPath: String, prefix: [String] = []) {
+        self.prefix = prefix
         self.label = label
         self.executable = executable
         self.arguments = arguments
@@ -74,7 +77,10 @@ final class Daemon {
         let process = Process()
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = ["--pdeathsig", "KILL", "--", executable.path] + arguments
+            process.arguments = ["--pdeathsig", "KILL", "--"] + prefix + [executable.path] + arguments
+        } else if let first = prefix.first {
+            process.executableURL = URL(fileURLWithPath: first)
+            process.arguments = Array(prefix.dropFirst()) + [executable.path] + arguments
         } else {
             process.executableURL = executable
             process.arguments = arguments

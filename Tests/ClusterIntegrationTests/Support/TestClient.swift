@@ -89,6 +89,8 @@ final class TestClient {
 
     deinit { close() }
 
+    var isOpen: Bool { fd >= 0 }
+
     func close() {
         if fd >= 0 { Glibc.close(fd) }
         fd = -1

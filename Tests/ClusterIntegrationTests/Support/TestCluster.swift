@@ -35,6 +35,15 @@ final class TestCluster {
 
     /// Short monitor settings so that failures are noticed within about 1–2 s.
     static let indexMonitorArguments = ["--monitor-interval", "1", "--monitor-threshold", "2", "--monitor-read-timeout", "500"]
+    /// The monitor settings this cluster's flarei starts with (kept across `restartIndex`).
+    var monitorArguments = TestCluster.indexMonitorArguments
+    /// The address flarei listens on and is reached at; loopback unless a test moves it.
+    var indexHost = "127.0.0.1"
+    /// Per-node address instead of 127.0.0.<n> (e.g. a veth address of a test's network namespace).
+    var nodeHosts: [Int: String] = [:]
+    /// Per-node command prefix, e.g. `ip netns exec <ns>`; such a node's port is picked on loopback,
+    /// which is free in a fresh namespace too.
+    var nodeWrappers: [Int: [String]] = [:]
 
     init(name: String) throws {
         self.name = name
@@ -44,7 +53,7 @@ final class TestCluster {
         indexPort = freePort(host: "127.0.0.1")
     }
 
-    var indexAddress: String { "127.0.0.1:\(indexPort)" }
+    var indexAddress: String { "\(indexHost):\(indexPort)" }
     var indexDataDir: URL { root.appendingPathComponent("i") }
 
     // MARK: processes
@@ -52,13 +61,13 @@ final class TestCluster {
     func startIndex(extra: [String] = []) throws {
         try FileManager.default.createDirectory(at: indexDataDir, withIntermediateDirectories: true)
         let daemon = Daemon(label: "flarei", executable: Executables.url("flarei"),
-                            arguments: ["--data-dir", indexDataDir.path, "--server-name", "127.0.0.1",
-                                        "--server-port", String(indexPort)] + Self.indexMonitorArguments + extra,
+                            arguments: ["--data-dir", indexDataDir.path, "--server-name", indexHost, "--server-address", indexHost,
+                                        "--server-port", String(indexPort)] + monitorArguments + extra,
                             logPath: root.appendingPathComponent("flarei.log").path)
         try daemon.start()
         index = daemon
         allDaemons.append(daemon)
-        guard waitUntil(timeout: 10, { (try? TestClient(host: "127.0.0.1", port: indexPort, timeout: 1).line("ping")) == "OK" }) else {
+        guard waitUntil(timeout: 10, { (try? TestClient(host: indexHost, port: indexPort, timeout: 1).line("ping")) == "OK" }) else {
             throw ClientError.timeout("flarei to answer ping on \(indexAddress)\n\(daemon.logTail())")
         }
     }
@@ -71,15 +80,16 @@ final class TestCluster {
 
     @discardableResult
     func startNode(_ number: Int, extra: [String] = []) throws -> NodeProcess {
-        let host = "127.0.0.\(number)"
-        let port = nodes[number]?.port ?? freePort(host: host)
+        let host = nodeHosts[number] ?? "127.0.0.\(number)"
+        let wrapper = nodeWrappers[number] ?? []
+        let port = nodes[number]?.port ?? freePort(host: wrapper.isEmpty ? host : "127.0.0.1")
         let dataDir = root.appendingPathComponent("n\(number)")
         try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
         let daemon = Daemon(label: "flared \(host):\(port)", executable: Executables.url("flared"),
                             arguments: ["--data-dir", dataDir.path, "--server-name", host, "--server-address", host,
                                         "--server-port", String(port), "--index-servers", indexAddress,
                                         "--thread-pool-size", "2"] + extra,
-                            logPath: root.appendingPathComponent("n\(number).log").path)
+                            logPath: root.appendingPathComponent("n\(number).log").path, prefix: wrapper)
         try daemon.start()
         allDaemons.append(daemon)
         let node = NodeProcess(number: number, host: host, port: port, dataDir: dataDir, daemon: daemon)
@@ -123,7 +133,7 @@ final class TestCluster {
     // MARK: clients
 
     func indexClient(timeout: Double = 5) throws -> TestClient {
-        try TestClient(host: "127.0.0.1", port: indexPort, timeout: timeout)
+        try TestClient(host: indexHost, port: indexPort, timeout: timeout)
     }
 
     func client(_ number: Int, timeout: Double = 5) throws -> TestClient {
