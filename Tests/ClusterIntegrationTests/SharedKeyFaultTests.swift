@@ -9,8 +9,7 @@ import Glibc
 /// is checked against the history (see `SharedKeyChecks`). Cluster: node 1 master, node 2 slave,
 /// node 3 proxy, `--replication-type sync`, the shipped monitor settings.
 ///
-/// The fault scenarios are expected to fail on a store that loses writes; they run only with
-/// FLARE_FAULT_TESTS=1 (scripts/fault-test). The no-fault baseline always runs.
+/// Every scenario runs in the normal suite; scripts/fault-test runs them alone with a summary.
 final class SharedKeyFaultTests: ClusterTestCase {
     static let monitor = ["--monitor-interval", "1", "--monitor-threshold", "2", "--monitor-read-timeout", "300"]
     static let availabilityBound = 10.0
@@ -22,14 +21,6 @@ final class SharedKeyFaultTests: ClusterTestCase {
         namespace?.remove()
         namespace = nil
         super.tearDown()
-    }
-
-    private var gated: Bool {
-        guard ProcessInfo.processInfo.environment["FLARE_FAULT_TESTS"] == "1" else {
-            print("[SharedKeyFaultTests] \(name): gated fault scenario, not run (set FLARE_FAULT_TESTS=1, or use scripts/fault-test)")
-            return true
-        }
-        return false
     }
 
     // MARK: scenarios
@@ -44,7 +35,6 @@ final class SharedKeyFaultTests: ClusterTestCase {
     /// (ii) kill -9 of the master, twice; each old master restarts with rejoin-as-slave and is
     /// waited for until it is an active slave again.
     func testMasterKilledTwice() throws {
-        guard !gated else { return }
         try runScenario(label: "kill-master-twice", nodeExtra: ["--rejoin-as-slave", "true"]) { run in
             for (victim, survivor) in [(1, 2), (2, 1)] {
                 self.cluster.node(victim).daemon.kill9()
@@ -62,7 +52,6 @@ final class SharedKeyFaultTests: ClusterTestCase {
 
     /// (iii) SIGSTOP of the master for 3 s, then SIGCONT.
     func testMasterPaused() throws {
-        guard !gated else { return }
         try runScenario(label: "sigstop-master") { run in
             self.cluster.node(1).daemon.signal(SIGSTOP)
             run.fault("SIGSTOP master node 1 for 3 s")
@@ -75,7 +64,6 @@ final class SharedKeyFaultTests: ClusterTestCase {
 
     /// (iv) kill -9 of the slave, restarted within 0.3 s.
     func testSlaveKilledAndRestarted() throws {
-        guard !gated else { return }
         try runScenario(label: "kill-slave-restart", nodeExtra: ["--rejoin-as-slave", "true"]) { run in
             self.cluster.node(2).daemon.kill9()
             run.fault("kill -9 slave node 2, restart within 0.3 s")
@@ -90,7 +78,6 @@ final class SharedKeyFaultTests: ClusterTestCase {
 
     /// (v) flarei killed and restarted under load.
     func testIndexRestarted() throws {
-        guard !gated else { return }
         try runScenario(label: "restart-index") { run in
             run.fault("kill -9 flarei and start it again")
             try self.cluster.restartIndex()
@@ -102,7 +89,6 @@ final class SharedKeyFaultTests: ClusterTestCase {
     /// (vi) The slave rebuilt (flare-admin reconstruct: down, flush, construct again) while the
     /// clients mostly delete.
     func testSlaveRebuiltUnderDeletes() throws {
-        guard !gated else { return }
         var configuration = SharedKeyWorkload.Configuration()
         configuration.weights = [.set: 2, .delete: 5, .append: 2, .incr: 1, .cas: 1]
         // 3000 unchecked filler items and 1 ms per copied item make the copy last ~3 s, so that
@@ -123,7 +109,6 @@ final class SharedKeyFaultTests: ClusterTestCase {
     /// (vii) The master, alone in a network namespace, cut off from the index and its peers for
     /// 4 s (its veth link down), then reconnected.
     func testMasterIsolated() throws {
-        guard !gated else { return }
         guard geteuid() == 0 else { return XCTFail("this scenario creates a network namespace: run it as root") }
         guard FileManager.default.isExecutableFile(atPath: NetworkNamespace.ip) else {
             return XCTFail("this scenario needs \(NetworkNamespace.ip) (iproute2)")
