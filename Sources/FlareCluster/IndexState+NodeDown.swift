@@ -8,8 +8,9 @@ extension IndexState {
     /// Takes a node down: monitor threshold reached, `node state … down`, or `shutdown`.
     ///
     /// * An active master hands its partition to its active slave with the greatest balance
-    ///   (ties: first in node-key order), pushed to first. With no active slave it stays
-    ///   master, down ("preserved"), so the partition count does not change.
+    ///   (ties: first in node-key order), pushed to first; its other active slaves go back to
+    ///   prepare and copy the partition afresh from the new master. With no active slave it
+    ///   stays master, down ("preserved"), so the partition count does not change.
     /// * A preparing or ready master cancels the partition addition: its slaves become active
     ///   proxies.
     /// * Whoever is not preserved ends up `proxy/down/-1/0`.
@@ -26,6 +27,7 @@ extension IndexState {
         case (.master, .active):
             if let successor = promoteSlave(of: node.partition) {
                 priority = [successor]
+                resyncSlaves(of: node.partition, besides: successor)
             } else {
                 preserved = true
             }
@@ -45,6 +47,17 @@ extension IndexState {
         }
         map.upsert(node)
         return IndexChange(priority: priority, skipPush: skipPush)
+    }
+
+    /// After a fail-over the other active slaves of P go back to `prepare` and copy P afresh
+    /// from the new master: the old master may have reached some of them with writes the new
+    /// master never got (unacknowledged ones), and nothing else would ever remove those, so the
+    /// copies of P would differ for good. The original keeps them active; here they stop taking
+    /// reads and are not waited for until their copy is complete.
+    private mutating func resyncSlaves(of partition: Int, besides successor: String) {
+        for slave in map.listedSlaves(of: partition) where slave.state == .active && slave.nodeKey != successor {
+            map.update(slave.nodeKey) { $0.state = .prepare }
+        }
     }
 
     /// Makes the best active slave of P its master and returns its key; nil when P has no

@@ -3,6 +3,10 @@
 /// from every active master. Other changes need no local action.
 extension NodeCore {
     mutating func selfChanged(from old: NodeEntry, to new: NodeEntry, _ effects: inout [NodeEffect]) {
+        if old.role == .slave, new.role == .slave, old.state == .active, new.state == .prepare {
+            resync(new, &effects)
+            return
+        }
         guard old.role == .proxy, let map else { return }
         let me = "\(new.name) \(new.port)"
         let sources: [NodeConstruction.Source]
@@ -30,6 +34,22 @@ extension NodeCore {
         effects.append(.log(.notice, "reconstruction of partition \(new.partition) as \(new.role.name) from \(sources.map(\.node.nodeKey).joined(separator: ","))"))
         construction = PendingConstruction(entry: new, onSuccess: onSuccess)
         effects.append(.construct(NodeConstruction(role: new.role, partition: new.partition, sources: sources)))
+    }
+
+    /// An active slave sent back to `prepare` (its partition failed over to another slave):
+    /// what it holds may include writes the new master never got, so it starts from nothing and
+    /// copies the partition from the new master, then reports itself active again.
+    private mutating func resync(_ new: NodeEntry, _ effects: inout [NodeEffect]) {
+        let me = "\(new.name) \(new.port)"
+        guard let map, let source = slaveSource(for: new.partition, in: map) else {
+            effects.append(.log(.error, "partition \(new.partition) has no master to copy from: giving the slave role back"))
+            effects.append(.tellIndex("node role \(me) proxy 0 -1"))
+            return
+        }
+        effects.append(.log(.notice, "partition \(new.partition) has a new master \(source.node.nodeKey): clearing this slave's copy and copying it afresh"))
+        effects.append(.clearData)
+        construction = PendingConstruction(entry: new, onSuccess: "node state \(me) active")
+        effects.append(.construct(NodeConstruction(role: .slave, partition: new.partition, sources: [source])))
     }
 
     mutating func constructionFinished(ok: Bool, _ effects: inout [NodeEffect]) {

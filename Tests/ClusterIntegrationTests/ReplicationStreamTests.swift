@@ -101,6 +101,45 @@ final class ReplicationStreamTests: ClusterTestCase {
         XCTAssertEqual(writer.verify(slaveValues), [], "acknowledged writes missing on the slave")
     }
 
+    /// Two slaves, and the master killed under writers: the index promotes one slave and sends the
+    /// other back to prepare, which copies the partition afresh from the new master (it may hold
+    /// copies the new master never got) and reports itself active; then both hold the same items.
+    func testAfterAFailOverTheOtherSlaveCopiesFromTheNewMaster() throws {
+        try startCluster(nodes: [1, 2, 3, 4], nodeArguments: [1: ["--replication-type", "sync"]])
+        try cluster.makeFirstMaster(1)
+        for number in [2, 3] {
+            let slave = cluster.node(number)
+            XCTAssertEqual(try cluster.indexCommand("node role \(slave.host) \(slave.port) slave 1 0"), "OK")
+            XCTAssertTrue(cluster.waitForIndex(number, role: "slave", state: "active", partition: 0), "slave construction")
+        }
+        XCTAssertTrue(cluster.waitForMapsInSync([1, 2, 3, 4]), cluster.mapsReport())
+        let keys = keyNames("fs-", 40)
+        let writers = (0..<3).map { _ in RecordingWriter(host: cluster.node(4).host, port: cluster.node(4).port, keys: keys, pause: 0) }
+        writers.forEach { $0.start() }
+        for writer in writers { XCTAssertTrue(writer.waitForAcks(200), "writer makes no progress: \(writer.log.last?.reply ?? "")") }
+        cluster.node(1).daemon.kill9()
+        var promoted = 0
+        XCTAssertTrue(waitUntil(timeout: 15) {
+            promoted = [2, 3].first { (try? cluster.indexStatsNodes()[cluster.key($0)]?.role) == "master" } ?? 0
+            return promoted != 0
+        }, "no slave promoted: \(cluster.mapsReport())")
+        let other = promoted == 2 ? 3 : 2
+        for writer in writers { XCTAssertTrue(writer.waitForAcks(200), "no writes after the fail-over: \(writer.log.last?.reply ?? "")") }
+        writers.forEach { $0.stop() }
+        XCTAssertTrue(cluster.waitForIndex(other, role: "slave", state: "active", partition: 0, timeout: 20),
+                      "the other slave did not copy the partition again: \(cluster.mapsReport())")
+        XCTAssertTrue(cluster.node(other).daemon.log().contains("has a new master"), "the other slave did not resync")
+        var master: [String: DumpedItem] = [:], slave: [String: DumpedItem] = [:]
+        let same = waitUntil(timeout: 10, interval: 0.2) {
+            guard let m = try? cluster.client(promoted).dump(), let s = try? cluster.client(other).dump() else { return false }
+            (master, slave) = (m, s)
+            return m == s
+        }
+        let differing = Set(master.keys).union(slave.keys).filter { master[$0] != slave[$0] }.sorted()
+        XCTAssertTrue(same, "new master and the other slave differ on \(differing.prefix(5))")
+        XCTAssertEqual(Set(master.keys), Set(keys), "every written key is on the new master")
+    }
+
     /// A copy is applied only when it comes from the node the receiver's map names as the master
     /// of the key's partition: a proxy's (or a replaced master's) `<sender>set` is refused.
     func testASlaveRefusesCopiesFromANodeThatIsNotItsMaster() throws {

@@ -280,6 +280,33 @@ final class NodeCoreTests: XCTestCase {
         XCTAssertEqual(told(core.step(.constructionFinished(ok: true))), ["node state 10.0.0.1 12121 ready"])
     }
 
+    func testSlaveSentBackToPrepareAfterAFailOverClearsAndCopiesFromTheNewMaster() {
+        var core = core()
+        _ = core.step(.mapPushed(version: 1, map: map(node(1, .slave, .active, 0), node(2, .master, .active, 0),
+                                                      node(3, .slave, .active, 0))))
+        // Node 2 failed; node 3 took over and node 1 must copy the partition from it again.
+        let effects = core.step(.mapPushed(version: 2, map: map(node(1, .slave, .prepare, 0), node(2, .proxy, .down),
+                                                                node(3, .master, .active, 0))))
+        let clear = effects.firstIndex(of: .clearData)
+        let construct = effects.firstIndex { if case .construct = $0 { true } else { false } }
+        XCTAssertNotNil(clear, "what the old master left here must go")
+        XCTAssertNotNil(construct)
+        if let clear, let construct { XCTAssertLessThan(clear, construct, "cleared before the copy starts") }
+        XCTAssertEqual(constructions(effects), [NodeConstruction(role: .slave, partition: 0, sources: [
+            .init(node: node(3, .master, .active, 0), request: "dump 0 0 1"),
+        ])])
+        XCTAssertEqual(told(core.step(.constructionFinished(ok: true))), ["node state 10.0.0.1 12121 active"])
+    }
+
+    func testSlaveSentBackToPrepareWithoutAMasterGivesTheRoleBack() {
+        var core = core()
+        _ = core.step(.mapPushed(version: 1, map: map(node(1, .slave, .active, 0), node(2, .master, .active, 0))))
+        let effects = core.step(.mapPushed(version: 2, map: map(node(1, .slave, .prepare, 0), node(2, .master, .down, 0))))
+        XCTAssertEqual(constructions(effects), [])
+        XCTAssertFalse(effects.contains(.clearData))
+        XCTAssertEqual(told(effects), ["node role 10.0.0.1 12121 proxy 0 -1"])
+    }
+
     func testNonProxyRoleChangesNeedNoAction() {
         var core = core()
         _ = core.step(.mapPushed(version: 1, map: map(node(1, .slave, .active, 0), node(2, .master, .active, 0))))

@@ -11,7 +11,8 @@ final class NodeDownTests: XCTestCase {
 
     func testFailOverPromotesTheActiveSlaveWithTheGreatestBalance() throws {
         // Ties go to the first in node-key order; a copying slave is no candidate whatever its
-        // balance; a down slave is not listed at all; other partitions are untouched.
+        // balance; a down slave is not listed at all; other partitions are untouched. The other
+        // active slaves go back to prepare: they may hold writes the new master never got.
         let map = [
             "NODE a 1 1 0 0 1 17",
             "NODE b 1 1 0 0 3 18",
@@ -24,10 +25,12 @@ final class NodeDownTests: XCTestCase {
         ]
         let (change, after) = try down(map, "m0")
         XCTAssertEqual(change, IndexChange(priority: ["b:1"]))
-        XCTAssertEqual(after, try lines(map, replacing: ["NODE b 1 0 0 0 3 18", "NODE m0 1 2 2 -1 0 16"]))
+        XCTAssertEqual(after, try lines(map, replacing: ["NODE a 1 1 1 0 1 17", "NODE b 1 0 0 0 3 18", "NODE d 1 1 1 0 3 20",
+                                                         "NODE m0 1 2 2 -1 0 16"]))
         let layout = try NodeMap(nodeLines: after).partitionLayout()
         XCTAssertEqual(layout.master(of: 0)?.nodeKey, "b:1")
-        XCTAssertEqual(layout.partition(0)?.slaves.map(\.nodeKey), ["a:1", "c:1", "d:1"], "the other slaves stay")
+        XCTAssertEqual(layout.partition(0)?.slaves.map(\.nodeKey), ["a:1", "c:1", "d:1"], "the other slaves stay, copying")
+        XCTAssertEqual(layout.readers(of: 0), ["b:1", "b:1", "b:1"], "none of them takes reads until its copy is complete")
     }
 
     func testFailOverBumpsTheBalanceWhenNoSlaveTookReads() throws {
@@ -35,14 +38,14 @@ final class NodeDownTests: XCTestCase {
         let map = ["NODE a 1 1 0 0 0 17", "NODE b 1 1 0 0 0 18", "NODE c 1 1 1 0 4 19", "NODE m0 1 0 0 0 1 16"]
         let (change, after) = try down(map, "m0")
         XCTAssertEqual(change.priority, ["a:1"])
-        XCTAssertEqual(after, try lines(map, replacing: ["NODE a 1 0 0 0 1 17", "NODE m0 1 2 2 -1 0 16"]))
+        XCTAssertEqual(after, try lines(map, replacing: ["NODE a 1 0 0 0 1 17", "NODE b 1 1 1 0 0 18", "NODE m0 1 2 2 -1 0 16"]))
     }
 
     func testNoBumpWhenSomeSlaveTookReads() throws {
         // a (balance 0) is first but b has the greater balance; the sum is 2, no bump.
         let map = ["NODE a 1 1 0 0 0 17", "NODE b 1 1 0 0 2 18", "NODE m0 1 0 0 0 1 16"]
         let (_, after) = try down(map, "m0")
-        XCTAssertEqual(after, try lines(map, replacing: ["NODE b 1 0 0 0 2 18", "NODE m0 1 2 2 -1 0 16"]))
+        XCTAssertEqual(after, try lines(map, replacing: ["NODE a 1 1 1 0 0 17", "NODE b 1 0 0 0 2 18", "NODE m0 1 2 2 -1 0 16"]))
     }
 
     func testMasterWithoutActiveSlaveIsPreserved() throws {

@@ -119,7 +119,14 @@ final class TutorialFlowTests: XCTestCase {
             // §8.5: flare-admin reconstruct 127.0.0.1:12121 — down by hand promotes the first
             // of the equally weighted slaves; the monitor finds the node alive and brings it
             // back as a proxy (node sync 11 and 12, verbatim).
+            //
+            // One deliberate difference from the recording: the other slave, 127.0.0.3, goes back
+            // to prepare and copies the partition afresh from the new master (it may hold writes
+            // the new master never got), then reports itself active; from there on the pushes are
+            // the recorded ones again.
             Step(.state(n1.0, n1.1, .down), IndexChange(priority: ["127.0.0.2:12122"]),
+                 "NODE 127.0.0.1 12121 2 2 -1 0 16\r\nNODE 127.0.0.2 12122 0 0 0 1 18\r\nNODE 127.0.0.3 12123 1 1 0 1 17\r\n"),
+            Step(.state(n3.0, n3.1, .active),
                  "NODE 127.0.0.1 12121 2 2 -1 0 16\r\nNODE 127.0.0.2 12122 0 0 0 1 18\r\nNODE 127.0.0.3 12123 1 0 0 1 17\r\n"),
             Step(.monitorUp("127.0.0.1:12121"),
                  "NODE 127.0.0.1 12121 2 0 -1 0 16\r\nNODE 127.0.0.2 12122 0 0 0 1 18\r\nNODE 127.0.0.3 12123 1 0 0 1 17\r\n"),
