@@ -186,6 +186,26 @@ public final class Connection: @unchecked Sendable {
     /// the socket is full (the write event resumes), or a streamed reply pauses (its timer resumes).
     /// Iterative on purpose: a long dump or a deep pipeline must not grow the stack.
     private func drive() {
+        // Completions are posted to later loop turns, so nothing should call back in here while
+        // the handler runs; if something did, running the handler twice over the same input would
+        // corrupt the offsets, so the outer call goes round once more instead.
+        guard !driving else {
+            assertionFailure("re-entrant drive of connection \(id)")
+            driveAgain = true
+            return
+        }
+        driving = true
+        defer { driving = false }
+        repeat {
+            driveAgain = false
+            driveOnce()
+        } while driveAgain && !closed
+    }
+
+    private var driving = false
+    private var driveAgain = false
+
+    private func driveOnce() {
         while !closed {
             let stalledOnOutput = processInput()
             guard writeOut() else { return }
@@ -215,6 +235,12 @@ public final class Connection: @unchecked Sendable {
             let available = inputEnd - inputStart
             if available == 0 || available < needAtLeast { break }
             let outcome = worker.handler.process(self, input: UnsafeRawBufferPointer(start: input + inputStart, count: available))
+            guard outcome.consumed >= 0, outcome.consumed <= available, outcome.swallow >= 0 else {
+                // A handler bug, not client input: drop this connection rather than read outside it.
+                assertionFailure("handler consumed \(outcome.consumed) of \(available) bytes")
+                close()
+                return false
+            }
             inputStart += outcome.consumed
             swallow += outcome.swallow
             needAtLeast = outcome.needAtLeast
