@@ -17,8 +17,9 @@ public final class NodeHandler: ConnectionHandler {
         didSet {
             guard view !== oldValue else { return }
             streams = context.replication.streams(for: view, on: worker)
-            context.backlog.follow(partition: view.masterOf, mapVersion: view.version, standalone: view.standalone,
-                                   clockNow: store.versions.current)
+            context.backlog.follow(partition: view.masterOf, mapVersion: view.version, standalone: view.standalone) { [store] in
+                store.versions.current
+            }
             recordsBacklog = context.backlog.enabled && view.masterOf >= 0 && !view.standalone
             // On a later loop turn: failing a link answers waiting clients, which must not run
             // inside whatever request handling installed the map.

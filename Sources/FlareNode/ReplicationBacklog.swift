@@ -88,11 +88,6 @@ final class ReplicationBacklog: Sendable {
         var mapVersion: UInt64 = 0
     }
 
-    enum Answer: Equatable {
-        case entries([UInt64])
-        case notReached(UInt64)
-    }
-
     /// Versions a copy of one key may trail another copy appended before it (two workers take
     /// versions and append in either order), and so how far below `since` a catch-up starts.
     static let margin: UInt64 = 1_000_000
@@ -112,8 +107,8 @@ final class ReplicationBacklog: Sendable {
 
     /// Follows the master role as maps arrive on the workers: a new era when this node becomes the
     /// active master of `partition` (or of another one), none while it masters nothing.
-    /// `clockNow`: the version clock's current value. Called per map change, not per request.
-    func follow(partition: Int, mapVersion: UInt64, standalone: Bool, clockNow: UInt64) {
+    /// `clock`: the version clock's current value. Called per map change, not per request.
+    func follow(partition: Int, mapVersion: UInt64, standalone: Bool, clock: () -> UInt64) {
         guard enabled else { return }
         let reset = era.withLock { era -> Bool in
             guard mapVersion >= era.mapVersion || standalone else { return false }
@@ -126,7 +121,7 @@ final class ReplicationBacklog: Sendable {
         guard reset else { return }
         for box in rings { box.ring.withLock { $0.removeAll() } }
         // Read after emptying: a copy appended before the reset had its version before this value.
-        let start = max(clockNow, 1)
+        let start = max(clock(), 1)
         era.withLock { era in
             if era.partition == partition && era.startVersion == .max { era.startVersion = partition >= 0 ? start : .max }
         }

@@ -17,7 +17,7 @@ final class ReplicationBacklogTests: XCTestCase {
     /// A master of partition 0 whose era began at `base`.
     private func backlog(limit: Int = 1 << 20, workers: Int = 2) -> ReplicationBacklog {
         let backlog = ReplicationBacklog(limit: limit, workers: workers)
-        backlog.follow(partition: 0, mapVersion: 1, standalone: false, clockNow: base)
+        backlog.follow(partition: 0, mapVersion: 1, standalone: false, clock: { base })
         return backlog
     }
 
@@ -48,7 +48,7 @@ final class ReplicationBacklogTests: XCTestCase {
     func testOtherPartitionOrNoMasterIsRefused() {
         let backlog = backlog()
         XCTAssertEqual(backlog.entries(since: base + 5_000_000, partition: 1) { _ in true }.failureValue, .init(version: .max))
-        backlog.follow(partition: -1, mapVersion: 2, standalone: false, clockNow: base + 1)
+        backlog.follow(partition: -1, mapVersion: 2, standalone: false, clock: { base + 1 })
         XCTAssertEqual(backlog.entries(since: base + 5_000_000, partition: 0) { _ in true }.failureValue, .init(version: .max))
     }
 
@@ -57,16 +57,16 @@ final class ReplicationBacklogTests: XCTestCase {
     func testNewEraForgetsTheOldOne() {
         let backlog = backlog()
         backlog.append(entry("a", version: base + 2_000_000), worker: 0)
-        backlog.follow(partition: -1, mapVersion: 2, standalone: false, clockNow: base + 3_000_000)
-        backlog.follow(partition: 0, mapVersion: 3, standalone: false, clockNow: base + 4_000_000)
+        backlog.follow(partition: -1, mapVersion: 2, standalone: false, clock: { base + 3_000_000 })
+        backlog.follow(partition: 0, mapVersion: 3, standalone: false, clock: { base + 4_000_000 })
         XCTAssertEqual(backlog.usage.copies, 0)
         XCTAssertEqual(backlog.entries(since: base + 3_000_000, partition: 0) { _ in true }.failureValue, .init(version: base + 4_000_000))
         // An older map arriving late on a slow worker changes nothing.
-        backlog.follow(partition: -1, mapVersion: 2, standalone: false, clockNow: base + 5_000_000)
+        backlog.follow(partition: -1, mapVersion: 2, standalone: false, clock: { base + 5_000_000 })
         XCTAssertEqual(backlog.state.partition, 0)
         // The same partition in a newer map keeps the era.
         backlog.append(entry("b", version: base + 4_500_000), worker: 1)
-        backlog.follow(partition: 0, mapVersion: 4, standalone: false, clockNow: base + 6_000_000)
+        backlog.follow(partition: 0, mapVersion: 4, standalone: false, clock: { base + 6_000_000 })
         XCTAssertEqual(versions(backlog.entries(since: base + 5_000_000, partition: 0) { _ in true }), [base + 4_500_000])
     }
 
@@ -97,7 +97,7 @@ final class ReplicationBacklogTests: XCTestCase {
     func testOffRecordsNothing() {
         let backlog = ReplicationBacklog(limit: 0, workers: 2)
         XCTAssertFalse(backlog.enabled)
-        backlog.follow(partition: 0, mapVersion: 1, standalone: false, clockNow: base)
+        backlog.follow(partition: 0, mapVersion: 1, standalone: false, clock: { base })
         XCTAssertEqual(backlog.entries(since: base * 2, partition: 0) { _ in true }.failureValue, .init(version: .max))
     }
 }
