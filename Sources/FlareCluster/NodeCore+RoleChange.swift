@@ -33,7 +33,17 @@ extension NodeCore {
         }
         effects.append(.log(.notice, "reconstruction of partition \(new.partition) as \(new.role.name) from \(sources.map(\.node.nodeKey).joined(separator: ","))"))
         construction = PendingConstruction(entry: new, onSuccess: onSuccess)
-        effects.append(.construct(NodeConstruction(role: new.role, partition: new.partition, sources: sources)))
+        let full = NodeConstruction(role: new.role, partition: new.partition, sources: sources)
+        if new.role == .slave, progress != nil, let master = layout.master(of: new.partition), master.nodeKey == sources[0].node.nodeKey {
+            startSlaveConstruction(full, master: sources[0].node, count: layout.activeCount, &effects)
+        } else {
+            if progress != nil && new.role == .slave {
+                effects.append(.log(.notice, "rejoin-as-slave: not a slave of an active master: full copy"))
+                effects.append(.clearData)
+            }
+            progress = nil
+            effects.append(.construct(full))
+        }
     }
 
     /// An active slave sent back to `prepare` (its partition failed over to another slave):

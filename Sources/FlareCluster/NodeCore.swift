@@ -64,6 +64,10 @@ public struct NodeCore: Sendable {
     var fetching = false
     var construction: PendingConstruction?
     var rejoin: Rejoin?
+    /// A former slave's progress, kept until its rejoin construction tries the master's backlog.
+    var progress: SlaveProgress?
+    /// While a catch-up runs: the full copy to fall back on.
+    var fallback: NodeConstruction?
     var now: Int64 = 0
     /// Whether the last published decision allowed acting as master, to log lease changes once.
     var leaseHeld = true
@@ -82,9 +86,12 @@ public struct NodeCore: Sendable {
     public mutating func step(_ event: NodeEvent) -> [NodeEffect] {
         var effects: [NodeEffect] = []
         switch event {
-        case .started(let formerMember, let formerPartition, let rejoinAsSlave, let now):
+        case .started(let formerMember, let formerPartition, let rejoinAsSlave, let formerRole, let progress, let now):
             self.now = now
             started(formerMember: formerMember, formerPartition: formerPartition, rejoinAsSlave: rejoinAsSlave, &effects)
+            if rejoin != nil { keepProgress(formerRole: formerRole, formerPartition: formerPartition, progress, &effects) }
+        case .catchUpFinished(let outcome):
+            catchUpFinished(outcome, &effects)
         case .registered(let newMap):
             registered = true
             warnedUnreachable = false

@@ -7,13 +7,17 @@ public enum NodeEffect: Sendable, Equatable {
     /// Copy a partition from other nodes (slave or new master construction); report the end with
     /// `NodeEvent.constructionFinished`.
     case construct(NodeConstruction)
+    /// Ask the master (`source.node`) for the copies this slave may lack (`source.request` is the
+    /// `backlog …` line) and apply them; report with `NodeEvent.catchUpFinished`.
+    case catchUp(NodeConstruction.Source)
     /// Send this line to the index (`node state … active`, `node role … proxy 0 -1`); report the
     /// answer with `NodeEvent.toldIndex`.
     case tellIndex(String)
     /// Read the index's map and version afresh; report with `NodeEvent.mapFetched`, retrying
     /// until an index answers.
     case fetchMap
-    /// Delete every item (a rejoining node copies its partition afresh).
+    /// Delete every item (a rejoining node copies its partition afresh), and first the record of
+    /// what it had applied as a slave, which no longer describes the data.
     case clearData
     /// Persist this node's entry, so `rejoin-as-slave` knows the partition after a restart.
     case rememberRole(NodeEntry)

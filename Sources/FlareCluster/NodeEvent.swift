@@ -3,8 +3,10 @@
 public enum NodeEvent: Sendable, Equatable {
     /// The process started. `formerMember`: it registered with an index server before this start
     /// (its data may be stale); `formerPartition`: the partition it served as master or slave, if
-    /// recorded; `rejoinAsSlave`: the setting of that name.
-    case started(formerMember: Bool, formerPartition: Int?, rejoinAsSlave: Bool, now: Int64)
+    /// recorded; `rejoinAsSlave`: the setting of that name; `formerRole`: the role it had there;
+    /// `progress`: what it had applied as a slave, if recorded (persistent storage only).
+    case started(formerMember: Bool, formerPartition: Int?, rejoinAsSlave: Bool,
+                 formerRole: NodeRole? = nil, progress: SlaveProgress? = nil, now: Int64)
     /// An index server answered `node add` with its map (that reply carries no version).
     case registered(map: NodeMap)
     /// The index no longer lists this node: it restarted without its data.
@@ -20,6 +22,8 @@ public enum NodeEvent: Sendable, Equatable {
     case indexUnreachable(now: Int64)
     /// The process did not run for a while (SIGSTOP, a paused VM).
     case stallDetected(now: Int64)
+    /// The catch-up started by `NodeEffect.catchUp` ended.
+    case catchUpFinished(CatchUpOutcome)
     /// The reconstruction started by `NodeEffect.construct` ended.
     case constructionFinished(ok: Bool)
     /// The index answered a `NodeEffect.tellIndex` line (false: refused or unreachable).
@@ -28,4 +32,31 @@ public enum NodeEvent: Sendable, Equatable {
     case tick(now: Int64)
     /// The reloadable settings the core uses changed (SIGHUP).
     case settingsChanged(reconstructionInterval: Int, reconstructionBwlimit: Int)
+}
+
+/// How far a slave got with its master's copies before it stopped: recorded while it was an
+/// active slave, read at start-up, so `rejoin-as-slave` can ask the master's backlog for the rest.
+public struct SlaveProgress: Sendable, Equatable {
+    /// The node key of the master it applied copies from.
+    public let master: String
+    public let partition: Int
+    /// The highest copy version it applied.
+    public let appliedVersion: UInt64
+    /// The node map version it was an active slave under (for the log).
+    public let mapVersion: UInt64
+
+    public init(master: String, partition: Int, appliedVersion: UInt64, mapVersion: UInt64) {
+        self.master = master
+        self.partition = partition
+        self.appliedVersion = appliedVersion
+        self.mapVersion = mapVersion
+    }
+}
+
+/// The end of a catch-up from a master's backlog.
+public enum CatchUpOutcome: Sendable, Equatable {
+    /// Every copy the slave may lack was applied.
+    case caughtUp(copies: Int, milliseconds: Int64)
+    /// The master's answer (`SERVER_ERROR backlog does not reach …`) or the failure: a full copy is needed.
+    case failed(String)
 }

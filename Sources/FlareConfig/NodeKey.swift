@@ -54,6 +54,7 @@ enum NodeKey: String, SettingKey {
     case logLevel = "log-level"
     case rejoinAsSlave = "rejoin-as-slave"
     case masterLease = "master-lease"
+    case replicationBacklog = "replication-backlog"
 
     var spec: SettingSpec {
         switch self {
@@ -189,6 +190,10 @@ enum NodeKey: String, SettingKey {
         case .masterLease:
             SettingSpec(.integer(0...600_000), default: .value("1000"),
                         "ms an active master with slaves may acknowledge writes after last hearing from the index, 0 = off; keep it below the index's fail-over time (monitor-interval x monitor-threshold) (addition of this implementation)")
+        case .replicationBacklog:
+            // Up to 16 GiB: the backlog lives in memory.
+            SettingSpec(.integer(0...(16 << 30)), default: .value("67108864"),
+                        "bytes of recent copies a master keeps so a restarted slave can catch up without a full copy, 0 = off (addition of this implementation)")
         }
     }
 }

@@ -170,6 +170,9 @@ struct NodeOptions: ParsableCommand {
     @Option(name: .customLong("master-lease"), help: NodeKey.masterLease.argumentHelp)
     var masterLease: String?
 
+    @Option(name: .customLong("replication-backlog"), help: NodeKey.replicationBacklog.argumentHelp)
+    var replicationBacklog: String?
+
     /// The keys given on the command line; a switch that was not given is
     /// absent rather than false, so it does not override the file.
     var keyValues: [NodeKey: String] {
@@ -227,6 +230,7 @@ struct NodeOptions: ParsableCommand {
             .logLevel: logLevel,
             .rejoinAsSlave: rejoinAsSlave,
             .masterLease: masterLease,
+            .replicationBacklog: replicationBacklog,
         ]
         return values.compactMapValues { $0 }
     }

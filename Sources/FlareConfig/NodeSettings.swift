@@ -83,6 +83,8 @@ public struct NodeSettings: Equatable, Sendable {
     /// Milliseconds, 0 = off: how long an active master with slaves may act as master after it
     /// last heard from the index.
     public var masterLease: Int
+    /// Bytes of recent copies an active master keeps for catching restarted slaves up, 0 = off.
+    public var replicationBacklog: Int
 
     /// Kept so a SIGHUP reload re-applies what the operator typed at start-up.
     /// Part of equality: settings from different command lines reload
@@ -152,6 +154,7 @@ public struct NodeSettings: Equatable, Sendable {
         logLevel = values.choice(.logLevel)
         rejoinAsSlave = values.bool(.rejoinAsSlave)
         masterLease = values.int(.masterLease)
+        replicationBacklog = values.int(.replicationBacklog)
     }
 
     /// Either the list form or the single name (+ port) form; mixing them

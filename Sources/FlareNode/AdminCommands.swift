@@ -22,6 +22,9 @@ extension NodeHandler {
             output.append("END\r\n")
         } else if sub.equals("threads") {
             threadStats(args, output)
+        } else if sub.equals("replication") {
+            guard args.isAtEnd else { output.append("ERROR\r\n"); return }
+            replicationStats(output)
         } else {
             output.append("ERROR\r\n")
         }
@@ -54,6 +57,23 @@ extension NodeHandler {
         report.threads = UInt64(server.workers.count + 1)
         report.nodeMapVersion = view.version
         report.write(to: output)
+    }
+
+    /// `stats replication` (an addition of this implementation): the master's backlog and how this
+    /// node's rejoins caught up.
+    private func replicationStats(_ output: ReplyBuffer) {
+        let backlog = context.backlog
+        let (bytes, copies) = backlog.usage
+        let era = backlog.state
+        output.appendStat("backlog_limit", UInt64(backlog.limit))
+        output.appendStat("backlog_bytes", UInt64(bytes))
+        output.appendStat("backlog_copies", UInt64(copies))
+        output.appendStat("backlog_partition", era.partition >= 0 ? "\(era.partition)" : "-1")
+        output.appendStat("backlog_start_version", era.startVersion == .max ? 0 : era.startVersion)
+        output.appendStat("applied_version", context.applied.highest)
+        output.appendStat("catchups_from_backlog", context.catchUpsFromBacklog.load(ordering: .relaxed))
+        output.appendStat("catchups_full", context.catchUpsFull.load(ordering: .relaxed))
+        output.append("END\r\n")
     }
 
     /// `stats threads [request|slave|queue]`: client connections (flare's request threads), then

@@ -124,6 +124,7 @@ extension NodeHandler {
     }
 
     public func resume(_ connection: Connection) {
+        if connection.handlerState is BacklogReplay { return resumeBacklogReplay(connection) }
         guard let dump = connection.handlerState as? DumpStream else { return }
         do {
             if let pause = try dump.nextBatch(into: connection.output, now: clock.now, filter: { key, partition, count in self.view.resolver.partition(of: key, count: count) == partition }) {

@@ -25,6 +25,13 @@ public final class NodeContext: @unchecked Sendable {
     let peerLinks = PeerLinkRegistry()
     /// One replication stream per destination, shared by every worker.
     let replication: ReplicationStreams
+    /// The copies this node recently sent as master, for slaves catching up (`backlog`).
+    let backlog: ReplicationBacklog
+    /// The highest copy versions applied from a master, per worker (recorded in `flared.applied`).
+    let applied: AppliedVersions
+    /// Rejoins that caught up from the master's backlog, and those that needed a full copy.
+    let catchUpsFromBacklog = ManagedAtomic<UInt64>(0)
+    let catchUpsFull = ManagedAtomic<UInt64>(0)
     /// Only one `dump`/`dump_key` iterates the store at a time, as in flare.
     let iterationBusy = ManagedAtomic<Bool>(false)
     /// The cluster this node belongs to (or its standalone stand-in).
@@ -35,8 +42,10 @@ public final class NodeContext: @unchecked Sendable {
     public internal(set) var server: Server!
     let counters: [ThreadCounters]
 
-    init(store: ItemStore, limits: ParserLimits, logger: Logger, workers: Int, proxyConcurrency: Int,
+    init(store: ItemStore, limits: ParserLimits, logger: Logger, workers: Int, proxyConcurrency: Int, backlogBytes: Int,
          membership: NodeMembership, showVariables: @escaping @Sendable () -> [String]) {
+        backlog = ReplicationBacklog(limit: backlogBytes, workers: workers)
+        applied = AppliedVersions(workers: workers)
         self.store = store
         self.proxyConcurrency = proxyConcurrency
         self.limits = limits

@@ -63,7 +63,7 @@ public final class NodeDaemon {
         let membership = self.membership!
         let variables = VariablesSnapshot(settings.showVariablesLines())
         let context = NodeContext(store: store, limits: limits, logger: logger, workers: workers,
-                                  proxyConcurrency: settings.proxyConcurrency,
+                                  proxyConcurrency: settings.proxyConcurrency, backlogBytes: settings.replicationBacklog,
                                   membership: membership, showVariables: { variables.lines() })
         let serverOptions = ServerOptions(address: settings.serverAddress, port: settings.serverPort,
                                           backlog: settings.backLog, workers: workers,
@@ -90,12 +90,31 @@ public final class NodeDaemon {
         let member = ClusterMemberRecord(dataDir: settings.dataDir)
         let clock = server.clock
         let store = self.store!
+        let progressRecord = SlaveProgressRecord(dataDir: settings.dataDir)
+        // Only a store that survives a restart can resume from where it was.
+        let persistent = settings.storageType != "memory"
+        let applied = context.applied
+        let recorder = persistent ? SlaveProgressRecorder(record: progressRecord, applied: applied, current: { membership.current }) : nil
         membership.actions = .init(
             construct: { [logger] construction, finished in
                 let sources = construction.sources.map { Reconstruction.Source(node: $0.node, request: $0.request) }
                 Reconstruction(sources: sources, store: store, clock: clock, logger: logger, finished: finished).start()
             },
+            catchUp: { [context] source, finished in
+                BacklogCatchUp(source: .init(node: source.node, request: source.request), store: store, clock: clock,
+                               applied: applied, limits: context.limits) { outcome in
+                    if case .caughtUp = outcome {
+                        context.catchUpsFromBacklog.wrappingIncrement(ordering: .relaxed)
+                    } else {
+                        context.catchUpsFull.wrappingIncrement(ordering: .relaxed)
+                    }
+                    finished(outcome)
+                }.start()
+            },
             clearData: { [logger] in
+                // The record described the data being dropped: a crash during the copy must not trust it.
+                progressRecord.remove()
+                applied.reset()
                 do { try store.flushAll() } catch { logger.error("rejoin-as-slave: clearing the old data failed: \(error)") }
             },
             rememberRole: { rejoin.remember($0) },
@@ -109,7 +128,11 @@ public final class NodeDaemon {
             stallGuard.onTick = { [membership] now in membership.deliver(.tick(now: now)) }
             stallGuard.start()
         }
-        membership.start(formerMember: member.exists, formerPartition: rejoin.recordedPartition())
+        let former = rejoin.recorded()
+        let progress = persistent ? progressRecord.read() : nil
+        recorder?.start()
+        defer { recorder?.stop() }
+        membership.start(formerMember: member.exists, formerPartition: former?.partition, formerRole: former?.role, progress: progress)
         logger.info("flared listening on \(settings.serverAddress):\(settings.serverPort) with \(workers) worker threads, storage \(settings.storageType) in \(settings.dataDir)")
         try server.run()
         logger.info("flared stopped; storage closed cleanly")

@@ -17,6 +17,10 @@ public final class NodeHandler: ConnectionHandler {
         didSet {
             guard view !== oldValue else { return }
             streams = context.replication.streams(for: view, on: worker)
+            context.backlog.follow(partition: view.masterOf, mapVersion: view.version, standalone: view.standalone) { [store] in
+                store.versions.current
+            }
+            recordsBacklog = context.backlog.enabled && view.masterOf >= 0 && !view.standalone
             // On a later loop turn: failing a link answers waiting clients, which must not run
             // inside whatever request handling installed the map.
             if peerPoolOpened { worker.post { [self, view] in peerPool.dropLinks(toNodesNotServingIn: view) } }
@@ -24,6 +28,8 @@ public final class NodeHandler: ConnectionHandler {
     }
     /// The replication streams to this view's replica targets (shared with the other workers).
     var streams: [String: ReplicationStream] = [:]
+    /// Whether writes executed here go to the replication backlog (an active master of the map).
+    var recordsBacklog = false
     /// Sync writes waiting for their copies to be confirmed, by token.
     var pendingReplicas: [UInt64: ReplicaGather] = [:]
     var nextReplicaToken: UInt64 = 1
@@ -131,7 +137,9 @@ public final class NodeHandler: ConnectionHandler {
             let route = request.proxyPath.isEmpty ? view.routeWrite(request.key) : view.routeProxiedWrite(request.key)
             if case .forward(let node) = route { return forwardWrite(request, to: node, connection) }
             guard routedLocally(route, request, output) else { break }
-            if !request.proxyPath.isEmpty, view.routeWrite(request.key) != .local, !acceptsCopy(request, output) { break }
+            // A copy from this node's master (as opposed to a write forwarded for it to execute).
+            let isCopy = !request.proxyPath.isEmpty && view.routeWrite(request.key) != .local
+            if isCopy && !acceptsCopy(request, output) { break }
             let mark = output.pendingCount
             // The version the write gave the item (or its tombstone); 0 when nothing changed.
             let version: UInt64
@@ -141,7 +149,13 @@ public final class NodeHandler: ConnectionHandler {
             case .touch: version = touch(request, output)
             default: version = storeItem(request, output)
             }
-            if version != 0 && view.mayReplicate { return replicate(request, version: version, replyMark: mark, connection) }
+            // Applied or already superseded here: either way the slave holds this version or newer.
+            if isCopy && request.version != 0 { context.applied.applied(request.version, worker: worker.index) }
+            // The backlog records every write this node masters, also while no slave is listed: a
+            // restarted slave is a proxy until it asks to rejoin, and must find those copies.
+            if version != 0 && (view.mayReplicate || recordsBacklog) {
+                return replicate(request, version: version, replyMark: mark, connection)
+            }
         case .flushAll: flushAll(request, output)
         case .quit: return .close
         case .version: simple(request, output, reply: "VERSION flare-\(FlareVersion.string)\r\n")
@@ -152,6 +166,7 @@ public final class NodeHandler: ConnectionHandler {
         case .kill: kill(request, output)
         case .keys: keys(request, output)
         case .dump, .dumpKey: return startDump(request, connection)
+        case .backlog: return startBacklogReplay(request, connection)
         case .node:
             output.append("ERROR\r\n")  // handled in `process`; never reached
         case .meta, .shutdown:

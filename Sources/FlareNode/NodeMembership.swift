@@ -23,6 +23,7 @@ final class NodeMembership: @unchecked Sendable {
     /// What executing effects needs from the daemon; set before `start`.
     struct Actions {
         var construct: (NodeConstruction, _ finished: @escaping @Sendable (Bool) -> Void) -> Void = { _, _ in }
+        var catchUp: (NodeConstruction.Source, _ finished: @escaping @Sendable (CatchUpOutcome) -> Void) -> Void = { _, _ in }
         var clearData: () -> Void = {}
         var rememberRole: (NodeEntry) -> Void = { _ in }
         var recordMembership: () -> Void = {}
@@ -129,6 +130,8 @@ final class NodeMembership: @unchecked Sendable {
                 deliver(.toldIndex(line: line, accepted: accepted))
             case .construct(let construction):
                 actions.construct(construction) { [self] ok in deliver(.constructionFinished(ok: ok)) }
+            case .catchUp(let source):
+                actions.catchUp(source) { [self] outcome in deliver(.catchUpFinished(outcome)) }
             case .clearData: actions.clearData()
             case .rememberRole(let entry): actions.rememberRole(entry)
             case .recordMembership: actions.recordMembership()
@@ -148,10 +151,11 @@ final class NodeMembership: @unchecked Sendable {
     // MARK: Index server
 
     /// Starts the control plane: the start-up event, then registration and the lease thread.
-    func start(formerMember: Bool, formerPartition: Int?) {
+    func start(formerMember: Bool, formerPartition: Int?, formerRole: NodeRole? = nil, progress: SlaveProgress? = nil) {
         let servers = currentSettings.indexServers
         deliver(.started(formerMember: formerMember, formerPartition: formerPartition,
-                         rejoinAsSlave: currentSettings.rejoinAsSlave, now: ServerClock.monotonicMilliseconds()))
+                         rejoinAsSlave: currentSettings.rejoinAsSlave, formerRole: formerRole, progress: progress,
+                         now: ServerClock.monotonicMilliseconds()))
         guard !servers.isEmpty else { return }
         logger.notice("registering with index server(s) \(servers.map(\.description).joined(separator: ",")); serving standalone until one answers")
         running.store(true, ordering: .relaxed)

@@ -34,7 +34,10 @@ struct Rejoin {
     }
 
     /// The partition recorded before the restart, if any.
-    func recordedPartition() -> Int? {
+    func recordedPartition() -> Int? { recorded()?.partition }
+
+    /// The role and partition recorded before the restart, if any.
+    func recorded() -> (role: NodeRole, partition: Int)? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -45,6 +48,6 @@ struct Rejoin {
         guard words.count == 2, words[0] == "master" || words[0] == "slave", let partition = Int(words[1]), partition >= 0 else {
             return nil
         }
-        return partition
+        return (words[0] == "master" ? .master : .slave, partition)
     }
 }

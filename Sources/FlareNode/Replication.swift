@@ -13,11 +13,17 @@ extension NodeHandler {
         // A write that already passed this node twice is looping between confused maps.
         guard occurrencesOfSelf(in: request) < 2 else { return .next }
         let targets = view.replicaTargets(for: request.key)
-        guard !targets.isEmpty else { return .next }
+        guard !targets.isEmpty || recordsBacklog else { return .next }
         let copy = replicaScratch
         copy.removeAll()
-        appendReplica(request, version: version, to: copy)
+        let key = appendReplica(request, version: version, to: copy)
         let bytes = Array(copy.pending)
+        if recordsBacklog {
+            // The same array the streams get: recording costs no copy of the bytes.
+            context.backlog.append(.init(bytes: bytes, version: version, appendedAt: ServerClock.monotonicMilliseconds(),
+                                         keyStart: UInt32(key.lowerBound), keyLength: UInt32(key.count)),
+                                   worker: worker.index)
+        }
 
         let waits = !request.noreply && (request.replication == .sync ||
                     request.replication == .configured && context.synchronousReplication.load(ordering: .relaxed))
@@ -81,16 +87,17 @@ extension NodeHandler {
     /// last node is the master it takes copies from): `set <key> <flags> <expire> <bytes>
     /// <version>` with the item as this write stored it (read back after append, prepend,
     /// incr, decr and touch, whose result the request does not hold), or `delete <key> 0
-    /// <version>` for a deletion. The
-    /// copy always carries a version, so the receiver orders it against every other copy of the
-    /// key whatever the order of arrival. An item that vanished since this write (a later delete
+    /// <version>` for a deletion. The copy always carries a version, so the receiver orders it
+    /// against every other copy of the key whatever the order of arrival. An item that vanished since this write (a later delete
     /// or expiry) is sent as a tombstone of this write's version: the later deletion travels on
     /// its own, and the tombstone still tells a waiting write that its copy is superseded there.
-    private func appendReplica(_ request: Request, version: UInt64, to out: ReplyBuffer) {
+    /// Returns where the key is in `out`.
+    private func appendReplica(_ request: Request, version: UInt64, to out: ReplyBuffer) -> Range<Int> {
         ForwardedRequest.appendPrefix(request, selfKey: view.selfKey, to: out)
         switch request.command {
         case .set, .add, .replace, .cas:
             // The write stored exactly the request's item: no need to read it back.
+            let keyStart = out.pendingCount + 4
             out.append("set ")
             out.append(request.key)
             out.append(byte: 0x20)
@@ -104,11 +111,12 @@ extension NodeHandler {
             out.appendCRLF()
             out.append(request.value)
             out.appendCRLF()
-            return
+            return keyStart..<(keyStart + request.key.count)
         default:
             break
         }
         if request.command != .delete {
+            let keyStart = out.pendingCount + 4
             let found = try? store.get(request.key, now: clock.now) { header, value -> Bool in
                 out.append("set ")
                 out.append(request.key)
@@ -125,13 +133,15 @@ extension NodeHandler {
                 out.appendCRLF()
                 return true
             }
-            if found == true { return }
+            if found == true { return keyStart..<(keyStart + request.key.count) }
         }
+        let keyStart = out.pendingCount + 7
         out.append("delete ")
         out.append(request.key)
         out.append(" 0 ")
         out.appendDecimal(version)
         out.appendCRLF()
+        return keyStart..<(keyStart + request.key.count)
     }
 }
 

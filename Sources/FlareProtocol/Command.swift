@@ -2,6 +2,8 @@
 public enum Command: UInt8, Sendable, CaseIterable {
     case get, gets, set, add, replace, append, prepend, cas, delete, incr, decr, touch, gat, gats
     case flushAll, stats, version, verbosity, quit, ping, dump, dumpKey, kill, show, keys
+    /// `backlog <since-version> <partition> <partition-count>`: a slave catching up from its master.
+    case backlog
     // Cluster and administrative commands; which daemon accepts which is decided by the executor.
     case node, meta, shutdown
 
@@ -33,6 +35,7 @@ public enum Command: UInt8, Sendable, CaseIterable {
         case .kill: "kill"
         case .show: "show"
         case .keys: "keys"
+        case .backlog: "backlog"
         case .node: "node"
         case .meta: "meta"
         case .shutdown: "shutdown"
@@ -79,6 +82,7 @@ public enum Command: UInt8, Sendable, CaseIterable {
         case (7, UInt8(ascii: "r")): return word.equals("replace") ? .replace : nil
         case (7, UInt8(ascii: "p")): return word.equals("prepend") ? .prepend : nil
         case (7, UInt8(ascii: "v")): return word.equals("version") ? .version : nil
+        case (7, UInt8(ascii: "b")): return word.equals("backlog") ? .backlog : nil
         case (8, UInt8(ascii: "d")): return word.equals("dump_key") ? .dumpKey : nil
         case (8, UInt8(ascii: "s")): return word.equals("shutdown") ? .shutdown : nil
         case (9, UInt8(ascii: "f")): return word.equals("flush_all") ? .flushAll : nil

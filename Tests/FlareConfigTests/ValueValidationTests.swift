@@ -67,6 +67,15 @@ final class ValueValidationTests: XCTestCase {
         XCTAssertEqual(large, "\(path):3: 'master-lease' must be an integer from 0 to 600000, got '600001'")
     }
 
+    /// `replication-backlog`: bytes, 0 turns the backlog off.
+    func testReplicationBacklogRange() throws {
+        XCTAssertEqual(try parseNode(nodeBasics).replicationBacklog, 64 << 20)
+        XCTAssertEqual(try parseNode(nodeBasics + ["--replication-backlog", "0"]).replicationBacklog, 0)
+        XCTAssertEqual(try parseNode(nodeBasics + ["--replication-backlog", "1024"]).replicationBacklog, 1024)
+        let (path, negative) = try nodeFileError("replication-backlog = -1")
+        XCTAssertEqual(negative, "\(path):3: 'replication-backlog' must be an integer from 0 to 17179869184, got '-1'")
+    }
+
     func testUnsignedKeysRejectNegativeValues() throws {
         let (path, message) = try nodeFileError("max-total-thread-queue = -1")
         XCTAssertEqual(message, "\(path):3: 'max-total-thread-queue' must be an integer from 0 to 4294967295, got '-1'")
