@@ -57,7 +57,14 @@ public final class Worker: @unchecked Sendable {
 
     /// Runs `task` on this worker's thread. Callable from any thread.
     public func post(_ task: @escaping () -> Void) {
-        taskLock.withLock { tasks.append(task) }
+        // Only the first task of a batch wakes the loop: `runTasks` takes every task queued by
+        // the time it swaps the list, so later ones ride on the pending wake-up (one system
+        // call per batch instead of one per task).
+        let first = taskLock.withLock { () -> Bool in
+            tasks.append(task)
+            return tasks.count == 1
+        }
+        guard first else { return }
         var one: UInt8 = 1
         _ = write(wakeWriteFD, &one, 1)
     }

@@ -106,7 +106,7 @@ final class ReplicationStream: OutboundDelegate, @unchecked Sendable {
             return inbox.handoffs
         }
         guard ended == nil else {
-            for case let waiter? in handoffs.map(\.waiter) { Self.answer(waiter, ok: false, from: nodeKey) }
+            Self.answer(handoffs.compactMap(\.waiter), ok: false, from: nodeKey)
             return
         }
         var lost = false
@@ -147,7 +147,7 @@ final class ReplicationStream: OutboundDelegate, @unchecked Sendable {
     /// Every 100 ms on the home thread: failed deadlines, silent destinations, reconnects.
     func tick(now: Int64) {
         guard ended == nil else { return }
-        for waiter in queue.expireWaiters(now: now) { Self.answer(waiter, ok: false, from: nodeKey) }
+        Self.answer(queue.expireWaiters(now: now), ok: false, from: nodeKey)
         if let connection, !connection.closed, queue.inFlightCount > 0,
            oldestInFlightSince > 0, now - oldestInFlightSince > settings.confirmTimeoutMilliseconds {
             connection.fail("no confirmation within \(settings.confirmTimeoutMilliseconds) ms")
@@ -165,7 +165,7 @@ final class ReplicationStream: OutboundDelegate, @unchecked Sendable {
             return inbox.handoffs
         }
         let ok = ending == .destinationLeft
-        for waiter in queue.drainWaiters() + late.compactMap(\.waiter) { Self.answer(waiter, ok: ok, from: nodeKey) }
+        Self.answer(queue.drainWaiters() + late.compactMap(\.waiter), ok: ok, from: nodeKey)
         let connection = self.connection
         self.connection = nil
         connection?.delegate = nil
@@ -179,33 +179,55 @@ final class ReplicationStream: OutboundDelegate, @unchecked Sendable {
     }
 
     private static func answer(_ waiter: ReplicaWaiter, ok: Bool, from nodeKey: String) {
-        let token = waiter.token
-        let worker = waiter.worker
-        worker.post { (worker.handler as? NodeHandler)?.replicaAnswered(token: token, from: nodeKey, ok: ok) }
+        answer([waiter], ok: ok, from: nodeKey)
+    }
+
+    /// Posts the answers to the workers that own the waiting writes, one task per worker.
+    private static func answer(_ waiters: [ReplicaWaiter], ok: Bool, from nodeKey: String) {
+        guard !waiters.isEmpty else { return }
+        var remaining = waiters[...]
+        while let first = remaining.first {
+            let worker = first.worker
+            let tokens = remaining.filter { $0.worker === worker }.map(\.token)
+            remaining = remaining.filter { $0.worker !== worker }[...]
+            worker.post {
+                guard let handler = worker.handler as? NodeHandler else { return }
+                for token in tokens { handler.replicaAnswered(token: token, from: nodeKey, ok: ok) }
+            }
+        }
     }
 
     // MARK: OutboundDelegate (home thread)
 
     func outbound(_ connection: OutboundConnection, received input: UnsafeRawBufferPointer) -> Int {
         guard connection === self.connection else { return input.count }
-        guard let newline = input.firstIndex(of: 0x0A) else { return 0 }
-        let line = UnsafeRawBufferPointer(rebasing: input[..<newline])
-        guard queue.inFlightCount > 0 else {
-            connection.fail("unexpected reply from \(nodeKey)")
-            return input.count
+        // Every complete reply line at once, so the writes they release are answered with one
+        // posted task per worker rather than one per write.
+        var released: [ReplicaWaiter] = []
+        defer { Self.answer(released, ok: true, from: nodeKey) }
+        var offset = 0
+        while let newline = input[offset...].firstIndex(of: 0x0A) {
+            let line = UnsafeRawBufferPointer(rebasing: input[offset..<newline])
+            guard queue.inFlightCount > 0 else {
+                connection.fail("unexpected reply from \(nodeKey)")
+                return input.count
+            }
+            guard ReplicaReply.confirms(line) else {
+                // Not applied (the destination is fenced, or does not take copies from us under
+                // its map): keep everything and offer it again a little later.
+                stats.refused(String(decoding: line.prefix { $0 != 0x0D }, as: UTF8.self))
+                connection.fail("\(nodeKey) refused a copy")
+                return newline + 1
+            }
+            released += queue.confirmOldest()
+            offset = newline + 1
         }
-        if ReplicaReply.confirms(line) {
-            for waiter in queue.confirmOldest() { Self.answer(waiter, ok: true, from: nodeKey) }
+        if offset > 0 {
             oldestInFlightSince = queue.inFlightCount > 0 ? ServerClock.monotonicMilliseconds() : 0
             backoff = 0
             publish()
-        } else {
-            // Not applied (the destination is fenced, or does not take copies from us under its
-            // map): keep everything and offer it again a little later.
-            stats.refused(String(decoding: line.prefix { $0 != 0x0D }, as: UTF8.self))
-            connection.fail("\(nodeKey) refused a copy")
         }
-        return newline + 1
+        return offset
     }
 
     func outboundClosed(_ connection: OutboundConnection, reason: String) {
