@@ -17,28 +17,7 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-send() { # host port request -> reply (first line)
-    python3 - "$1" "$2" "$3" <<'PY'
-import socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2]))); s.sendall(sys.argv[3].encode().decode('unicode_escape').encode())
-s.settimeout(2); data = b""
-try:
-    while not data.endswith(b"\r\n") or (data.startswith(b"STAT") and not data.endswith(b"END\r\n")):
-        chunk = s.recv(65536)
-        if not chunk: break
-        data += chunk
-except socket.timeout: pass
-print(data.decode(errors="replace"), end="")
-PY
-}
-wait_state() { # node-key state role, up to 600 s
-    local deadline=$((SECONDS + 600))
-    until send 127.0.0.1 "$ip" 'stats nodes\r\n' | grep -q "STAT $1:state $2" && send 127.0.0.1 "$ip" 'stats nodes\r\n' | grep -q "STAT $1:role $3"; do
-        [ $SECONDS -lt $deadline ] || { echo "timed out waiting for $1 to be $3/$2" >&2; exit 1; }
-        sleep 0.05
-    done
-}
+. scripts/bench-lib.sh
 
 ip=$(free_port); p1=$(free_port); p2=$(free_port); p3=$(free_port)
 mkdir -p "$work/i" "$work/n1" "$work/n2" "$work/n3"
@@ -51,7 +30,7 @@ for n in 1 2 3; do
 done
 sleep 1.5
 [ "$(send 127.0.0.1 "$ip" "node role 127.0.0.1 $p1 master 1 0\r\n")" = $'OK\r' ] || true
-wait_state "127.0.0.1:$p1" active master
+wait_node "$ip" "127.0.0.1:$p1" active master
 
 if [ -z "${SKIP_PROXY:-}" ]; then
     echo "proxied vs direct: 50 connections, 90:10 get:set, 32-byte values, $ROUNDS × $DURATION s each"
@@ -76,7 +55,7 @@ if [ -z "${SKIP_RECONSTRUCTION:-}" ]; then
     echo "master holds $items items; making 127.0.0.3 a slave of partition 0"
     start=$(date +%s.%N)
     send 127.0.0.1 "$ip" "node role 127.0.0.3 $p3 slave 0 0\r\n" >/dev/null
-    wait_state "127.0.0.3:$p3" active slave
+    wait_node "$ip" "127.0.0.3:$p3" active slave
     end=$(date +%s.%N)
     copied=$(send 127.0.0.3 "$p3" 'stats\r\n' | awk '/curr_items/ {print $3}' | tr -d '\r')
     python3 - "$start" "$end" "$copied" "$VALUE_SIZE" <<'PY'

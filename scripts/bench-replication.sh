@@ -17,28 +17,7 @@ pids=()
 stop_all() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; pids=(); }
 trap 'stop_all; rm -rf "$work"' EXIT INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-send() { # host port request -> reply
-    python3 - "$1" "$2" "$3" <<'PY'
-import socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2]))); s.sendall(sys.argv[3].encode().decode('unicode_escape').encode())
-s.settimeout(2); data = b""
-try:
-    while not data.endswith(b"\r\n") or (data.startswith(b"STAT") and not data.endswith(b"END\r\n")):
-        chunk = s.recv(65536)
-        if not chunk: break
-        data += chunk
-except socket.timeout: pass
-print(data.decode(errors="replace"), end="")
-PY
-}
-wait_state() { # index-port node-key state role
-    local deadline=$((SECONDS + 120))
-    until send 127.0.0.1 "$1" 'stats nodes\r\n' | grep -q "STAT $2:state $3" && send 127.0.0.1 "$1" 'stats nodes\r\n' | grep -q "STAT $2:role $4"; do
-        [ $SECONDS -lt $deadline ] || { echo "timed out waiting for $2 to be $4/$3" >&2; exit 1; }
-        sleep 0.05
-    done
-}
+. scripts/bench-lib.sh
 bench() { # port extra-args... -> ops/s
     local port=$1; shift
     "$bin/flare-bench" --host 127.0.0.1 --port "$port" --duration "$DURATION" --json "$@" 2>/dev/null |
@@ -57,14 +36,14 @@ for mode in async sync; do
         --index-servers "127.0.0.1:$ip" --thread-pool-size 2 >"$work/n2.log" 2>&1 & pids+=($!)
     sleep 1.5
     send 127.0.0.1 "$ip" "node role 127.0.0.1 $p1 master 1 0\r\n" >/dev/null
-    wait_state "$ip" "127.0.0.1:$p1" active master
+    wait_node "$ip" "127.0.0.1:$p1" active master
     declare -A alone=() paired=()
     for workload in mixed sets; do
         args=(); [ "$workload" = sets ] && args=(--ratio 0:100 --value-size 1024 --key-prefix s:)
         for r in $(seq 1 "$ROUNDS"); do alone[$workload]+="$(bench "$p1" "${args[@]}") "; done
     done
     send 127.0.0.1 "$ip" "node role 127.0.0.2 $p2 slave 1 0\r\n" >/dev/null
-    wait_state "$ip" "127.0.0.2:$p2" active slave
+    wait_node "$ip" "127.0.0.2:$p2" active slave
     for workload in mixed sets; do
         args=(); [ "$workload" = sets ] && args=(--ratio 0:100 --value-size 1024 --key-prefix s:)
         for r in $(seq 1 "$ROUNDS"); do paired[$workload]+="$(bench "$p1" "${args[@]}") "; done
