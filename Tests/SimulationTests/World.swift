@@ -1,0 +1,444 @@
+import FlareCluster
+import FlareStorage
+
+/// Which parts of the replication design are switched on. `full` is the design under test;
+/// the weakened variants exist to show that the checks catch what each part prevents.
+struct SimDesign: Sendable, CustomStringConvertible {
+    /// A master acknowledges writes only while it holds a lease, renewed by the index's pings
+    /// (stamped with their send time); the index fails a master over only once the last lease it
+    /// granted has run out.
+    var lease = true
+    /// A slave applies a replicated write only if its own map names the sender as the master.
+    var senderCheck = true
+    /// A sync write is acknowledged only after every active slave confirmed it.
+    var syncWaitsForSlaves = true
+    /// A newly promoted master first sends its slaves a full copy that replaces theirs, so
+    /// writes the old master got to only some slaves do not leave them diverged.
+    var resyncOnPromotion = true
+    /// The index's pings carry its map version; a node that is behind fetches the map (pushes are
+    /// sent once and are lost when the node is unreachable at that moment).
+    var pingCarriesVersion = true
+
+    static let full = SimDesign()
+
+    var description: String {
+        var off: [String] = []
+        if !lease { off.append("lease") }
+        if !senderCheck { off.append("senderCheck") }
+        if !syncWaitsForSlaves { off.append("syncWaitsForSlaves") }
+        if !resyncOnPromotion { off.append("resyncOnPromotion") }
+        if !pingCarriesVersion { off.append("pingCarriesVersion") }
+        return off.isEmpty ? "full design" : "design without " + off.joined(separator: ", ")
+    }
+}
+
+/// Timing of the simulated cluster, in simulated milliseconds.
+struct SimTiming {
+    var monitorInterval: Int64 = 300
+    var monitorReadTimeout: Int64 = 200
+    var monitorRetry: Int64 = 100
+    var threshold = 3
+    var lease: Int64 = 1000
+    var syncTimeout: Int64 = 800
+    var clientTimeout: Int64 = 2000
+    var forwardTimeout: Int64 = 1000
+    /// Unconfirmed replication with no progress for this long: reconnect and resend.
+    var resendAfter: Int64 = 300
+    var nodeTick: Int64 = 100
+    var faultPhase: Int64 = 6000
+    var quiescePhase: Int64 = 6000
+}
+
+/// Endpoints: 0 is the index, 1…nodeCount the nodes, 100+c client c.
+typealias Endpoint = Int
+let indexEndpoint: Endpoint = 0
+let clientBase: Endpoint = 100
+
+/// One replicated operation: the resulting item (as Replication.swift sends it), a delete with
+/// the deleted item's version, or a promoted master's full copy.
+enum ReplOp {
+    case set(key: String, value: [UInt8], flags: UInt32, version: UInt64)
+    case delete(key: String, version: UInt64)
+    case snapshot([SnapshotItem])
+
+    var bytes: Int {
+        switch self {
+        case .set(let key, let value, _, _): key.utf8.count + value.count + 32
+        case .delete(let key, _): key.utf8.count + 16
+        case .snapshot(let items): items.reduce(16) { $0 + $1.key.utf8.count + $1.value.count + 32 }
+        }
+    }
+}
+
+struct SnapshotItem: Equatable {
+    let key: String
+    let value: [UInt8]
+    let flags: UInt32
+    let version: UInt64
+}
+
+enum ClientOp {
+    case set(key: String, value: String)
+    case delete(key: String)
+    case append(key: String, token: String)
+    case incr(key: String, delta: UInt64)
+    case cas(key: String, value: String, unique: UInt64)
+    case gets(key: String)
+
+    var key: String {
+        switch self {
+        case .set(let key, _), .delete(let key), .append(let key, _), .incr(let key, _), .cas(let key, _, _), .gets(let key): key
+        }
+    }
+
+    var isWrite: Bool { if case .gets = self { false } else { true } }
+}
+
+struct ClientRequest {
+    let opID: Int
+    let client: Int
+    let op: ClientOp
+    let sync: Bool
+}
+
+enum ClientReply {
+    case stored
+    case deleted
+    case counter(UInt64)
+    case found(value: String, unique: UInt64)
+    case miss
+    /// NOT_STORED / NOT_FOUND / EXISTS: executed, no effect.
+    case noEffect(String)
+    /// Refused before executing (fenced, not master, no lease): no effect.
+    case refused(String)
+    /// Executed or maybe not, replicated or maybe not: SERVER_ERROR after the fact.
+    case uncertain(String)
+}
+
+enum Message {
+    case ping(id: UInt64, sentAt: Int64, grant: Bool, mapVersion: UInt64)
+    case pong(id: UInt64)
+    case push(version: UInt64, map: NodeMap)
+    case pushAck(version: UInt64)
+    /// A restarted node announces itself (its previous process's state is gone).
+    case restarted
+    case fetchMap
+    case request(ClientRequest)
+    case reply(opID: Int, ClientReply)
+    case forward(forwardID: UInt64, ClientRequest)
+    case forwardReply(forwardID: UInt64, ClientReply)
+    case replicate(stream: UInt64, position: UInt64, op: ReplOp)
+    case replicateAck(stream: UInt64, position: UInt64, ok: Bool)
+}
+
+enum SimEvent {
+    case deliver(from: Endpoint, to: Endpoint, epoch: UInt64, Message)
+    case monitorTick(node: Int, incarnation: UInt64)
+    case pingTimeout(node: Int, id: UInt64, incarnation: UInt64)
+    case delayedDown(node: Int, incarnation: UInt64)
+    case priorityWait(push: UInt64, incarnation: UInt64)
+    case nodeTick(node: Int, incarnation: UInt64)
+    case clientTick(client: Int)
+    case clientTimeout(client: Int, opID: Int)
+    case fault(Fault)
+}
+
+enum Fault: CustomStringConvertible {
+    case crash(node: Int, restartAfter: Int64)
+    case restart(node: Int)
+    case stall(node: Int, duration: Int64)
+    case resume(node: Int)
+    case isolate(node: Int, duration: Int64)
+    case heal(node: Int)
+    case indexCrash(restartAfter: Int64)
+    case indexRestart
+
+    var description: String {
+        switch self {
+        case .crash(let n, let after): "crash n\(n) (restart after \(after) ms)"
+        case .restart(let n): "restart n\(n)"
+        case .stall(let n, let d): "stall n\(n) for \(d) ms"
+        case .resume(let n): "resume n\(n)"
+        case .isolate(let n, let d): "isolate n\(n) from index and peers for \(d) ms"
+        case .heal(let n): "heal n\(n)"
+        case .indexCrash(let after): "index crash (restart after \(after) ms)"
+        case .indexRestart: "index restart"
+        }
+    }
+}
+
+/// A TCP connection between two endpoints: in order per direction; a new epoch means the old
+/// connection broke and whatever was in flight on it is lost.
+struct Link {
+    var epoch: UInt64 = 0
+    var lastArrival: [Int64] = [0, 0]
+}
+
+/// One acknowledged write: which node acknowledged it, when, for which partition.
+struct AckRecord {
+    let time: Int64
+    let node: Int
+    let partition: Int
+    let opID: Int
+}
+
+/// The simulated world of one seed: index, nodes, clients, network, and the event loop.
+final class World {
+    let seed: UInt64
+    let design: SimDesign
+    let timing = SimTiming()
+    var rng: SimRandom
+    var now: Int64 = 0
+    var queue = EventQueue<SimEvent>()
+    var trace: Trace
+
+    let nodeCount = 4
+    var index: SimIndex!
+    var nodes: [SimNode] = []   // nodes[0] unused so that node i is nodes[i]
+    var clients: [SimClient] = []
+    var history: [OpRecord] = []
+    var acks: [AckRecord] = []
+    let keys = ["k0", "k1", "k2", "k3", "n"]
+    static let counterKey = "n"
+    let resolver: KeyResolver
+
+    private var links: [Int: Link] = [:]
+    /// Nodes currently cut off from index and peers.
+    var isolated: Set<Int> = []
+    /// Per-message chance (permille) that the connection breaks right before it.
+    var dropPermille = 0
+    var spikePermille = 0
+    var nextID: UInt64 = 0
+
+    init(seed: UInt64, design: SimDesign, traceCapacity: Int) {
+        self.seed = seed
+        self.design = design
+        self.rng = SimRandom(seed: seed)
+        self.trace = Trace(capacity: traceCapacity)
+        self.resolver = try! KeyResolver()
+    }
+
+    func freshID() -> UInt64 {
+        nextID += 1
+        return nextID
+    }
+
+    func log(_ line: @autoclosure () -> String) {
+        trace.add("\(now) \(line())")
+    }
+
+    func nodeKey(_ node: Int) -> String { NodeEntry.nodeKey(name: "n\(node)", port: 12121) }
+
+    func node(forKey key: String) -> Int? {
+        (1...nodeCount).first { nodeKey($0) == key }
+    }
+
+    // MARK: Network
+
+    private func linkID(_ a: Endpoint, _ b: Endpoint) -> Int { min(a, b) * 1024 + max(a, b) }
+
+    /// Whether a message between these endpoints can pass now (isolation cuts a node off from
+    /// the index and the other nodes; clients still reach it).
+    func reachable(_ a: Endpoint, _ b: Endpoint) -> Bool {
+        let aServer = a < clientBase
+        let bServer = b < clientBase
+        guard aServer && bServer else { return true }
+        return !(isolated.contains(a) || isolated.contains(b))
+    }
+
+    /// Breaks the connection between a and b: everything in flight on it is lost.
+    func breakLink(_ a: Endpoint, _ b: Endpoint) {
+        let id = linkID(a, b)
+        var link = links[id] ?? Link()
+        link.epoch += 1
+        links[id] = link
+    }
+
+    func send(_ from: Endpoint, _ to: Endpoint, _ message: Message) {
+        guard reachable(from, to) else {
+            log("drop \(name(from))->\(name(to)) (isolated): \(describe(message))")
+            return
+        }
+        if dropPermille > 0 && rng.chance(dropPermille) {
+            breakLink(from, to)
+            log("connection \(name(from))<->\(name(to)) reset; lost \(describe(message)) and what was in flight")
+            return
+        }
+        let id = linkID(from, to)
+        var link = links[id] ?? Link()
+        let direction = from < to ? 0 : 1
+        var delay = rng.range(1...8)
+        if spikePermille > 0 && rng.chance(spikePermille) { delay += rng.range(50...250) }
+        // TCP keeps one direction of a connection in order.
+        let arrival = max(now + delay, link.lastArrival[direction])
+        link.lastArrival[direction] = arrival
+        links[id] = link
+        queue.push(arrival, .deliver(from: from, to: to, epoch: link.epoch, message))
+    }
+
+    func linkEpoch(_ a: Endpoint, _ b: Endpoint) -> UInt64 { links[linkID(a, b)]?.epoch ?? 0 }
+
+    func name(_ endpoint: Endpoint) -> String {
+        endpoint == indexEndpoint ? "index" : endpoint >= clientBase ? "c\(endpoint - clientBase)" : "n\(endpoint)"
+    }
+
+    func describe(_ message: Message) -> String {
+        switch message {
+        case .ping(let id, _, let grant, let version): "ping#\(id)\(grant ? " grant" : "") v\(version)"
+        case .pong(let id): "pong#\(id)"
+        case .push(let version, let map): "push v\(version) [\(Self.brief(map))]"
+        case .pushAck(let version): "push ack v\(version)"
+        case .restarted: "restarted"
+        case .fetchMap: "fetch map"
+        case .request(let request): "request op\(request.opID) \(Self.describe(request.op))\(request.sync ? " sync" : "")"
+        case .reply(let op, let reply): "reply op\(op) \(reply)"
+        case .forward(let id, let request): "forward#\(id) op\(request.opID) \(Self.describe(request.op))"
+        case .forwardReply(let id, let reply): "forward reply#\(id) \(reply)"
+        case .replicate(let stream, let position, let op): "replicate s\(stream)@\(position) \(Self.describe(op))"
+        case .replicateAck(let stream, let position, let ok): "replicate \(ok ? "ack" : "REFUSED") s\(stream)@\(position)"
+        }
+    }
+
+    static func describe(_ op: ClientOp) -> String {
+        switch op {
+        case .set(let key, let value): "set \(key)=\(value)"
+        case .delete(let key): "delete \(key)"
+        case .append(let key, let token): "append \(key)+=\(token)"
+        case .incr(let key, let delta): "incr \(key) \(delta)"
+        case .cas(let key, let value, let unique): "cas \(key)=\(value) if v\(unique)"
+        case .gets(let key): "gets \(key)"
+        }
+    }
+
+    static func describe(_ op: ReplOp) -> String {
+        switch op {
+        case .set(let key, let value, _, let version): "set \(key)=\(String(decoding: value, as: UTF8.self)) v\(version)"
+        case .delete(let key, let version): "delete \(key) v\(version)"
+        case .snapshot(let items): "snapshot of \(items.count) items"
+        }
+    }
+
+    static func brief(_ map: NodeMap) -> String {
+        map.entries.map { "\($0.name) \($0.role.name)/\($0.state.name)/\($0.partition)" }.joined(separator: ", ")
+    }
+
+    // MARK: Run
+
+    /// Sets the cluster up through the real index operations, schedules faults, runs to quiescence.
+    func run() {
+        index = SimIndex(world: self)
+        nodes = [SimNode(id: 0)] + (1...nodeCount).map { SimNode(id: $0) }
+        index.bootstrap()
+        clients = (0..<(3 + rng.below(4))).map { SimClient(id: $0) }
+        dropPermille = [0, 2, 5, 10][rng.below(4)]
+        spikePermille = [0, 10, 30][rng.below(3)]
+        scheduleFaults()
+        for client in clients { queue.push(rng.range(1...50), .clientTick(client: client.id)) }
+        let end = timing.faultPhase + timing.quiescePhase
+        while let (time, event) = queue.pop(), time <= end {
+            now = time
+            dispatch(event)
+        }
+        now = end
+    }
+
+    private func scheduleFaults() {
+        let count = rng.below(5)
+        for _ in 0..<count {
+            let at = rng.range(200...(timing.faultPhase - 500))
+            // The master is the most interesting victim; n1 is master at the start.
+            let target = rng.chance(500) ? 1 : 1 + rng.below(nodeCount)
+            let fault: Fault
+            switch rng.below(6) {
+            case 0: fault = .crash(node: target, restartAfter: rng.range(20...300))
+            case 1: fault = .crash(node: target, restartAfter: rng.range(1500...3000))
+            case 2: fault = .stall(node: target, duration: rng.range(300...2500))
+            case 3: fault = .isolate(node: target, duration: rng.range(300...3000))
+            case 4: fault = .indexCrash(restartAfter: rng.range(100...1500))
+            default: fault = .stall(node: target, duration: rng.range(50...400))
+            }
+            queue.push(at, .fault(fault))
+        }
+        // Everything heals when the fault phase ends.
+        queue.push(timing.faultPhase, .fault(.indexRestart))
+        for node in 1...nodeCount {
+            queue.push(timing.faultPhase, .fault(.restart(node: node)))
+            queue.push(timing.faultPhase, .fault(.resume(node: node)))
+            queue.push(timing.faultPhase, .fault(.heal(node: node)))
+        }
+    }
+
+    private func dispatch(_ event: SimEvent) {
+        switch event {
+        case .deliver(let from, let to, let epoch, let message):
+            guard epoch == linkEpoch(from, to) else {
+                log("lost \(name(from))->\(name(to)) (connection broke): \(describe(message))")
+                return
+            }
+            guard reachable(from, to) else {
+                log("lost \(name(from))->\(name(to)) (isolated): \(describe(message))")
+                return
+            }
+            if to == indexEndpoint {
+                index.receive(from: from, message)
+            } else if to >= clientBase {
+                receiveAtClient(to - clientBase, from: from, message)
+            } else {
+                nodeEvent(to, event)
+            }
+        case .monitorTick, .pingTimeout, .delayedDown, .priorityWait:
+            index.handle(event)
+        case .nodeTick(let node, _):
+            nodeEvent(node, event)
+        case .clientTick(let client):
+            clientTick(client)
+        case .clientTimeout(let client, let opID):
+            clientTimeout(client, opID: opID)
+        case .fault(let fault):
+            apply(fault)
+        }
+    }
+
+    private func apply(_ fault: Fault) {
+        switch fault {
+        case .crash(let n, let after):
+            guard nodes[n].up else { return }
+            log("FAULT \(fault)")
+            crashNode(n)
+            queue.push(min(now + after, timing.faultPhase), .fault(.restart(node: n)))
+        case .restart(let n):
+            guard !nodes[n].up else { return }
+            log("FAULT \(fault)")
+            restartNode(n)
+        case .stall(let n, let duration):
+            guard nodes[n].up, nodes[n].stalledUntil == nil else { return }
+            log("FAULT \(fault)")
+            nodes[n].stalledUntil = now + duration
+            queue.push(min(now + duration, timing.faultPhase), .fault(.resume(node: n)))
+        case .resume(let n):
+            guard nodes[n].stalledUntil != nil else { return }
+            log("FAULT \(fault)")
+            resumeNode(n)
+        case .isolate(let n, let duration):
+            guard !isolated.contains(n) else { return }
+            log("FAULT \(fault)")
+            isolated.insert(n)
+            breakLink(n, indexEndpoint)
+            for other in 1...nodeCount where other != n { breakLink(n, other) }
+            queue.push(min(now + duration, timing.faultPhase), .fault(.heal(node: n)))
+        case .heal(let n):
+            guard isolated.contains(n) else { return }
+            log("FAULT \(fault)")
+            isolated.remove(n)
+        case .indexCrash(let after):
+            guard index.up else { return }
+            log("FAULT \(fault)")
+            index.crash()
+            queue.push(min(now + after, timing.faultPhase), .fault(.indexRestart))
+        case .indexRestart:
+            guard !index.up else { return }
+            log("FAULT \(fault)")
+            index.restart()
+        }
+    }
+}
