@@ -50,11 +50,11 @@ extension World {
         let sync = rng.chance(700)
         let op: ClientOp
         let opID = history.count
-        let incrCount = history.lazy.filter { $0.kind == .incr }.count
         if key == World.counterKey {
             guard incrCount < 62 else { return scheduleClient(c) }
-            op = .incr(key: key, delta: 1 << UInt64(incrCount))
-            history.append(OpRecord(id: opID, client: c, kind: .incr, key: key, token: "", delta: 1 << UInt64(incrCount), sync: sync, invoke: now))
+            incrCount += 1
+            op = .incr(key: key, delta: 1 << UInt64(incrCount - 1))
+            history.append(OpRecord(id: opID, client: c, kind: .incr, key: key, token: "", delta: 1 << UInt64(incrCount - 1), sync: sync, invoke: now))
         } else {
             switch rng.below(20) {
             case 0..<7:

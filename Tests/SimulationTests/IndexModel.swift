@@ -52,10 +52,9 @@ final class SimIndex {
         // and every replica with the counter at 0.
         pendingPush = nil
         laterPushes = []
+        for n in 1...3 { world.nodeSeed(n, key: World.counterKey, value: "0", version: 1) }
         for n in 1...world.nodeCount {
-            world.nodes[n].store = SimNode.makeStore()
             world.nodeApplyMap(n, version: state.version, map: state.map)
-            if n <= 3 { world.nodeSeed(n, key: World.counterKey, value: "0", version: 1) }
             world.queue.push(world.rng.range(1...world.timing.monitorInterval), .monitorTick(node: n, incarnation: incarnation))
             world.queue.push(world.rng.range(1...world.timing.nodeTick), .nodeTick(node: n, incarnation: world.nodes[n].incarnation))
         }

@@ -23,6 +23,8 @@ final class SimNode {
 
     // Process memory, lost on a crash.
     var map: NodeMap?
+    /// The map's partition tables, derived once per map as ClusterView does.
+    var layout: PartitionLayout?
     var mapVersion: UInt64 = 0
     /// A restarted process serves nothing until the index answered it.
     var awaitingIndex = false
@@ -67,6 +69,7 @@ final class SimNode {
 
     func forgetProcessMemory() {
         map = nil
+        layout = nil
         mapVersion = 0
         leaseUntil = 0
         streams = [:]
@@ -166,8 +169,8 @@ extension World {
     // MARK: Maps
 
     /// The master of the key's partition in this map (ClusterView.routeWrite).
-    func masterKey(in map: NodeMap, key: String) -> String? {
-        guard let layout = try? map.partitionLayout(), layout.activeCount > 0 else { return nil }
+    func masterKey(in layout: PartitionLayout?, key: String) -> String? {
+        guard let layout, layout.activeCount > 0 else { return nil }
         return layout.master(of: resolver.partition(of: key, count: layout.activeCount))?.nodeKey
     }
 
@@ -180,7 +183,7 @@ extension World {
     /// The slaves a master copies to, and whether a sync write waits for each (replicaTargets).
     func replicaTargets(_ n: Int) -> [(node: Int, waitFor: Bool)] {
         guard let partition = masterPartition(n), let map = nodes[n].map,
-              let layout = try? map.partitionLayout(), let entry = layout.partition(partition) else { return [] }
+              let layout = nodes[n].layout, let entry = layout.partition(partition) else { return [] }
         return entry.slaves.compactMap { member in
             guard let slave = node(forKey: member.nodeKey), let state = map[nodeKey: member.nodeKey]?.state else { return nil }
             return (slave, state == .active)
@@ -191,6 +194,7 @@ extension World {
         let node = nodes[n]
         let wasMaster = masterPartition(n) != nil
         node.map = map
+        node.layout = try? map.partitionLayout()
         node.mapVersion = version
         log("n\(n) map v\(version) [\(World.brief(map))]")
         guard masterPartition(n) != nil else {
@@ -231,7 +235,7 @@ extension World {
         guard let map = node.map, !node.awaitingIndex else {
             return answer(n, replyTo, opID: request.opID, .refused("no map from the index yet"))
         }
-        guard let master = masterKey(in: map, key: request.op.key) else {
+        guard let master = masterKey(in: node.layout, key: request.op.key) else {
             return answer(n, replyTo, opID: request.opID, .refused("partition has no master"))
         }
         if master == nodeKey(n) {
@@ -374,7 +378,7 @@ extension World {
             case .set(let k, _, _, _), .delete(let k, _): key = k
             case .snapshot: key = keys[0]
             }
-            guard masterKey(in: map, key: key) == nodeKey(from) else {
+            guard masterKey(in: node.layout, key: key) == nodeKey(from) else {
                 log("n\(n) refuses replication from n\(from): not the master in its map")
                 return false
             }

@@ -24,10 +24,14 @@ struct SimulationRunner {
 
     /// One seed; nil if every invariant held.
     func run(seed: UInt64) -> Failure? {
+        // Traces cost most of the time; a run is deterministic, so a failing seed is simply run
+        // again with its trace on.
+        let quiet = World(seed: seed, design: design, traceCapacity: 0)
+        quiet.run()
+        guard !quiet.check().isEmpty else { return nil }
         let world = World(seed: seed, design: design, traceCapacity: traceCapacity)
         world.run()
         let violations = world.check()
-        guard !violations.isEmpty else { return nil }
         return Failure(seed: seed, violations: violations, trace: world.trace.ordered, design: design, events: world.trace.total)
     }
 

@@ -197,10 +197,14 @@ final class World {
     var nodes: [SimNode] = []   // nodes[0] unused so that node i is nodes[i]
     var clients: [SimClient] = []
     var history: [OpRecord] = []
+    /// Incr operations so far: each gets the next power of two as its delta.
+    var incrCount = 0
     var acks: [AckRecord] = []
     let keys = ["k0", "k1", "k2", "k3", "n"]
     static let counterKey = "n"
     let resolver: KeyResolver
+    /// Building the modular table costs more than a whole run: built once, immutable.
+    static let sharedResolver = try! KeyResolver()
 
     private var links: [Int: Link] = [:]
     /// Nodes currently cut off from index and peers.
@@ -215,7 +219,7 @@ final class World {
         self.design = design
         self.rng = SimRandom(seed: seed)
         self.trace = Trace(capacity: traceCapacity)
-        self.resolver = try! KeyResolver()
+        self.resolver = World.sharedResolver
     }
 
     func freshID() -> UInt64 {
@@ -224,6 +228,7 @@ final class World {
     }
 
     func log(_ line: @autoclosure () -> String) {
+        guard trace.capacity > 0 else { return }
         trace.add("\(now) \(line())")
     }
 
