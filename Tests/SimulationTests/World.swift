@@ -32,6 +32,22 @@ struct SimDesign: Sendable, CustomStringConvertible {
     }
 }
 
+extension SimDesign {
+    /// The full design minus the comma-separated parts named (`FLARE_SIM_OFF=lease,senderCheck`).
+    init(off names: String) {
+        for name in names.split(separator: ",") {
+            switch name {
+            case "lease": lease = false
+            case "senderCheck": senderCheck = false
+            case "syncWaitsForSlaves": syncWaitsForSlaves = false
+            case "resyncOnPromotion": resyncOnPromotion = false
+            case "pingCarriesVersion": pingCarriesVersion = false
+            default: preconditionFailure("unknown design part \(name)")
+            }
+        }
+    }
+}
+
 /// Timing of the simulated cluster, in simulated milliseconds.
 struct SimTiming {
     var monitorInterval: Int64 = 300
