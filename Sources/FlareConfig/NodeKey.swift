@@ -53,6 +53,7 @@ enum NodeKey: String, SettingKey {
     case serverAddress = "server-address"
     case logLevel = "log-level"
     case rejoinAsSlave = "rejoin-as-slave"
+    case masterLease = "master-lease"
 
     var spec: SettingSpec {
         switch self {
@@ -185,6 +186,9 @@ enum NodeKey: String, SettingKey {
         case .rejoinAsSlave:
             SettingSpec(.boolean, default: .value("false"),
                         "after a restart, rejoin the former partition as a slave and catch up (addition of this implementation)")
+        case .masterLease:
+            SettingSpec(.integer(0...600_000), default: .value("1000"),
+                        "ms an active master with slaves may acknowledge writes after last hearing from the index, 0 = off; keep it below the index's fail-over time (monitor-interval x monitor-threshold) (addition of this implementation)")
         }
     }
 }

@@ -167,6 +167,9 @@ struct NodeOptions: ParsableCommand {
     @Option(name: .customLong("rejoin-as-slave"), help: NodeKey.rejoinAsSlave.argumentHelp)
     var rejoinAsSlave: String?
 
+    @Option(name: .customLong("master-lease"), help: NodeKey.masterLease.argumentHelp)
+    var masterLease: String?
+
     /// The keys given on the command line; a switch that was not given is
     /// absent rather than false, so it does not override the file.
     var keyValues: [NodeKey: String] {
@@ -223,6 +226,7 @@ struct NodeOptions: ParsableCommand {
             .serverAddress: serverAddress,
             .logLevel: logLevel,
             .rejoinAsSlave: rejoinAsSlave,
+            .masterLease: masterLease,
         ]
         return values.compactMapValues { $0 }
     }

@@ -80,6 +80,9 @@ public struct NodeSettings: Equatable, Sendable {
     public var logLevel: LogLevel
     /// After a restart, rejoin the former partition as a slave on its own (off by default).
     public var rejoinAsSlave: Bool
+    /// Milliseconds, 0 = off: how long an active master with slaves may act as master after it
+    /// last heard from the index.
+    public var masterLease: Int
 
     /// Kept so a SIGHUP reload re-applies what the operator typed at start-up.
     /// Part of equality: settings from different command lines reload
@@ -148,6 +151,7 @@ public struct NodeSettings: Equatable, Sendable {
         serverAddress = values.text(.serverAddress)
         logLevel = values.choice(.logLevel)
         rejoinAsSlave = values.bool(.rejoinAsSlave)
+        masterLease = values.int(.masterLease)
     }
 
     /// Either the list form or the single name (+ port) form; mixing them

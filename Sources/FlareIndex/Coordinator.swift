@@ -151,6 +151,21 @@ final class Coordinator: @unchecked Sendable {
         }
     }
 
+    /// `node add`. A node listed as live that registers again restarted before its monitor noticed
+    /// (`IndexState.addNode` fails it over and readmits it); logged, as no monitor event explains
+    /// the change.
+    func addNode(name: String, port: Int) -> Result<IndexState, IndexCommandError> {
+        var before: NodeEntry?
+        let outcome = perform("node add \(name) \(port)") { (state: inout IndexState) throws(IndexCommandError) in
+            before = state.map[name: name, port: port]
+            return try state.addNode(name: name, port: port)
+        }
+        if let before, before.state != .down, case .success(let after) = outcome, let now = after.map[name: name, port: port] {
+            logger.warning("\(before.nodeKey) registered again while listed as \(before.role.name)/\(before.state.name): its process restarted, so it was taken down and readmitted as \(now.role.name)/\(now.state.name)")
+        }
+        return outcome
+    }
+
     /// `node sync` to every node (index-server.md §4): priority nodes first, each waited for, then all.
     private func push(_ state: IndexState, _ change: IndexChange) {
         let text = "node sync \(state.version)\r\n" + state.map.nodeLines + "END\r\n"

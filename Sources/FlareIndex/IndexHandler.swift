@@ -117,9 +117,7 @@ final class IndexHandler: ConnectionHandler {
         case "add":
             guard rest.count == 2, let port = Self.port(rest[1]) else { output.append("ERROR\r\n"); return }
             let name = rest[0]
-            switch context.coordinator.perform("node add \(name) \(port)", { (state: inout IndexState) throws(IndexCommandError) in
-                try state.addNode(name: name, port: port)
-            }) {
+            switch context.coordinator.addNode(name: name, port: port) {
             case .success(let state):
                 output.append(state.map.nodeLines)
                 output.append("END\r\n")

@@ -94,7 +94,15 @@ public final class OutboundConnection {
                 event_add(writeEvent, nil)
                 return
             }
-            fail("write to \(host):\(port): \(errorText(errno))")
+            // `flush` runs inside the owner's request handling: close now, but report on a
+            // later loop turn so the owner is not re-entered half-way through its work.
+            let reason = "write to \(host):\(port): \(errorText(errno))"
+            closed = true
+            tearDown()
+            worker.post { [weak self] in
+                guard let self else { return }
+                delegate?.outboundClosed(self, reason: reason)
+            }
             return
         }
         event_del(writeEvent)

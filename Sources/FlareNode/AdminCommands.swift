@@ -80,8 +80,21 @@ extension NodeHandler {
             }
         }
         if filter == nil || filter!.equals("slave") {
-            let slaves = Set(view.slaves.map(\.node.nodeKey))
-            for link in links where filter == nil || slaves.contains(link.peer) {
+            // Replication streams: `queue` is the copies the destination has not confirmed,
+            // `behind` the age of the oldest in flight, state `lagging` when it fell behind.
+            let nowMilliseconds = ServerClock.monotonicMilliseconds()
+            for stream in context.replication.all {
+                let stats = stream.stats
+                let queue = stats.queued.load(ordering: .relaxed)
+                let since = stats.oldestSince.load(ordering: .relaxed)
+                let state = stats.lagging(now: nowMilliseconds) ? "lagging" : queue > 0 ? "execute" : "wait"
+                ThreadStat(id: stats.id, type: stats.threadType, peer: stats.destination, op: queue > 0 ? "replication" : "",
+                           uptime: max(0, now - stats.openedAt), state: state, queue: queue,
+                           behind: since > 0 ? max(0, nowMilliseconds - since) / 1000 : 0).write(to: output)
+            }
+        }
+        if filter == nil {
+            for link in links {
                 let queue = link.outstanding.load(ordering: .relaxed)
                 let oldest = link.oldestSentAt.load(ordering: .relaxed)
                 ThreadStat(id: link.id, type: link.threadType, peer: link.peer, op: queue > 0 ? "proxy_write" : "",

@@ -116,6 +116,29 @@ public final class ClusterView: Sendable {
         return routeWrite(key)
     }
 
+    /// Whether a replicated write of `key` sent by `sender` may be applied here (this node then
+    /// applies it as a copy, not as the key's master). Only the node this node's own map names as
+    /// the source of the key's copies qualifies: the active master of the key's partition, or, for
+    /// a key moving to the partition being added, the master of the partition it moves from (for
+    /// the new master itself) and the new master (for its slaves). Anything else comes from a
+    /// demoted master or a confused proxy and must not be applied: that is the fence that keeps a
+    /// replaced master's late copies out.
+    public func acceptsReplica(of key: UnsafeRawBufferPointer, from sender: String) -> Bool {
+        if standalone { return false }
+        guard let me, me.state != .down, me.role != .proxy else { return false }
+        let count = layout.activeCount
+        if count > 0, me.role == .slave, me.partition == resolver.partition(of: key, count: count),
+           layout.master(of: me.partition)?.nodeKey == sender {
+            return true
+        }
+        guard let preparing = layout.preparing, me.partition == preparing.number,
+              resolver.partition(of: key, count: layout.countIncludingPreparing) == preparing.number else { return false }
+        if me.role == .slave { return preparing.master?.nodeKey == sender }
+        // The preparing master: copies come from the master of the key's current partition.
+        guard count > 0 else { return false }
+        return layout.master(of: resolver.partition(of: key, count: count))?.nodeKey == sender
+    }
+
     /// Where a write executed here is copied (node-server.md §7.3): the slaves of the partition
     /// this node masters, plus the preparing master when the key moves to the partition being
     /// added; or, on a preparing master, its own slaves.
@@ -128,6 +151,13 @@ public final class ClusterView: Sendable {
             return slaves + [ReplicaTarget(node: preparingMaster, waitFor: false)]
         }
         return preparingSlaves
+    }
+
+    /// Every node some write here may be copied to: the destinations of this node's streams.
+    public var allReplicaTargets: [NodeEntry] {
+        var nodes = slaves.map(\.node) + preparingSlaves.map(\.node)
+        if masterOf >= 0, let preparingMaster, preparingMaster.nodeKey != selfKey { nodes.append(preparingMaster) }
+        return nodes
     }
 
     /// Whether any write here may need copying; false lets the common case skip the work.

@@ -24,9 +24,9 @@ extension NodeHandler {
         output.append("END\r\n")
     }
 
-    /// Returns true when the item changed (and so must be replicated).
+    /// Returns the item's new version when it changed (and so must be replicated), else 0.
     @discardableResult
-    func storeItem(_ request: Request, _ output: ReplyBuffer) -> Bool {
+    func storeItem(_ request: Request, _ output: ReplyBuffer) -> UInt64 {
         counters.add(NodeCounter.cmdSet)
         let now = clock.now
         let command: StoreCommand
@@ -45,7 +45,7 @@ extension NodeHandler {
                                       casUnique: request.casUnique, version: request.version, now: now)
         } catch {
             storageError(error, output, noreply: request.noreply)
-            return false
+            return 0
         }
         if command == .cas {
             switch outcome {
@@ -54,74 +54,80 @@ extension NodeHandler {
             default: counters.add(NodeCounter.casMisses)
             }
         }
-        var stored = false
-        if case .stored = outcome {
+        var stored: UInt64 = 0
+        if case .stored(let version) = outcome {
             counters.add(NodeCounter.totalItems)
-            stored = true
+            stored = version
         }
         guard !request.noreply else { return stored }
         switch outcome {
         case .stored: output.append("STORED\r\n")
-        case .notStored: output.append("NOT_STORED\r\n")
+        // A copy older than what this node holds: the sender counts it as delivered.
+        case .notStored, .superseded: output.append("NOT_STORED\r\n")
         case .exists: output.append("EXISTS\r\n")
         case .notFound: output.append("NOT_FOUND\r\n")
         }
         return stored
     }
 
+    /// Returns the tombstone's version when an item was deleted, else 0.
     @discardableResult
-    func delete(_ request: Request, _ output: ReplyBuffer) -> Bool {
+    func delete(_ request: Request, _ output: ReplyBuffer) -> UInt64 {
         let now = clock.now
         let hold = request.number == 0 ? 0 : Expiry.absolute(request.number, now: now)
         do {
             let outcome = try store.delete(request.key, holdUntil: hold, version: request.version, now: now)
-            counters.add(outcome == .deleted ? NodeCounter.deleteHits : NodeCounter.deleteMisses)
-            if !request.noreply { output.append(outcome == .deleted ? "DELETED\r\n" : "NOT_FOUND\r\n") }
-            return outcome == .deleted
+            var tombstone: UInt64 = 0
+            if case .deleted(let version) = outcome { tombstone = version }
+            counters.add(tombstone != 0 ? NodeCounter.deleteHits : NodeCounter.deleteMisses)
+            if !request.noreply { output.append(tombstone != 0 ? "DELETED\r\n" : "NOT_FOUND\r\n") }
+            return tombstone
         } catch {
             storageError(error, output, noreply: request.noreply)
-            return false
+            return 0
         }
     }
 
+    /// Returns the item's new version, else 0.
     @discardableResult
-    func arithmetic(_ request: Request, _ output: ReplyBuffer) -> Bool {
+    func arithmetic(_ request: Request, _ output: ReplyBuffer) -> UInt64 {
         let increment = request.command == .incr
         do {
             let outcome = try store.arithmetic(request.key, delta: request.delta, increment: increment, now: clock.now)
             switch outcome {
-            case .value(let value):
+            case .value(let value, let version):
                 counters.add(increment ? NodeCounter.incrHits : NodeCounter.decrHits)
                 if !request.noreply {
                     output.appendDecimal(value)
                     output.appendCRLF()
                 }
-                return true
+                return version
             case .notFound:
                 counters.add(increment ? NodeCounter.incrMisses : NodeCounter.decrMisses)
                 if !request.noreply { output.append("NOT_FOUND\r\n") }
             case .nonNumeric:
                 if !request.noreply { output.append("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n") }
             }
-            return false
+            return 0
         } catch {
             storageError(error, output, noreply: request.noreply)
-            return false
+            return 0
         }
     }
 
+    /// Returns the item's new version (a touch gives one, so copies order it), else 0.
     @discardableResult
-    func touch(_ request: Request, _ output: ReplyBuffer) -> Bool {
+    func touch(_ request: Request, _ output: ReplyBuffer) -> UInt64 {
         counters.add(NodeCounter.cmdTouch)
         let now = clock.now
         do {
-            let hit = try store.touch(request.key, expire: Expiry.absolute(request.exptime, now: now), now: now) { _, _ in true }
-            counters.add(hit == nil ? NodeCounter.touchMisses : NodeCounter.touchHits)
-            if !request.noreply { output.append(hit == nil ? "NOT_FOUND\r\n" : "TOUCHED\r\n") }
-            return hit != nil
+            let version = try store.touch(request.key, expire: Expiry.absolute(request.exptime, now: now), now: now) { header, _ in header.version }
+            counters.add(version == nil ? NodeCounter.touchMisses : NodeCounter.touchHits)
+            if !request.noreply { output.append(version == nil ? "NOT_FOUND\r\n" : "TOUCHED\r\n") }
+            return version ?? 0
         } catch {
             storageError(error, output, noreply: request.noreply)
-            return false
+            return 0
         }
     }
 

@@ -64,16 +64,20 @@ enum IndexClient {
         return false
     }
 
-    /// The index's current map and its version, from `stats nodes` and `stats` (node_map_version).
-    static func currentMap(at server: IndexServerAddress) -> (NodeMap, UInt64)? {
-        guard let fd = LineClient.connect(host: server.name, port: server.port, timeoutMilliseconds: timeoutMilliseconds) else { return nil }
-        defer { close(fd) }
+    /// The index's node-map version (`STAT node_map_version` of `stats`), on an open connection.
+    static func mapVersion(fd: Int32, server: IndexServerAddress) -> UInt64? {
+        guard let statsLines = try? exchange(fd, server, "stats"),
+              let versionLine = statsLines.first(where: { $0.hasPrefix("STAT node_map_version ") }) else { return nil }
+        return UInt64(versionLine.dropFirst("STAT node_map_version ".count))
+    }
+
+    /// The index's current map and its version, from `stats` (node_map_version) and `stats nodes`,
+    /// on an open connection.
+    static func currentMap(fd: Int32, server: IndexServerAddress) -> (NodeMap, UInt64)? {
         // The version first: the map read after it is at least that new. Read the other way round,
         // a change in between paired an older map with a newer version, which then replaced the
         // node's correct map of that version (a resumed ex-master went back to proxy/down).
-        guard let statsLines = try? exchange(fd, server, "stats"), let nodeLines = try? exchange(fd, server, "stats nodes") else { return nil }
-        guard let versionLine = statsLines.first(where: { $0.hasPrefix("STAT node_map_version ") }),
-              let version = UInt64(versionLine.dropFirst("STAT node_map_version ".count)) else { return nil }
+        guard let version = mapVersion(fd: fd, server: server), let nodeLines = try? exchange(fd, server, "stats nodes") else { return nil }
         // `STAT <name>:<port>:<field> <value>`, five lines per node in node-key order.
         var fields: [String: [String: String]] = [:]
         var order: [String] = []

@@ -1,4 +1,5 @@
 import Atomics
+import Dispatch
 import FlareNet
 import FlareProtocol
 import FlareStorage
@@ -17,13 +18,13 @@ public final class NodeContext: @unchecked Sendable {
     let storageFailed = ManagedAtomic<Bool>(false)
     /// `replication-type = sync` (reloadable): writes wait for the active slaves.
     let synchronousReplication = ManagedAtomic<Bool>(false)
-    /// Fences data requests after this process was suspended, until the index confirms the map.
-    let stallGuard = StallGuard()
-    /// Whether the fence applies: only with index servers configured (a node on its own has no one
-    /// to confirm its map and nothing that could have replaced it). Set before the server starts.
-    var fencing = false
+    /// The control plane's serving decision as workers read it: whether data requests are served
+    /// and whether this node may act as master.
+    let stallGuard: StallGuard
     /// The node's links to other nodes, for `stats threads`.
     let peerLinks = PeerLinkRegistry()
+    /// One replication stream per destination, shared by every worker.
+    let replication: ReplicationStreams
     /// Only one `dump`/`dump_key` iterates the store at a time, as in flare.
     let iterationBusy = ManagedAtomic<Bool>(false)
     /// The cluster this node belongs to (or its standalone stand-in).
@@ -41,7 +42,17 @@ public final class NodeContext: @unchecked Sendable {
         self.limits = limits
         self.logger = logger
         self.membership = membership
+        self.stallGuard = membership.gate
         self.showVariables = showVariables
+        replication = ReplicationStreams(settings: ReplicationSettings(), logger: logger) { [membership, logger] destination in
+            // Off the event loop: a round trip to the index.
+            DispatchQueue.global().async {
+                let line = "node state \(destination.name) \(destination.port) down"
+                if !IndexClient.command(line, servers: membership.currentSettings.indexServers) {
+                    logger.error("the index did not accept marking \(destination.nodeKey) down; its copy of the partition is incomplete")
+                }
+            }
+        }
         counters = (0..<max(1, workers)).map { _ in ThreadCounters(count: NodeCounter.count) }
     }
 

@@ -17,5 +17,7 @@ enum NodeCounter {
     static let touchMisses = 14
     static let totalItems = 15
     static let cmdTouch = 16
-    static let count = 17
+    /// Copies refused because their sender is not this partition's source in the local map.
+    static let replicasRefused = 17
+    static let count = 18
 }

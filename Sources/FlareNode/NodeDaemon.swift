@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import FlareCluster
 import FlareDaemon
 import FlareConfig
 import FlareNet
@@ -55,7 +56,8 @@ public final class NodeDaemon {
         if let note = store.mappingNote { logger.notice("\(note)") }
         defer { store.close() }
 
-        membership = NodeMembership(settings: settings, logger: logger)
+        membership = NodeMembership(settings: settings, gate: StallGuard(watchesStalls: !settings.indexServers.isEmpty),
+                                    logger: logger)
         let limits = ParserLimits(maxKeyLength: settings.maxKeyLength, maxValueSize: settings.maxValueSize)
         let workers = max(1, settings.threadPoolSize)
         let membership = self.membership!
@@ -84,44 +86,30 @@ public final class NodeDaemon {
         server.onSignal(SIGTERM) { [unowned self] in shutdown("SIGTERM") }
         server.onSignal(SIGINT) { [unowned self] in shutdown("SIGINT") }
         server.onSignal(SIGHUP) { [unowned self] in reload(variables) }
-        let roleChanges = NodeRoleChanges(context: context, membership: membership, clock: server.clock)
         let rejoin = Rejoin(dataDir: settings.dataDir, logger: logger)
-        let formerPartition = rejoin.recordedPartition()
-        membership.onSelfChange = { old, new, view in
-            rejoin.remember(new)
-            if let old { roleChanges.selfChanged(from: old, to: new, in: view) }
-        }
-        membership.onPartitionsGrew = { [store, logger] view in
-            // Masters and slaves of the old partitions drop the keys that moved to the new one.
-            guard let me = view.me, me.role == .master || me.role == .slave, me.state == .active,
-                  me.partition >= 0, me.partition < view.layout.activeCount else { return }
-            Reclaim(store: store!, resolver: view.resolver, partition: me.partition, count: view.layout.activeCount,
-                    clock: roleChanges.clock, logger: logger).start()
-        }
-        if !settings.indexServers.isEmpty {
-            context.fencing = true
-            context.stallGuard.onStall = { [membership] in membership.confirmAfterStall(context.stallGuard) }
-            context.stallGuard.start()
-            // A node that was a cluster member before this restart must not serve its old data as a
-            // one-node cluster: until it has registered, data requests are refused. A node that never
-            // registered serves standalone meanwhile, as a new node should.
-            let member = ClusterMemberRecord(dataDir: settings.dataDir)
-            if member.exists {
-                context.stallGuard.fence()
-                logger.notice("this node was a cluster member: data requests wait for the index server to confirm its role")
-            }
-            membership.onIndexMap = { [stallGuard = context.stallGuard] view in
-                member.write()
-                stallGuard.heardFromIndex(version: view.version)
-            }
-        }
-        membership.start()
-        if settings.rejoinAsSlave, !settings.indexServers.isEmpty, let formerPartition {
-            let store = self.store!
-            rejoin.start(partition: formerPartition, membership: membership) { [logger] in
+        let member = ClusterMemberRecord(dataDir: settings.dataDir)
+        let clock = server.clock
+        let store = self.store!
+        membership.actions = .init(
+            construct: { [logger] construction, finished in
+                let sources = construction.sources.map { Reconstruction.Source(node: $0.node, request: $0.request) }
+                Reconstruction(sources: sources, store: store, clock: clock, logger: logger, finished: finished).start()
+            },
+            clearData: { [logger] in
                 do { try store.flushAll() } catch { logger.error("rejoin-as-slave: clearing the old data failed: \(error)") }
-            }
+            },
+            rememberRole: { rejoin.remember($0) },
+            recordMembership: { member.write() },
+            reclaim: { [logger] partition, count, view in
+                Reclaim(store: store, resolver: view.resolver, partition: partition, count: count, clock: clock, logger: logger).start()
+            })
+        if !settings.indexServers.isEmpty {
+            let stallGuard = context.stallGuard
+            stallGuard.onStall = { [membership] now in membership.deliver(.stallDetected(now: now)) }
+            stallGuard.onTick = { [membership] now in membership.deliver(.tick(now: now)) }
+            stallGuard.start()
         }
+        membership.start(formerMember: member.exists, formerPartition: rejoin.recordedPartition())
         logger.info("flared listening on \(settings.serverAddress):\(settings.serverPort) with \(workers) worker threads, storage \(settings.storageType) in \(settings.dataDir)")
         try server.run()
         logger.info("flared stopped; storage closed cleanly")

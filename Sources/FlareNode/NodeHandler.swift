@@ -13,16 +13,33 @@ public final class NodeHandler: ConnectionHandler {
     let counters: ThreadCounters
     let clock: ServerClock
     /// The cluster as this worker routes by; replaced on this worker's thread when the map changes.
-    var view: ClusterView
-    /// This batch of requests arrived before the index confirmed this node's map (after a
-    /// suspension, or after a restart of a cluster member): data requests are refused rather than
-    /// served from a stale map.
-    var fenced = false
+    var view: ClusterView {
+        didSet {
+            guard view !== oldValue else { return }
+            streams = context.replication.streams(for: view, on: worker)
+            // On a later loop turn: failing a link answers waiting clients, which must not run
+            // inside whatever request handling installed the map.
+            if peerPoolOpened { worker.post { [self, view] in peerPool.dropLinks(toNodesNotServingIn: view) } }
+        }
+    }
+    /// The replication streams to this view's replica targets (shared with the other workers).
+    var streams: [String: ReplicationStream] = [:]
+    /// Sync writes waiting for their copies to be confirmed, by token.
+    var pendingReplicas: [UInt64: ReplicaGather] = [:]
+    var nextReplicaToken: UInt64 = 1
+    /// What the control plane allows for this batch of requests: data requests are refused before
+    /// the index confirmed this node's map (after a suspension, or a restart of a cluster member),
+    /// and acting as master is refused while an active master with slaves holds no lease.
+    var serving: StallGuard.Batch = .serve
     /// Scratch space for composing a replica write once before copying it to each target.
     let replicaScratch = ReplyBuffer(capacity: 4096)
     /// Connections to other nodes for forwarding, opened on first use.
-    lazy var peerPool = PeerPool(worker: worker, concurrency: context.proxyConcurrency, registry: context.peerLinks)
-    private unowned let worker: Worker
+    lazy var peerPool: PeerPool = {
+        peerPoolOpened = true
+        return PeerPool(worker: worker, concurrency: context.proxyConcurrency, registry: context.peerLinks)
+    }()
+    private var peerPoolOpened = false
+    unowned let worker: Worker
 
     public init(context: NodeContext, worker: Worker) {
         self.context = context
@@ -32,13 +49,19 @@ public final class NodeHandler: ConnectionHandler {
         self.clock = worker.server.clock
         self.view = context.membership.current
         self.worker = worker
+        streams = context.replication.streams(for: view, on: worker)
+        // The streams this worker is home to: deadlines, silent destinations, reconnects.
+        worker.every(seconds: 0.1) { [context, worker] in
+            let now = ServerClock.monotonicMilliseconds()
+            for stream in context.replication.all where stream.home === worker { stream.tick(now: now) }
+        }
     }
 
     public func process(_ connection: Connection, input: UnsafeRawBufferPointer) -> ProcessOutcome {
         var offset = 0
         let output = connection.output
         defer { connection.activity.store(0, ordering: .relaxed) }
-        fenced = context.fencing && context.stallGuard.fences(version: view.version)
+        serving = context.stallGuard.check(version: view.version)
         while offset < input.count {
             let rest = UnsafeRawBufferPointer(rebasing: input[offset...])
             switch parser.parse(rest) {
@@ -51,7 +74,7 @@ public final class NodeHandler: ConnectionHandler {
                         return ProcessOutcome(consumed: offset)
                     }
                     offset += consumed + bodyLength
-                    fenced = context.fencing && context.stallGuard.fences(version: view.version)
+                    serving = context.stallGuard.check(version: view.version)
                     continue
                 }
                 offset += consumed
@@ -91,10 +114,7 @@ public final class NodeHandler: ConnectionHandler {
 
     private func execute(_ request: Request, on connection: Connection) -> Next {
         let output = connection.output
-        if fenced && request.command.isDataCommand {
-            if !request.noreply { output.append("SERVER_ERROR waiting for the index server to confirm this node's role\r\n") }
-            return .next
-        }
+        if serving != .serve && request.command.isDataCommand && refused(request, output) { return .next }
         switch request.command {
         case .get, .gets, .gat, .gats:
             guard allKeysLocal(request) else { return retrieveAcrossNodes(request, connection) }
@@ -107,15 +127,17 @@ public final class NodeHandler: ConnectionHandler {
             let route = request.proxyPath.isEmpty ? view.routeWrite(request.key) : view.routeProxiedWrite(request.key)
             if case .forward(let node) = route { return forwardWrite(request, to: node, connection) }
             guard routedLocally(route, request, output) else { break }
+            if !request.proxyPath.isEmpty, view.routeWrite(request.key) != .local, !acceptsCopy(request, output) { break }
             let mark = output.pendingCount
-            let changed: Bool
+            // The version the write gave the item (or its tombstone); 0 when nothing changed.
+            let version: UInt64
             switch request.command {
-            case .delete: changed = delete(request, output)
-            case .incr, .decr: changed = arithmetic(request, output)
-            case .touch: changed = touch(request, output)
-            default: changed = storeItem(request, output)
+            case .delete: version = delete(request, output)
+            case .incr, .decr: version = arithmetic(request, output)
+            case .touch: version = touch(request, output)
+            default: version = storeItem(request, output)
             }
-            if changed && view.mayReplicate { return replicate(request, replyMark: mark, connection) }
+            if version != 0 && view.mayReplicate { return replicate(request, version: version, replyMark: mark, connection) }
         case .flushAll: flushAll(request, output)
         case .quit: return .close
         case .version: simple(request, output, reply: "VERSION flare-\(FlareVersion.string)\r\n")

@@ -8,38 +8,53 @@ import FlareConfig
 import FlareNet
 import Logging
 
-/// This node's place in the cluster: the map it routes by and its link to the index server.
+/// The shell around this node's control plane (`NodeCore`): it delivers events to the core under
+/// one lock and executes the effects the core returns. It also runs the registration loop.
 ///
 /// With no index server configured the node is a single-node cluster (master of partition 0).
 /// With index servers configured it serves standalone too until one answers `node add`, retrying
 /// in the background, so clients are never refused because the index is away. Once registered it
 /// follows the index's `node sync` pushes.
 ///
-/// State changes happen on background tasks and worker threads under `lock`; every new view is
-/// handed to each worker's handler through `Worker.post`, so request paths never lock.
+/// Events come from background threads (registration, lease, ticker, reconstructions) and from
+/// workers (`node sync`). The step and the installation of a new view happen under `lock`; every
+/// other effect runs afterwards, in order, on `effectQueue` — never on a worker's event loop.
 final class NodeMembership: @unchecked Sendable {
+    /// What executing effects needs from the daemon; set before `start`.
+    struct Actions {
+        var construct: (NodeConstruction, _ finished: @escaping @Sendable (Bool) -> Void) -> Void = { _, _ in }
+        var clearData: () -> Void = {}
+        var rememberRole: (NodeEntry) -> Void = { _ in }
+        var recordMembership: () -> Void = {}
+        var reclaim: (_ partition: Int, _ count: Int, ClusterView) -> Void = { _, _, _ in }
+    }
+
     private let lock = Lock()
     private var settings: NodeSettings
     private let logger: Logger
+    private var core: NodeCore
     private var view: ClusterView
     private var resolver: KeyResolver
-    private var registered = false
     private var subscribers: [(Worker, NodeHandler)] = []
     private let running = ManagedAtomic<Bool>(false)
     private var warnedUnreachable = false
-    /// Called (off the lock, on the thread that applied the push) when the map changes this node's
-    /// own entry: the daemon starts reconstructions from here.
-    var onSelfChange: ((_ old: NodeEntry?, _ new: NodeEntry, _ view: ClusterView) -> Void)?
-    /// Called with the view installed from each map the index sends (registration reply or push).
-    var onIndexMap: ((ClusterView) -> Void)?
-    /// Called when the number of active partitions grew (a new partition was activated).
-    var onPartitionsGrew: ((_ view: ClusterView) -> Void)?
+    /// Where workers read the serving decision.
+    let gate: StallGuard
+    var actions = Actions()
+    private let effectQueue = DispatchQueue(label: "flared.control")
+    private var lease: IndexLease?
     static let retryInterval: Double = 2
     static let checkInterval: Double = 5
 
-    init(settings: NodeSettings, logger: Logger) {
+    init(settings: NodeSettings, gate: StallGuard, logger: Logger) {
         self.settings = settings
+        self.gate = gate
         self.logger = logger
+        core = NodeCore(configuration: .init(name: settings.serverName, port: settings.serverPort,
+                                             hasIndex: !settings.indexServers.isEmpty,
+                                             leaseMilliseconds: Int64(settings.masterLease),
+                                             reconstructionInterval: settings.reconstructionInterval,
+                                             reconstructionBwlimit: settings.reconstructionBwlimit))
         // Until the index tells us otherwise, use the index's default partitioning.
         resolver = (try? KeyResolver()) ?? KeyResolver(algorithm: .simple, modular: try! ModularResolver())
         view = ClusterView.standalone(name: settings.serverName, port: settings.serverPort, resolver: resolver)
@@ -48,11 +63,40 @@ final class NodeMembership: @unchecked Sendable {
     var current: ClusterView { lock.withLock { view } }
     var selfKey: String { current.selfKey }
 
-
     /// Registers a worker's handler to receive every new view.
     func subscribe(worker: Worker, handler: NodeHandler) {
         lock.withLock { subscribers.append((worker, handler)) }
         handler.view = current
+    }
+
+    /// Steps the core with `event`; returns the view it installed, if any. `resolver` (from a
+    /// registration) applies to that view and the ones after.
+    @discardableResult
+    func deliver(_ event: NodeEvent, resolver newResolver: KeyResolver? = nil) -> ClusterView? {
+        let (effects, installed) = lock.withLock { () -> ([NodeEffect], ClusterView?) in
+            if let newResolver { resolver = newResolver }
+            let effects = core.step(event)
+            var installed: ClusterView?
+            for case .install(let map, let version, let layout) in effects {
+                let newView = ClusterView(selfKey: view.selfKey, standalone: false, map: map, version: version,
+                                          layout: layout, resolver: resolver)
+                publishLocked(newView)
+                installed = newView
+            }
+            gate.publish(core.serving)
+            return (effects, installed)
+        }
+        var rest: [NodeEffect] = []
+        for effect in effects {
+            switch effect {
+            case .install: break
+            // Only wakes the lease thread; not queued behind index round trips that may take seconds.
+            case .fetchMap: lock.withLock { lease }?.requestFetch()
+            default: rest.append(effect)
+            }
+        }
+        if !rest.isEmpty { effectQueue.async { [self, rest] in execute(rest) } }
+        return installed
     }
 
     /// Installs `newView` and hands it to every worker. Call with `lock` held, in the critical
@@ -67,34 +111,61 @@ final class NodeMembership: @unchecked Sendable {
         }
     }
 
+    /// Runs on `effectQueue`: may block (index round trips, fsync).
+    private func execute(_ effects: [NodeEffect]) {
+        for effect in effects {
+            switch effect {
+            case .install, .fetchMap: break
+            case .log(let level, let message):
+                switch level {
+                case .debug: logger.debug("\(message)")
+                case .info: logger.info("\(message)")
+                case .notice: logger.notice("\(message)")
+                case .warning: logger.warning("\(message)")
+                case .error: logger.error("\(message)")
+                }
+            case .tellIndex(let line):
+                let accepted = IndexClient.command(line, servers: currentSettings.indexServers)
+                deliver(.toldIndex(line: line, accepted: accepted))
+            case .construct(let construction):
+                actions.construct(construction) { [self] ok in deliver(.constructionFinished(ok: ok)) }
+            case .clearData: actions.clearData()
+            case .rememberRole(let entry): actions.rememberRole(entry)
+            case .recordMembership: actions.recordMembership()
+            case .reclaim(let partition, let count): actions.reclaim(partition, count, current)
+            }
+        }
+    }
+
     func update(settings: NodeSettings) {
         lock.withLock { self.settings = settings }
+        deliver(.settingsChanged(reconstructionInterval: settings.reconstructionInterval,
+                                 reconstructionBwlimit: settings.reconstructionBwlimit))
     }
 
     var currentSettings: NodeSettings { lock.withLock { settings } }
 
-    /// Tells the index about this node (`node state …`, `node role …`); false if none accepted it.
-    func tellIndex(_ line: String) -> Bool {
-        IndexClient.command(line, servers: currentSettings.indexServers)
-    }
-
     // MARK: Index server
 
-    func start() {
-        let servers = lock.withLock { settings.indexServers }
-        if servers.isEmpty {
-            logger.notice("no index server configured: serving standalone as the only master of partition 0")
-            return
-        }
+    /// Starts the control plane: the start-up event, then registration and the lease thread.
+    func start(formerMember: Bool, formerPartition: Int?) {
+        let servers = currentSettings.indexServers
+        deliver(.started(formerMember: formerMember, formerPartition: formerPartition,
+                         rejoinAsSlave: currentSettings.rejoinAsSlave, now: ServerClock.monotonicMilliseconds()))
+        guard !servers.isEmpty else { return }
         logger.notice("registering with index server(s) \(servers.map(\.description).joined(separator: ",")); serving standalone until one answers")
         running.store(true, ordering: .relaxed)
+        let lease = IndexLease(membership: self)
+        lock.withLock { self.lease = lease }
+        lease.start()
         schedule(after: 0)
     }
 
     /// Leaves the cluster politely (SIGTERM): the index marks us down at once instead of waiting.
     func stop() {
         guard running.exchange(false, ordering: .relaxed) else { return }
-        let (servers, name, port, wasRegistered) = lock.withLock { (settings.indexServers, settings.serverName, settings.serverPort, registered) }
+        let (servers, name, port, wasRegistered) = lock.withLock { (settings.indexServers, settings.serverName, settings.serverPort, core.registered) }
+        lock.withLock { lease }?.stop()
         guard wasRegistered else { return }
         for server in servers where IndexClient.announceShutdown(at: server, name: name, port: port) {
             logger.info("index server \(server) acknowledged our shutdown")
@@ -106,7 +177,7 @@ final class NodeMembership: @unchecked Sendable {
     private func schedule(after seconds: Double) {
         DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
             guard running.load(ordering: .relaxed) else { return }
-            let next = lock.withLock { registered } ? checkRegistration() : register()
+            let next = lock.withLock { core.registered } ? checkRegistration() : register()
             schedule(after: next)
         }
     }
@@ -118,7 +189,8 @@ final class NodeMembership: @unchecked Sendable {
         for server in servers.shuffled() {
             do {
                 let registration = try IndexClient.register(at: server, name: name, port: port)
-                install(registration, from: server)
+                lock.withLock { warnedUnreachable = false }
+                deliver(.registered(map: registration.map), resolver: registration.resolver)
                 return Self.checkInterval
             } catch {
                 failures.append(error.description)
@@ -133,22 +205,6 @@ final class NodeMembership: @unchecked Sendable {
         return Self.retryInterval
     }
 
-    private func install(_ registration: IndexClient.Registration, from server: IndexServerAddress) {
-        lock.withLock {
-            registered = true
-            warnedUnreachable = false
-            resolver = registration.resolver
-            // A push may have overtaken the `node add` reply: keep the newer map (the original aborted here).
-            if view.version > 0 && !view.standalone {
-                publishLocked(makeView(map: view.map, version: view.version))
-            } else {
-                publishLocked(makeView(map: registration.map, version: 0))
-            }
-        }
-        logger.notice("registered with index server \(server) as \(selfKey)")
-        onIndexMap?(current)
-    }
-
     /// Re-registers if the index forgot us (restarted without its data); returns when to check again.
     private func checkRegistration() -> Double {
         let (servers, key) = lock.withLock { (settings.indexServers, view.selfKey) }
@@ -156,12 +212,7 @@ final class NodeMembership: @unchecked Sendable {
             switch IndexClient.knows(key, at: server) {
             case .some(true): return Self.checkInterval
             case .some(false):
-                logger.warning("index server \(server) no longer lists \(key): registering again")
-                lock.withLock {
-                    registered = false
-                    // The index restarted from scratch: its versions start over too.
-                    view = makeView(map: view.map, version: 0)
-                }
+                deliver(.forgotten)
                 return 0
             case .none: continue
             }
@@ -169,70 +220,13 @@ final class NodeMembership: @unchecked Sendable {
         return Self.checkInterval
     }
 
-    /// After a suspension: fetch the index's map and apply it, then let the workers serve again
-    /// once they hold it. Retries until an index answers; the node stays fenced meanwhile.
-    func confirmAfterStall(_ guardian: StallGuard) {
-        logger.warning("this process was suspended: data requests are refused until the index confirms the node map")
-        confirmMap(guardian)
-    }
-
-    private func confirmMap(_ guardian: StallGuard) {
-        DispatchQueue.global().async { [self] in
-            let servers = lock.withLock { settings.indexServers }
-            for server in servers {
-                guard let (map, version) = IndexClient.currentMap(at: server) else { continue }
-                _ = applySync(version: version, map: map)
-                guardian.confirmed(version: min(version, current.version))
-                logger.notice("node map version \(version) confirmed by index server \(server) after the suspension: serving again")
-                return
-            }
-            DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { [self] in confirmMap(guardian) }
-        }
-    }
-
     // MARK: node sync
 
     enum SyncOutcome { case applied(ClusterView), stale }
 
     /// Applies a pushed map unless it is older than the one we have (equal versions are accepted).
+    /// Runs on the worker that read the push: the step only computes and queues.
     func applySync(version: UInt64, map: NodeMap) -> SyncOutcome {
-        let result = lock.withLock { () -> (SyncOutcome, ClusterView?, NodeEntry?, Int) in
-            if !view.standalone && view.version > 0 && view.version > version { return (.stale, nil, nil, 0) }
-            registered = true
-            // Our previous entry, if we knew ourselves in a cluster map (not the standalone stand-in).
-            let old = view.standalone ? nil : view.me
-            let oldCount = view.standalone ? 0 : view.layout.activeCount
-            let newView = makeView(map: map, version: version)
-            publishLocked(newView)
-            return (.applied(newView), newView, old, oldCount)
-        }
-        if let newView = result.1 {
-            let old = result.2
-            logChanges(from: old, to: newView)
-            onIndexMap?(newView)
-            if let me = newView.me, old != me { onSelfChange?(old, me, newView) }
-            if result.3 > 0 && newView.layout.activeCount > result.3 { onPartitionsGrew?(newView) }
-        }
-        return result.0
-    }
-
-    /// Call with `lock` held.
-    private func makeView(map: NodeMap, version: UInt64) -> ClusterView {
-        let layout: PartitionLayout
-        do {
-            layout = try map.partitionLayout()
-        } catch {
-            logger.error("node map version \(version) has inconsistent partitions (\(error)); keeping the previous partition tables")
-            layout = view.layout
-        }
-        return ClusterView(selfKey: "\(settings.serverName):\(settings.serverPort)", standalone: false,
-                           map: map, version: version, layout: layout, resolver: resolver)
-    }
-
-    private func logChanges(from old: NodeEntry?, to newView: ClusterView) {
-        guard let me = newView.me else { return }
-        if old?.role != me.role || old?.state != me.state || old?.partition != me.partition {
-            logger.notice("this node is now \(me.role.name)/\(me.state.name) of partition \(me.partition) (node map version \(newView.version))")
-        }
+        deliver(.mapPushed(version: version, map: map)).map { .applied($0) } ?? .stale
     }
 }

@@ -35,6 +35,20 @@ final class PeerPool {
         return link
     }
 
+    /// A new map: requests waiting on a node that no longer serves any partition (down, or
+    /// demoted to proxy) fail now instead of waiting out the reply timeout, so their clients can
+    /// retry against the node that replaced it.
+    func dropLinks(toNodesNotServingIn view: ClusterView) {
+        for (nodeKey, slots) in links {
+            guard let node = view.map[nodeKey: nodeKey] else { continue }
+            let serving = node.state != .down && node.role != .proxy
+            guard !serving else { continue }
+            for case let link? in slots where link.outstanding > 0 {
+                link.fail("\(nodeKey) is \(node.role.name)/\(node.state.name) in node map version \(view.version)")
+            }
+        }
+    }
+
     private func expireSlowLinks() {
         let now = worker.server.clock.now
         for slots in links.values {

@@ -50,7 +50,7 @@ final class Reclaim: @unchecked Sendable {
                     if resolver.partition(of: key, count: count) != partition { moved.append(Array(key)) }
                 }
                 for key in moved {
-                    if try key.withUnsafeBytes({ try store.delete($0, now: clock.now) }) == .deleted { removed += 1 }
+                    if case .deleted = try key.withUnsafeBytes({ try store.delete($0, now: clock.now) }) { removed += 1 }
                 }
             }
             logger.notice("reclaimed \(removed) items that moved out of partition \(partition) (now \(count) partitions)")

@@ -2,23 +2,45 @@
 import Glibc
 #endif
 import Atomics
+import FlareCluster
 import FlareNet
 
-/// Keeps a node that was suspended (SIGSTOP, a paused VM) from serving with the map it had before:
-/// meanwhile the index may have failed it over and promoted a slave, and the push saying so may
-/// still sit unread in a socket. A ticker thread stamps the time every 100 ms; a gap of more than a
-/// second, seen by the ticker or by a worker first, fences data requests until the node has a map at
-/// least as new as the index's (fetched by `NodeMembership.confirmAfterStall`).
+/// Publishes the control plane's serving decision (`NodeCore.serving`) to the workers and notices
+/// when this process was suspended (SIGSTOP, a paused VM): meanwhile the index may have failed it
+/// over and promoted a slave, and the push saying so may still sit unread in a socket.
 ///
-/// Lock-free: workers read two atomics and the coarse monotonic clock once per batch of requests.
+/// A ticker thread stamps the time every 100 ms and reports a gap of more than a second to the
+/// core (`stallDetected`), which fences data requests until a map fetched afresh arrives. A worker
+/// that sees a stale stamp first refuses its batch on its own, without waiting for the ticker.
+///
+/// Lock-free for workers: once per batch they read three atomics and the coarse monotonic clock.
 final class StallGuard: @unchecked Sendable {
+    /// What a worker does with one batch of requests.
+    enum Batch: Equatable {
+        case serve
+        /// Refuse every data request (a suspension or restart not yet confirmed by the index).
+        case refuseData
+        /// Serve, but do not act as master: the lease is not held.
+        case refuseMaster
+    }
+
     private let lastTick = ManagedAtomic<Int64>(StallGuard.nowMilliseconds())
-    /// Data requests are served only with a map of at least this version (0: no fence).
     private let minimumVersion = ManagedAtomic<UInt64>(0)
+    private let masterUntil = ManagedAtomic<Int64>(.max)
+    private let heardAt = ManagedAtomic<Int64>(.min)
+    /// Stalls are watched only with index servers configured (a node on its own has no one to
+    /// confirm its map and nothing that could have replaced it). Fixed before the server starts.
+    let watchesStalls: Bool
     static let tickMilliseconds = 100
     static let stallMilliseconds: Int64 = 1000
-    /// Called once per detected stall, on the detecting thread; must not block.
-    var onStall: (() -> Void)?
+    /// Called on the ticker thread with each detected stall, before the fresh stamp is published.
+    var onStall: ((_ now: Int64) -> Void)?
+    /// Called on the ticker thread every tick.
+    var onTick: ((_ now: Int64) -> Void)?
+
+    init(watchesStalls: Bool) {
+        self.watchesStalls = watchesStalls
+    }
 
     static func nowMilliseconds() -> Int64 { ServerClock.monotonicMilliseconds() }
 
@@ -37,41 +59,34 @@ final class StallGuard: @unchecked Sendable {
 
     private func tick() {
         let now = Self.nowMilliseconds()
-        // Fence before publishing a fresh stamp, so nobody sees the stamp without the fence.
-        if now - lastTick.load(ordering: .acquiring) > Self.stallMilliseconds { stalled() }
+        // The core fences before the fresh stamp is published, so nobody sees the stamp without the fence.
+        if now - lastTick.load(ordering: .acquiring) > Self.stallMilliseconds { onStall?(now) }
         lastTick.store(now, ordering: .releasing)
+        onTick?(now)
     }
 
-    private func stalled() {
-        if minimumVersion.exchange(UInt64.max, ordering: .acquiringAndReleasing) != UInt64.max { onStall?() }
+    /// Makes `decision` the one workers check. Called under the membership lock, in step order.
+    func publish(_ decision: ServingDecision) {
+        heardAt.store(decision.heardAt, ordering: .relaxed)
+        masterUntil.store(decision.masterUntil, ordering: .releasing)
+        minimumVersion.store(decision.minimumVersion, ordering: .releasing)
     }
 
-    /// Whether data requests must be refused with a map of `version`. Workers call this once per batch.
+    /// What to do with a batch of requests under a map of `version`. Workers call this once per batch.
     @inline(__always)
-    func fences(version: UInt64) -> Bool {
-        // Stamp first: a fresh stamp implies the ticker already raised any fence it saw.
-        let stamp = lastTick.load(ordering: .acquiring)
-        if Self.nowMilliseconds() - stamp > Self.stallMilliseconds { stalled() }
-        return version < minimumVersion.load(ordering: .acquiring)
+    func check(version: UInt64) -> Batch {
+        let now = Self.nowMilliseconds()
+        if watchesStalls {
+            // Stamp first: a fresh stamp implies the ticker already published any fence it saw.
+            if now - lastTick.load(ordering: .acquiring) > Self.stallMilliseconds { return .refuseData }
+        }
+        if version < minimumVersion.load(ordering: .acquiring) { return .refuseData }
+        return now < masterUntil.load(ordering: .acquiring) ? .serve : .refuseMaster
     }
 
-    /// The fence of a restarted cluster member that has not heard from the index yet; distinct from
-    /// a stall's, because any map the index sends it lifts this one (a fresh process holds no stale
-    /// pushes), while after a stall only a map fetched afresh may.
-    private static let awaitingIndex = UInt64.max - 1
-
-    /// Refuses data requests until the index has sent this restarted node a map.
-    func fence() {
-        minimumVersion.store(Self.awaitingIndex, ordering: .releasing)
-    }
-
-    /// The index sent a map (registration reply or push): lifts a restart fence, not a stall's.
-    func heardFromIndex(version: UInt64) {
-        _ = minimumVersion.compareExchange(expected: Self.awaitingIndex, desired: version, ordering: .acquiringAndReleasing)
-    }
-
-    /// The index confirmed its map of `version`: serve again once the local map is that new.
-    func confirmed(version: UInt64) {
-        minimumVersion.store(version, ordering: .releasing)
+    /// How long ago the contact the lease stemmed from was sent, for the refusal message (nil: never).
+    func silentMilliseconds() -> Int64? {
+        let heard = heardAt.load(ordering: .relaxed)
+        return heard == .min ? nil : Self.nowMilliseconds() - heard
     }
 }

@@ -1,8 +1,9 @@
 import Atomics
 
-/// flare's "header cache" (spec §4): for recently deleted keys, the last version
-/// and the time until which `delete <key> <time>` holds the key. The next write
-/// continues the version sequence from it, and add/replace honour the hold.
+/// flare's "header cache" (spec §4): for recently deleted keys, the tombstone's
+/// version and the time until which `delete <key> <time>` holds the key.
+/// Replicated writes not newer than the tombstone are refused, the next local
+/// write's version starts above it, and add/replace honour the hold.
 /// A bounded LRU of `capacity` entries in memory, not persistent.
 ///
 /// Keys are identified by a 128-bit digest so that remembering a delete never

@@ -4,7 +4,8 @@ public struct ItemHeader: Sendable, Equatable {
     public var flags: UInt32
     /// Absolute expiry in Unix seconds; 0 means never.
     public var expire: Int64
-    /// Per-item version, exposed as the cas unique; grows on every write.
+    /// The version of the write that made this item (VersionClock), exposed as
+    /// the cas unique; unique on the node and growing with every write of the key.
     public var version: UInt64
 
     public init(flags: UInt32, expire: Int64, version: UInt64) {

@@ -3,15 +3,23 @@
 /// delete-hold entry are read and changed atomically with respect to other
 /// updates of that key.
 ///
+/// Versions: a local write takes the next version of the node's VersionClock,
+/// inside the update so that one key's versions grow in the order its writes
+/// are applied. A replicated write (non-zero version) applies only if its
+/// version is newer than the key's, and the clock observes it.
+///
 /// Threads: each value is created, run and read by one caller thread; the
-/// only shared state it touches is the (thread-safe) DeleteHoldCache.
+/// only shared state it touches is the (thread-safe) DeleteHoldCache and VersionClock.
 
 /// A key's state before a write (spec §3: alive, held or gone).
 struct PriorState {
     enum Kind { case alive, held, gone }
 
     var kind: Kind
-    /// Version of the current item, or the remembered one of a deleted key, or 0.
+    /// Version of the current item (expired or not), or the tombstone's of a
+    /// deleted key, or 0. A stored record has no tombstone (writes forget it,
+    /// deletes and expiry remove the record when they remember one), so this is
+    /// the newest version the key has here.
     var version: UInt64
     /// Set when the state came from the delete-hold cache.
     var holdDigest: KeyDigest?
@@ -48,10 +56,12 @@ struct StoreOperation: RecordUpdater {
     let version: UInt64
     let now: Int64
     let holds: DeleteHoldCache
+    let clock: VersionClock
     private(set) var outcome = StoreOutcome.notStored
 
     init(_ command: StoreCommand, key: UnsafeRawBufferPointer, flags: UInt32, expire: Int64,
-         value: UnsafeRawBufferPointer, casUnique: UInt64, version: UInt64, now: Int64, holds: DeleteHoldCache) {
+         value: UnsafeRawBufferPointer, casUnique: UInt64, version: UInt64, now: Int64, holds: DeleteHoldCache,
+         clock: VersionClock) {
         self.command = command
         self.key = key
         self.flags = flags
@@ -61,6 +71,7 @@ struct StoreOperation: RecordUpdater {
         self.version = version
         self.now = now
         self.holds = holds
+        self.clock = clock
     }
 
     mutating func decide(_ record: RecordView?) -> RecordChange {
@@ -77,12 +88,14 @@ struct StoreOperation: RecordUpdater {
         if command == .cas {
             guard prior.kind != .gone else { outcome = .notFound; return .keep }
             guard casUnique == prior.version else { outcome = .exists; return .keep }
-            newVersion = casUnique &+ 1
+            newVersion = clock.next(after: prior.version)
         } else if version != 0 {
-            if prior.kind == .alive && version <= prior.version { return .keep }
+            // An expired item's version counts too: lazy expiry would remember it as a tombstone.
+            guard version > prior.version else { outcome = .superseded; return .keep }
+            clock.observe(version)
             newVersion = version
         } else {
-            newVersion = prior.version &+ 1
+            newVersion = clock.next(after: prior.version)
         }
         // The item exists again: its delete-hold entry no longer applies.
         if let digest = prior.holdDigest { holds.forget(digest) }
@@ -99,36 +112,46 @@ struct StoreOperation: RecordUpdater {
     }
 }
 
-/// delete, with an optional hold time and replication version (spec §4).
+/// delete, with an optional hold time and replication version (spec §4). The
+/// tombstone remembered in the delete-hold cache carries the delete's own
+/// version, so that replicated writes older than the delete are refused.
 struct DeleteOperation: RecordUpdater {
     let key: UnsafeRawBufferPointer
     let holdUntil: Int64
     let version: UInt64
     let now: Int64
     let holds: DeleteHoldCache
+    let clock: VersionClock
     private(set) var outcome = DeleteOutcome.notFound
 
-    init(key: UnsafeRawBufferPointer, holdUntil: Int64, version: UInt64, now: Int64, holds: DeleteHoldCache) {
+    init(key: UnsafeRawBufferPointer, holdUntil: Int64, version: UInt64, now: Int64, holds: DeleteHoldCache,
+         clock: VersionClock) {
         self.key = key
         self.holdUntil = holdUntil
         self.version = version
         self.now = now
         self.holds = holds
+        self.clock = clock
     }
 
     mutating func decide(_ record: RecordView?) -> RecordChange {
         let prior = PriorState(of: record, key: key, now: now, holds: holds)
-        if version != 0 && version < prior.version { return .keep }
-        guard let record else {
-            // A replicated delete of an absent key still orders later writes.
-            if version != 0 {
-                holds.remember(prior.holdDigest ?? KeyDigest(key), .init(version: version, until: holdUntil))
-            }
-            return .keep
+        let tombstone: UInt64
+        if version != 0 {
+            // The item or tombstone held here is this delete or a newer write: it already
+            // carries the larger version, so nothing needs remembering.
+            guard version > prior.version else { outcome = .superseded; return .keep }
+            clock.observe(version)
+            tombstone = version
+        } else {
+            // A local delete of an absent key changes nothing (and is not replicated).
+            guard record != nil else { return .keep }
+            tombstone = clock.next(after: prior.version)
         }
-        if prior.kind == .alive { outcome = .deleted }
-        let lastVersion = version != 0 ? version : record.header.version
-        holds.remember(KeyDigest(key), .init(version: lastVersion, until: holdUntil))
+        // Remembered even when the key is absent: a replicated delete still orders later writes.
+        holds.remember(prior.holdDigest ?? KeyDigest(key), .init(version: tombstone, until: holdUntil))
+        guard record != nil else { return .keep }
+        if prior.kind == .alive { outcome = .deleted(version: tombstone) }
         return .remove
     }
 }
@@ -141,16 +164,18 @@ struct ArithmeticOperation: RecordUpdater {
     let increment: Bool
     let now: Int64
     let holds: DeleteHoldCache
+    let clock: VersionClock
     let digits: UnsafeMutableRawBufferPointer
     private(set) var outcome = ArithmeticOutcome.notFound
 
     init(key: UnsafeRawBufferPointer, delta: UInt64, increment: Bool, now: Int64, holds: DeleteHoldCache,
-         digits: UnsafeMutableRawBufferPointer) {
+         clock: VersionClock, digits: UnsafeMutableRawBufferPointer) {
         self.key = key
         self.delta = delta
         self.increment = increment
         self.now = now
         self.holds = holds
+        self.clock = clock
         self.digits = digits
     }
 
@@ -163,25 +188,28 @@ struct ArithmeticOperation: RecordUpdater {
         }
         let next = increment ? current &+ delta : (current > delta ? current - delta : 0)
         let start = DecimalCounter.format(next, into: digits)
-        outcome = .value(next)
         var header = record.header
-        header.version &+= 1
+        header.version = clock.next(after: header.version)
+        outcome = .value(next, version: header.version)
         return .write(header, UnsafeRawBufferPointer(rebasing: digits[start...]), noBytes)
     }
 }
 
-/// touch / gat: a new expiry; flags, data and version stay.
+/// touch / gat: a new expiry and a new version (so that a replicated touch is
+/// ordered against sets of the key); flags and data stay.
 struct TouchOperation: RecordUpdater {
     let key: UnsafeRawBufferPointer
     let expire: Int64
     let now: Int64
     let holds: DeleteHoldCache
+    let clock: VersionClock
 
     mutating func decide(_ record: RecordView?) -> RecordChange {
         guard let record else { return .keep }
         if record.header.isExpired(now: now) { return ExpiredRemoval.forget(record, key: key, holds: holds) }
         var header = record.header
         header.expire = expire
+        header.version = clock.next(after: header.version)
         return .write(header, record.value, noBytes)
     }
 }
@@ -199,8 +227,8 @@ struct ExpiredRemoval: RecordUpdater {
         return Self.forget(record, key: key, holds: holds)
     }
 
-    /// Removes an expired record, remembering its version so that the next
-    /// write of the key continues the sequence.
+    /// Removes an expired record, remembering its version as a tombstone so that
+    /// replicated writes older than the expired item stay refused.
     static func forget(_ record: RecordView, key: UnsafeRawBufferPointer, holds: DeleteHoldCache) -> RecordChange {
         holds.remember(KeyDigest(key), .init(version: record.header.version, until: 0))
         return .remove

@@ -2,6 +2,15 @@
 /// expiry, versions (= cas uniques), add/replace/append/prepend/cas rules,
 /// delete holds, incr/decr and touch.
 ///
+/// Versions are node-wide (see VersionClock): every local write, touch and
+/// delete takes a new one, so cas uniques never repeat across keys, deletes
+/// or flush_all, and replication can order any two writes of a key. A
+/// replicated write (non-zero `version`) applies only if it is newer than
+/// both the stored item and the key's tombstone; otherwise it reports
+/// `.superseded`. Tombstones live in the bounded delete-hold cache, so a
+/// delete is ordered against later replicated writes only while its key is
+/// remembered there.
+///
 /// Threads: any number of threads may call every method concurrently, except
 /// `close()`, which the owner calls once the others have returned (later
 /// calls throw `.closed`). Each read-modify-write runs inside one engine
@@ -12,15 +21,22 @@
 public final class ItemStore: @unchecked Sendable {
     private let engine: any StorageEngine
     private let holds: DeleteHoldCache
+    /// Issues every local version; replication observes the versions it applies through it.
+    public let versions: VersionClock
 
-    /// Opens the engine `options.type` names (see StorageOptions).
-    public static func open(_ options: StorageOptions) throws(StorageError) -> ItemStore {
-        ItemStore(engine: try EngineSelection.makeEngine(options), deleteHoldCapacity: options.deleteHoldCapacity)
+    /// Opens the engine `options.type` names (see StorageOptions). The stored
+    /// versions are not scanned: the clock's wall-clock base already puts new
+    /// versions above those of earlier runs.
+    public static func open(_ options: StorageOptions,
+                            versions: VersionClock = VersionClock()) throws(StorageError) -> ItemStore {
+        ItemStore(engine: try EngineSelection.makeEngine(options), deleteHoldCapacity: options.deleteHoldCapacity,
+                  versions: versions)
     }
 
-    public init(engine: any StorageEngine, deleteHoldCapacity: Int = 65536) {
+    public init(engine: any StorageEngine, deleteHoldCapacity: Int = 65536, versions: VersionClock = VersionClock()) {
         self.engine = engine
         self.holds = DeleteHoldCache(capacity: deleteHoldCapacity)
+        self.versions = versions
     }
 
     /// How the configured storage type was mapped onto an engine, for the daemon's log.
@@ -44,48 +60,56 @@ public final class ItemStore: @unchecked Sendable {
     }
 
     /// Runs a storage command. `expire` is absolute; `casUnique` is used by `.cas` only;
-    /// a non-zero `version` is a replicated write that must be newer than the live item.
+    /// a non-zero `version` is a replicated write, stored with that version only if it is
+    /// newer than the key's item and tombstone (else `.superseded`); `.cas` ignores it.
     public func store(_ command: StoreCommand, key: UnsafeRawBufferPointer, flags: UInt32, expire: Int64,
                       value: UnsafeRawBufferPointer, casUnique: UInt64 = 0, version: UInt64 = 0,
                       now: Int64) throws(StorageError) -> StoreOutcome {
         var operation = StoreOperation(command, key: key, flags: flags, expire: expire, value: value,
-                                       casUnique: casUnique, version: version, now: now, holds: holds)
+                                       casUnique: casUnique, version: version, now: now, holds: holds,
+                                       clock: versions)
         _ = try engine.update(key, &operation, written: { _ in () })
         return operation.outcome
     }
 
-    /// Deletes an item. `holdUntil` > now refuses add/replace of the key until
-    /// then; a non-zero `version` older than the stored one deletes nothing.
+    /// Deletes an item and remembers a tombstone with a new version (returned in
+    /// `.deleted`). `holdUntil` > now refuses add/replace of the key until then.
+    /// A non-zero `version` is a replicated delete: it removes only an older item,
+    /// is remembered even if the key is absent, and is `.superseded` when the key
+    /// already has this version or a newer one.
     public func delete(_ key: UnsafeRawBufferPointer, holdUntil: Int64 = 0, version: UInt64 = 0,
                        now: Int64) throws(StorageError) -> DeleteOutcome {
-        var operation = DeleteOperation(key: key, holdUntil: holdUntil, version: version, now: now, holds: holds)
+        var operation = DeleteOperation(key: key, holdUntil: holdUntil, version: version, now: now, holds: holds,
+                                        clock: versions)
         _ = try engine.update(key, &operation, written: { _ in () })
         return operation.outcome
     }
 
     /// incr/decr with memcached 1.6 semantics: the value must be a decimal
     /// uint64 text (else .nonNumeric); incr wraps modulo 2^64, decr stops at 0.
-    /// Stores the decimal text with the same flags and expiry, version + 1.
+    /// Stores the decimal text with the same flags and expiry and a new version (in `.value`).
     public func arithmetic(_ key: UnsafeRawBufferPointer, delta: UInt64, increment: Bool,
                            now: Int64) throws(StorageError) -> ArithmeticOutcome {
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)   // room for 20 digits, on the stack
         return try withUnsafeMutableBytes(of: &digits) { (digits: UnsafeMutableRawBufferPointer) throws(StorageError) in
             var operation = ArithmeticOperation(key: key, delta: delta, increment: increment, now: now, holds: holds,
-                                                digits: UnsafeMutableRawBufferPointer(rebasing: digits[0..<DecimalCounter.maxDigits]))
+                                                clock: versions, digits: UnsafeMutableRawBufferPointer(rebasing: digits[0..<DecimalCounter.maxDigits]))
             _ = try engine.update(key, &operation, written: { _ in () })
             return operation.outcome
         }
     }
 
-    /// touch/gat: sets the expiry of a live item and calls body with the updated
-    /// header and value as stored; nil = not found. Flags, data and version are unchanged.
+    /// touch/gat: sets the expiry of a live item, gives it a new version, and calls
+    /// body with the new header and the value as stored; nil = not found. Flags and
+    /// data are unchanged.
     public func touch<R>(_ key: UnsafeRawBufferPointer, expire: Int64, now: Int64,
                          _ body: (ItemHeader, UnsafeRawBufferPointer) -> R) throws(StorageError) -> R? {
-        var operation = TouchOperation(key: key, expire: expire, now: now, holds: holds)
+        var operation = TouchOperation(key: key, expire: expire, now: now, holds: holds, clock: versions)
         return try engine.update(key, &operation, written: { record in body(record.header, record.value) })
     }
 
-    /// Removes every item and forgets all delete holds (flush_all).
+    /// Removes every item and forgets all delete holds (flush_all). The version
+    /// clock goes on: a cas unique read before the flush never matches again.
     public func flushAll() throws(StorageError) {
         try engine.removeAll()
         holds.removeAll()

@@ -9,18 +9,25 @@ public enum StoreOutcome: Equatable, Sendable {
     case notStored
     case exists
     case notFound
+    /// A replicated write (non-zero version) that was not applied because this
+    /// copy already holds this version or a newer one of the key (item or
+    /// tombstone). For replication that is a success; NOT_STORED is a refusal.
+    case superseded
 }
 
 /// Result of `ItemStore.delete`; maps to DELETED / NOT_FOUND.
 public enum DeleteOutcome: Equatable, Sendable {
-    case deleted
+    /// A live item was removed; `version` is the tombstone's (for replication).
+    case deleted(version: UInt64)
     case notFound
+    /// A replicated delete older than the item or tombstone this copy holds: nothing changed.
+    case superseded
 }
 
 /// Result of `ItemStore.arithmetic` (incr / decr).
 public enum ArithmeticOutcome: Equatable, Sendable {
-    /// The new value, already stored as decimal text.
-    case value(UInt64)
+    /// The new value, already stored as decimal text, and the item's new version.
+    case value(UInt64, version: UInt64)
     case notFound
     /// The stored value is not a decimal uint64 (memcached's CLIENT_ERROR case).
     case nonNumeric

@@ -39,10 +39,77 @@ final class NodeAddRemoveTests: XCTestCase {
         }
     }
 
-    func testAddOfANodeThatIsNotDownFails() throws {
-        let state = try IndexState(["NODE a 1 2 0 -1 0 16", "NODE m 1 0 1 1 1 17", "NODE r 1 0 3 1 1 18", "NODE s 1 1 0 0 0 19"])
-        for node in ["a", "m", "r", "s"] {
-            assertRefused(state, node) { (state) throws(IndexCommandError) in try state.addNode(name: node, port: 1) }
+    func testAddOfAListedNodeAppliesDownThenUp() throws {
+        // A node the map lists and that is not down registers again: its process restarted before
+        // the monitor noticed. It goes through the node down procedure, then the node up procedure.
+        struct Case {
+            let why: String
+            let map: [String]
+            let node: String
+            let after: [String]
+            let change: IndexChange
+        }
+        let cases = [
+            Case(why: "unknown node: a fresh proxy with a monitor",
+                 map: ["NODE m 1 0 0 0 1 16"], node: "n",
+                 after: ["NODE m 1 0 0 0 1 16", "NODE n 1 2 0 -1 0 30"], change: IndexChange(startMonitor: "n:1")),
+            Case(why: "down proxy: unchanged, the next up event revives it",
+                 map: ["NODE m 1 0 0 0 1 16", "NODE q 1 2 2 -1 0 17"], node: "q",
+                 after: ["NODE m 1 0 0 0 1 16", "NODE q 1 2 2 -1 0 17"], change: .saveAndPush),
+            Case(why: "preserved (down) master: unchanged",
+                 map: ["NODE m 1 0 2 0 3 16"], node: "m",
+                 after: ["NODE m 1 0 2 0 3 16"], change: .saveAndPush),
+            Case(why: "active master with an active slave: fail-over, the slave pushed to first",
+                 map: ["NODE m 1 0 0 0 1 16", "NODE p 1 2 0 -1 0 18", "NODE s 1 1 0 0 2 17"], node: "m",
+                 after: ["NODE m 1 2 0 -1 0 16", "NODE p 1 2 0 -1 0 18", "NODE s 1 0 0 0 2 17"],
+                 change: IndexChange(priority: ["s:1"])),
+            Case(why: "active master whose slaves took no reads: the promoted slave gets balance 1",
+                 map: ["NODE m 1 0 0 0 1 16", "NODE s 1 1 0 0 0 17", "NODE t 1 1 0 0 0 18"], node: "m",
+                 after: ["NODE m 1 2 0 -1 0 16", "NODE s 1 0 0 0 1 17", "NODE t 1 1 0 0 0 18"],
+                 change: IndexChange(priority: ["s:1"])),
+            Case(why: "active master without an active slave: preserved, so it resumes as master",
+                 map: ["NODE m 1 0 0 0 3 16", "NODE s 1 1 1 0 0 17", "NODE u 1 1 2 0 0 18"], node: "m",
+                 after: ["NODE m 1 0 0 0 3 16", "NODE s 1 1 1 0 0 17", "NODE u 1 1 2 0 0 18"], change: .saveAndPush),
+            Case(why: "active slave: leaves its partition as an active proxy",
+                 map: ["NODE m 1 0 0 0 1 16", "NODE s 1 1 0 0 2 17"], node: "s",
+                 after: ["NODE m 1 0 0 0 1 16", "NODE s 1 2 0 -1 0 17"], change: .saveAndPush),
+            Case(why: "slave still copying: an active proxy",
+                 map: ["NODE m 1 0 0 0 1 16", "NODE s 1 1 1 0 0 17"], node: "s",
+                 after: ["NODE m 1 0 0 0 1 16", "NODE s 1 2 0 -1 0 17"], change: .saveAndPush),
+            Case(why: "ready master of a new partition: the addition is cancelled",
+                 map: ["NODE m 1 0 0 0 1 16", "NODE n 1 0 3 1 1 17", "NODE t 1 1 1 1 0 18"], node: "n",
+                 after: ["NODE m 1 0 0 0 1 16", "NODE n 1 2 0 -1 0 17", "NODE t 1 2 0 -1 0 18"], change: .saveAndPush),
+            Case(why: "active proxy: stays an active proxy, the map is pushed again",
+                 map: ["NODE m 1 0 0 0 1 16", "NODE p 1 2 0 -1 0 17"], node: "p",
+                 after: ["NODE m 1 0 0 0 1 16", "NODE p 1 2 0 -1 0 17"], change: .saveAndPush),
+        ]
+        for test in cases {
+            var state = try IndexState(test.map, version: 7, nextThreadType: 30)
+            let change = try state.addNode(name: test.node, port: 1)
+            XCTAssertEqual(change, test.change, test.why)
+            XCTAssertTrue(change.save, "\(test.why): saved, so the node and everyone else get the map")
+            XCTAssertNil(change.skipPush, "\(test.why): the restarted node is pushed to as well")
+            XCTAssertEqual(state.lines, test.after, test.why)
+            XCTAssertEqual(state.version, 7, "\(test.why): the coordinator numbers the saved map")
+            XCTAssertEqual(state.nextThreadType, test.change.startMonitor == nil ? 30 : 31,
+                           "\(test.why): a known node keeps its thread type and monitor")
+            XCTAssertNil(state.layoutProblem(), "\(test.why): consistent layout afterwards")
+        }
+    }
+
+    func testReAddIsTheMonitorsDownThenUp() throws {
+        // The same map as the monitor's node down followed by node up, for every listed live node.
+        let map = ["NODE m 1 0 0 0 1 16", "NODE n 1 0 0 1 2 17", "NODE p 1 2 0 -1 0 18",
+                   "NODE s 1 1 0 0 1 19", "NODE t 1 1 1 1 0 20"]
+        for node in ["m", "n", "p", "s", "t"] {
+            var added = try IndexState(map)
+            var cycled = try IndexState(map)
+            let change = try added.addNode(name: node, port: 1)
+            let down = try cycled.nodeDown(nodeKey: "\(node):1", shutdown: false)
+            let up = try cycled.nodeUp(nodeKey: "\(node):1")
+            XCTAssertEqual(added, cycled, node)
+            XCTAssertEqual(change.priority, down.priority + up.priority, node)
+            XCTAssertEqual(added.map[nodeKey: "\(node):1"]?.state, .active, "\(node) is up: it answered")
         }
     }
 

@@ -13,6 +13,7 @@ final class DefaultsTests: XCTestCase {
         XCTAssertEqual(settings.noreplyWindowLimit, 0)
         XCTAssertEqual(settings.netReadTimeout, 600)
         XCTAssertEqual(settings.proxyConcurrency, 2)
+        XCTAssertEqual(settings.masterLease, 1000)
         XCTAssertEqual(settings.reconstructionInterval, 0)
         XCTAssertEqual(settings.reconstructionBwlimit, 0)
         XCTAssertEqual(settings.replicationType, .async)

@@ -21,6 +21,7 @@ final class SampleConfigTests: XCTestCase {
         XCTAssertEqual(settings.proxyConcurrency, 2)
         XCTAssertEqual(settings.storageType, "tch")
         XCTAssertEqual(settings.threadPoolSize, 4)
+        XCTAssertEqual(settings.masterLease, 1000)
     }
 
     func testIndexSampleParses() throws {

@@ -57,6 +57,16 @@ final class ValueValidationTests: XCTestCase {
         XCTAssertEqual(negative, "\(path):3: 'cluster-replication-concurrency' must be an integer from 1 to 2147483647, got '-2'")
     }
 
+    /// `master-lease`: milliseconds, 0 turns the lease off, at most ten minutes.
+    func testMasterLeaseRange() throws {
+        XCTAssertEqual(try parseNode(nodeBasics + ["--master-lease", "0"]).masterLease, 0)
+        XCTAssertEqual(try parseNode(nodeBasics + ["--master-lease", "1500"]).masterLease, 1500)
+        let (path, negative) = try nodeFileError("master-lease = -1")
+        XCTAssertEqual(negative, "\(path):3: 'master-lease' must be an integer from 0 to 600000, got '-1'")
+        let (_, large) = try nodeFileError("master-lease = 600001")
+        XCTAssertEqual(large, "\(path):3: 'master-lease' must be an integer from 0 to 600000, got '600001'")
+    }
+
     func testUnsignedKeysRejectNegativeValues() throws {
         let (path, message) = try nodeFileError("max-total-thread-queue = -1")
         XCTAssertEqual(message, "\(path):3: 'max-total-thread-queue' must be an integer from 0 to 4294967295, got '-1'")

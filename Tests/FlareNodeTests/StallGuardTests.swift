@@ -1,93 +1,81 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import FlareCluster
 import Foundation
 @testable import FlareNode
 import XCTest
 
-/// The fence that keeps a node which was suspended from serving with an outdated map.
+/// How workers read the control plane's serving decision (the decisions themselves are tested
+/// in NodeCoreTests).
 final class StallGuardTests: XCTestCase {
-    func testNoFenceInitially() {
-        let guardian = StallGuard()
-        for version: UInt64 in [0, 1, 42, .max] {
-            XCTAssertFalse(guardian.fences(version: version), "\(version)")
+    func testOpenInitially() {
+        for watches in [false, true] {
+            let guardian = StallGuard(watchesStalls: watches)
+            for version: UInt64 in [0, 1, 42, .max] {
+                XCTAssertEqual(guardian.check(version: version), .serve, "\(version)")
+            }
         }
     }
 
-    /// A restarted cluster member is fenced until the index sends it any map.
-    func testRestartFenceLiftsWithTheFirstMapFromTheIndex() {
-        let guardian = StallGuard()
-        guardian.fence()
-        XCTAssertTrue(guardian.fences(version: 0))
-        XCTAssertTrue(guardian.fences(version: 1_000))
-        guardian.heardFromIndex(version: 5)
-        XCTAssertFalse(guardian.fences(version: 5))
-        XCTAssertTrue(guardian.fences(version: 4))
-        // Without a restart fence, a map from the index changes nothing.
-        let open = StallGuard()
-        open.heardFromIndex(version: 9)
-        XCTAssertFalse(open.fences(version: 0))
-    }
-
-    /// After a stall only a map fetched afresh (`confirmed`) lifts the fence: a push that was
-    /// buffered while the process was stopped may be stale.
-    func testAStallFenceIsNotLiftedByAPush() {
-        let guardian = StallGuard()
-        guardian.confirmed(version: .max)   // what a detected stall sets
-        guardian.heardFromIndex(version: 3)
-        XCTAssertTrue(guardian.fences(version: 3))
-        guardian.confirmed(version: 3)
-        XCTAssertFalse(guardian.fences(version: 3))
-    }
-
-    func testConfirmedFencesOnlyOlderMaps() {
-        let cases: [(confirmed: UInt64, version: UInt64, fenced: Bool)] = [
-            (0, 0, false),
-            (7, 0, true),
-            (7, 6, true),
-            (7, 7, false),
-            (7, 8, false),
-            (7, .max, false),
-            (.max, .max - 1, true),
+    func testPublishedVersionFloorRefusesOlderMaps() {
+        let cases: [(floor: UInt64, version: UInt64, batch: StallGuard.Batch)] = [
+            (0, 0, .serve), (7, 0, .refuseData), (7, 6, .refuseData), (7, 7, .serve), (7, .max, .serve),
+            (.max, .max - 1, .refuseData),
         ]
-        for (confirmed, version, fenced) in cases {
-            let guardian = StallGuard()
-            guardian.confirmed(version: confirmed)
-            XCTAssertEqual(guardian.fences(version: version), fenced, "confirmed \(confirmed), map \(version)")
+        for (floor, version, batch) in cases {
+            let guardian = StallGuard(watchesStalls: true)
+            guardian.publish(ServingDecision(minimumVersion: floor, masterUntil: .max, heardAt: .min))
+            XCTAssertEqual(guardian.check(version: version), batch, "floor \(floor), map \(version)")
         }
     }
 
-    /// The guard is created (stamped) but its ticker is not running, so sleeping past a second
-    /// looks exactly like a suspension to the worker that checks next.
-    func testAStallFencesEveryMapUntilTheIndexConfirms() {
-        let guardian = StallGuard()
+    /// A lease that ran out refuses acting as master only; data refusals win over it.
+    func testLeaseExpiryRefusesActingAsMaster() {
+        let guardian = StallGuard(watchesStalls: true)
+        let now = StallGuard.nowMilliseconds()
+        guardian.publish(ServingDecision(minimumVersion: 0, masterUntil: now + 60_000, heardAt: now))
+        XCTAssertEqual(guardian.check(version: 1), .serve)
+        guardian.publish(ServingDecision(minimumVersion: 0, masterUntil: now - 1, heardAt: now - 1_001))
+        XCTAssertEqual(guardian.check(version: 1), .refuseMaster)
+        XCTAssertGreaterThanOrEqual(guardian.silentMilliseconds() ?? 0, 1_001)
+        guardian.publish(ServingDecision(minimumVersion: 5, masterUntil: now - 1, heardAt: now - 1_001))
+        XCTAssertEqual(guardian.check(version: 1), .refuseData)
+        guardian.publish(ServingDecision(minimumVersion: 0, masterUntil: .min, heardAt: .min))
+        XCTAssertNil(guardian.silentMilliseconds())
+    }
+
+    /// The ticker is not running, so sleeping past a second looks exactly like a suspension to the
+    /// worker that checks next; once the ticker runs it reports the stall before stamping again.
+    func testAStaleStampRefusesDataUntilTheTickerReports() {
+        let guardian = StallGuard(watchesStalls: true)
         let stalls = StallCounter()
-        guardian.onStall = { stalls.increment() }
-        XCTAssertFalse(guardian.fences(version: 10))
-
+        guardian.onStall = { _ in
+            stalls.increment()
+            guardian.publish(ServingDecision(minimumVersion: .max, masterUntil: .max, heardAt: .min))
+        }
+        XCTAssertEqual(guardian.check(version: 10), .serve)
         usleep(1_200_000)
-        XCTAssertTrue(guardian.fences(version: 10))
-        XCTAssertTrue(guardian.fences(version: .max - 1))
-        XCTAssertEqual(stalls.count, 1, "one stall is reported once")
-
-        // The ticker stamps again, but the fence stays up until a confirmation.
+        XCTAssertEqual(guardian.check(version: 10), .refuseData)
         guardian.start()
         usleep(400_000)
-        XCTAssertTrue(guardian.fences(version: 10))
-        XCTAssertEqual(stalls.count, 1)
+        XCTAssertEqual(stalls.count, 1, "one stall is reported once")
+        XCTAssertEqual(guardian.check(version: 10), .refuseData)
+        guardian.publish(ServingDecision(minimumVersion: 10, masterUntil: .max, heardAt: .min))
+        XCTAssertEqual(guardian.check(version: 10), .serve)
+    }
 
-        guardian.confirmed(version: 10)
-        XCTAssertFalse(guardian.fences(version: 10))
-        XCTAssertFalse(guardian.fences(version: 11))
-        XCTAssertTrue(guardian.fences(version: 9))
-        XCTAssertEqual(stalls.count, 1)
+    /// Without index servers nothing stamps, and nothing may fence: a standalone node always serves.
+    func testAStandaloneNodeIgnoresTheStamp() {
+        let guardian = StallGuard(watchesStalls: false)
+        usleep(1_100_000)
+        XCTAssertEqual(guardian.check(version: 0), .serve)
     }
 }
 
-/// Counts `onStall` calls, which may come from the ticker thread.
 private final class StallCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var value = 0
-    func increment() { lock.withLock { value += 1 } }
-    var count: Int { lock.withLock { value } }
+    func increment() { lock.lock(); value += 1; lock.unlock() }
+    var count: Int { lock.lock(); defer { lock.unlock() }; return value }
 }

@@ -36,8 +36,13 @@ final class ItemStoreContractTests: XCTestCase {
                             atLine: lineNumber, expected: expected)
     }
 
-    /// A fresh store of the current engine, closed after the engine's run.
-    func freshStore(deleteHoldCapacity: Int = 65536) throws -> ItemStore {
+    /// The wall-clock time every fresh store's VersionClock sees unless a test moves it:
+    /// a store's first local version is `base`, the next `base + 1`, and so on.
+    let base: UInt64 = 1000
+
+    /// A fresh store of the current engine, closed after the engine's run. Its versions
+    /// come from `time` (standing at `base` by default).
+    func freshStore(deleteHoldCapacity: Int = 65536, time: ManualTime? = nil) throws -> ItemStore {
         let options: StorageOptions
         switch engine {
         case .tch, .tcb:
@@ -47,7 +52,7 @@ final class ItemStoreContractTests: XCTestCase {
             options = StorageOptions(type: "memory", dataDir: "/nonexistent", memoryLimitBytes: 256 << 20,
                                      deleteHoldCapacity: deleteHoldCapacity)
         }
-        let store = try ItemStore.open(options)
+        let store = try ItemStore.open(options, versions: VersionClock(microseconds: (time ?? ManualTime(base)).read))
         openStores.append(store)
         return store
     }
@@ -63,11 +68,11 @@ final class ItemStoreContractTests: XCTestCase {
         try forEachEngine {
             let store = try freshStore()
             XCTAssertNil(try store.item("k"))
-            XCTAssertEqual(try store.set("k", "hello", flags: 42, expire: t0 + 100), .stored(version: 1))
+            XCTAssertEqual(try store.set("k", "hello", flags: 42, expire: t0 + 100), .stored(version: base))
             let item = try XCTUnwrap(try store.item("k"))
-            XCTAssertEqual(item.header, ItemHeader(flags: 42, expire: t0 + 100, version: 1))
+            XCTAssertEqual(item.header, ItemHeader(flags: 42, expire: t0 + 100, version: base))
             XCTAssertEqual(item.value, bytes("hello"))
-            XCTAssertEqual(try store.set("k", "world"), .stored(version: 2))
+            XCTAssertEqual(try store.set("k", "world"), .stored(version: base + 1))
             XCTAssertEqual(try store.text("k"), "world")
             XCTAssertEqual(try store.item("k")?.header.flags, 0)
             XCTAssertEqual(store.itemCount, 1)
@@ -77,12 +82,12 @@ final class ItemStoreContractTests: XCTestCase {
     func testAddStoresOnlyWhenGone() throws {
         try forEachEngine {
             let store = try freshStore()
-            XCTAssertEqual(try store.store(.add, bytes("k"), bytes("a")), .stored(version: 1))
+            XCTAssertEqual(try store.store(.add, bytes("k"), bytes("a")), .stored(version: base))
             XCTAssertEqual(try store.store(.add, bytes("k"), bytes("b")), .notStored)
             XCTAssertEqual(try store.text("k"), "a")
             try store.set("e", "x", expire: t0 + 5)
-            // An expired item counts as gone; its version sequence continues.
-            XCTAssertEqual(try store.store(.add, bytes("e"), bytes("y"), now: t0 + 5), .stored(version: 2))
+            // An expired item counts as gone; a refused add took no version.
+            XCTAssertEqual(try store.store(.add, bytes("e"), bytes("y"), now: t0 + 5), .stored(version: base + 2))
         }
     }
 
@@ -92,7 +97,7 @@ final class ItemStoreContractTests: XCTestCase {
             XCTAssertEqual(try store.store(.replace, bytes("k"), bytes("a")), .notStored)
             XCTAssertNil(try store.item("k"))
             try store.set("k", "a")
-            XCTAssertEqual(try store.store(.replace, bytes("k"), bytes("b"), flags: 7), .stored(version: 2))
+            XCTAssertEqual(try store.store(.replace, bytes("k"), bytes("b"), flags: 7), .stored(version: base + 1))
             XCTAssertEqual(try store.item("k")?.header.flags, 7)
             try store.set("e", "x", expire: t0 + 5)
             XCTAssertEqual(try store.store(.replace, bytes("e"), bytes("y"), now: t0 + 5), .notStored)
@@ -105,42 +110,44 @@ final class ItemStoreContractTests: XCTestCase {
             XCTAssertEqual(try store.store(.append, bytes("k"), bytes("x")), .notStored)
             XCTAssertEqual(try store.store(.prepend, bytes("k"), bytes("x")), .notStored)
             try store.set("k", "middle", flags: 3, expire: t0 + 50)
-            XCTAssertEqual(try store.store(.append, bytes("k"), bytes(">>"), flags: 9, expire: t0 + 1), .stored(version: 2))
-            XCTAssertEqual(try store.store(.prepend, bytes("k"), bytes("<<"), flags: 9, expire: t0 + 1), .stored(version: 3))
+            XCTAssertEqual(try store.store(.append, bytes("k"), bytes(">>"), flags: 9, expire: t0 + 1), .stored(version: base + 1))
+            XCTAssertEqual(try store.store(.prepend, bytes("k"), bytes("<<"), flags: 9, expire: t0 + 1), .stored(version: base + 2))
             let item = try XCTUnwrap(try store.item("k"))
             XCTAssertEqual(String(decoding: item.value, as: UTF8.self), "<<middle>>")
-            XCTAssertEqual(item.header, ItemHeader(flags: 3, expire: t0 + 50, version: 3))
+            XCTAssertEqual(item.header, ItemHeader(flags: 3, expire: t0 + 50, version: base + 2))
         }
     }
 
     func testCasSucceedsOnlyWithTheCurrentVersion() throws {
         try forEachEngine {
             let store = try freshStore()
-            XCTAssertEqual(try store.store(.cas, bytes("k"), bytes("a"), casUnique: 1), .notFound)
+            XCTAssertEqual(try store.store(.cas, bytes("k"), bytes("a"), casUnique: base), .notFound)
             try store.set("k", "a")
             try store.set("k", "b")
-            XCTAssertEqual(try store.store(.cas, bytes("k"), bytes("c"), casUnique: 1), .exists)
-            XCTAssertEqual(try store.store(.cas, bytes("k"), bytes("c"), flags: 5, casUnique: 2), .stored(version: 3))
-            XCTAssertEqual(try store.item("k")?.header, ItemHeader(flags: 5, expire: 0, version: 3))
-            XCTAssertEqual(try store.store(.cas, bytes("k"), bytes("d"), casUnique: 2), .exists)
+            XCTAssertEqual(try store.store(.cas, bytes("k"), bytes("c"), casUnique: base), .exists)
+            // The new version is the clock's next one, not casUnique + 1.
+            try store.set("other", "o")
+            XCTAssertEqual(try store.store(.cas, bytes("k"), bytes("c"), flags: 5, casUnique: base + 1), .stored(version: base + 3))
+            XCTAssertEqual(try store.item("k")?.header, ItemHeader(flags: 5, expire: 0, version: base + 3))
+            XCTAssertEqual(try store.store(.cas, bytes("k"), bytes("d"), casUnique: base + 1), .exists)
             try store.set("e", "x", expire: t0 + 5)
-            XCTAssertEqual(try store.store(.cas, bytes("e"), bytes("y"), casUnique: 1, now: t0 + 5), .notFound)
+            XCTAssertEqual(try store.store(.cas, bytes("e"), bytes("y"), casUnique: base + 4, now: t0 + 5), .notFound)
         }
     }
 
     // MARK: delete
 
-    func testDeleteRemovesAliveItemsAndContinuesTheVersion() throws {
+    func testDeleteRemovesAliveItemsAndItsTombstoneTakesANewVersion() throws {
         try forEachEngine {
             let store = try freshStore()
             XCTAssertEqual(try store.delete("k"), .notFound)
             try store.set("k", "a")
             try store.set("k", "b")
-            XCTAssertEqual(try store.delete("k"), .deleted)
+            XCTAssertEqual(try store.delete("k"), .deleted(version: base + 2))
             XCTAssertNil(try store.item("k"))
-            XCTAssertEqual(try store.delete("k"), .notFound)
+            XCTAssertEqual(try store.delete("k"), .notFound, "deleting an absent key takes no version")
             XCTAssertEqual(store.itemCount, 0)
-            XCTAssertEqual(try store.set("k", "c"), .stored(version: 3))
+            XCTAssertEqual(try store.set("k", "c"), .stored(version: base + 3))
         }
     }
 
@@ -158,43 +165,86 @@ final class ItemStoreContractTests: XCTestCase {
         try forEachEngine {
             let store = try freshStore()
             try store.set("k", "a")
-            XCTAssertEqual(try store.delete("k", holdUntil: t0 + 10), .deleted)
+            XCTAssertEqual(try store.delete("k", holdUntil: t0 + 10), .deleted(version: base + 1))
             XCTAssertEqual(try store.store(.add, bytes("k"), bytes("b"), now: t0 + 9), .notStored)
             XCTAssertEqual(try store.store(.replace, bytes("k"), bytes("b"), now: t0 + 9), .notStored)
             XCTAssertEqual(try store.store(.cas, bytes("k"), bytes("b"), casUnique: 7, now: t0 + 9), .exists)
-            XCTAssertEqual(try store.store(.add, bytes("k"), bytes("b"), now: t0 + 10), .stored(version: 2))
+            XCTAssertEqual(try store.store(.add, bytes("k"), bytes("b"), now: t0 + 10), .stored(version: base + 2))
 
             try store.set("h", "a")
-            XCTAssertEqual(try store.delete("h", holdUntil: t0 + 10), .deleted)
-            XCTAssertEqual(try store.set("h", "b", now: t0 + 1), .stored(version: 2), "set ignores the hold")
-            XCTAssertEqual(try store.delete("h"), .deleted)
-            XCTAssertEqual(try store.store(.add, bytes("h"), bytes("c"), now: t0 + 2), .stored(version: 3),
+            XCTAssertEqual(try store.delete("h", holdUntil: t0 + 10), .deleted(version: base + 4))
+            XCTAssertEqual(try store.set("h", "b", now: t0 + 1), .stored(version: base + 5), "set ignores the hold")
+            XCTAssertEqual(try store.delete("h"), .deleted(version: base + 6))
+            XCTAssertEqual(try store.store(.add, bytes("h"), bytes("c"), now: t0 + 2), .stored(version: base + 7),
                            "a later delete without a time lifts the hold")
         }
     }
 
-    func testCasOnAHeldKeyComparesTheRememberedVersion() throws {
+    func testCasOnAHeldKeyComparesTheTombstoneVersion() throws {
         try forEachEngine {
             let store = try freshStore()
             try store.set("k", "a")
-            XCTAssertEqual(try store.delete("k", holdUntil: t0 + 10), .deleted)
-            XCTAssertEqual(try store.store(.cas, bytes("k"), bytes("b"), casUnique: 1, now: t0 + 1), .stored(version: 2))
+            XCTAssertEqual(try store.delete("k", holdUntil: t0 + 10), .deleted(version: base + 1))
+            XCTAssertEqual(try store.store(.cas, bytes("k"), bytes("b"), casUnique: base, now: t0 + 1), .exists,
+                           "the item's last version no longer matches")
+            XCTAssertEqual(try store.store(.cas, bytes("k"), bytes("b"), casUnique: base + 1, now: t0 + 1),
+                           .stored(version: base + 2))
             XCTAssertEqual(try store.text("k", now: t0 + 1), "b")
         }
     }
 
-    func testDeleteWithOlderVersionDeletesNothing() throws {
+    func testReplicatedDeleteRemovesOnlyAnOlderItem() throws {
         try forEachEngine {
             let store = try freshStore()
             try store.set("k", "a", version: 10)
-            XCTAssertEqual(try store.delete("k", version: 9), .notFound)
+            XCTAssertEqual(try store.delete("k", version: 9), .superseded)
+            XCTAssertEqual(try store.delete("k", version: 10), .superseded, "a delete is never the item's own version")
             XCTAssertEqual(try store.text("k"), "a")
-            XCTAssertEqual(try store.delete("k", version: 10), .deleted)
+            XCTAssertEqual(try store.delete("k", version: 11), .deleted(version: 11))
             XCTAssertNil(try store.item("k"))
-            // A replicated delete of an absent key still advances the remembered version.
+            XCTAssertEqual(try store.delete("k", version: 11), .superseded, "a repeated delete is idempotent")
+            XCTAssertEqual(try store.set("k", "old", version: 10), .superseded)
+            XCTAssertNil(try store.item("k"))
+        }
+    }
+
+    func testReplicatedDeleteOfAnAbsentKeyOrdersLaterWrites() throws {
+        try forEachEngine {
+            let store = try freshStore()
             XCTAssertEqual(try store.delete("n", version: 20), .notFound)
-            XCTAssertEqual(try store.delete("n", version: 19), .notFound)
-            XCTAssertEqual(try store.set("n", "x"), .stored(version: 21))
+            XCTAssertEqual(try store.delete("n", version: 19), .superseded)
+            XCTAssertEqual(try store.set("n", "x", version: 20), .superseded)
+            XCTAssertEqual(try store.set("n", "x", version: 21), .stored(version: 21))
+        }
+    }
+
+    func testLiveDeleteBeforeAnOlderDumpedCopyKeepsTheKeyAbsent() throws {
+        try forEachEngine {
+            // A slave being rebuilt: the master's live delete (version 500) arrives before the dump
+            // reaches the key's older copy (version 400).
+            let store = try freshStore()
+            XCTAssertEqual(try store.delete("k", version: 500), .notFound)
+            XCTAssertEqual(try store.store(.set, bytes("k"), bytes("stale"), version: 400), .superseded)
+            XCTAssertNil(try store.item("k"))
+            XCTAssertEqual(store.itemCount, 0)
+            // A live delete of a key the slave already holds: the same, through the removal.
+            try store.set("j", "v", version: 300)
+            XCTAssertEqual(try store.delete("j", version: 600), .deleted(version: 600))
+            XCTAssertEqual(try store.set("j", "v", version: 300), .superseded)
+            XCTAssertNil(try store.item("j"))
+        }
+    }
+
+    func testReplicatedSetOlderThanALocalTombstoneIsSuperseded() throws {
+        try forEachEngine {
+            let store = try freshStore()
+            XCTAssertEqual(try store.set("k", "a"), .stored(version: base))
+            XCTAssertEqual(try store.delete("k"), .deleted(version: base + 1))
+            XCTAssertEqual(try store.set("k", "a", version: base), .superseded)
+            XCTAssertEqual(try store.set("k", "a", version: base + 1), .superseded, "equal to the tombstone")
+            XCTAssertNil(try store.item("k"))
+            XCTAssertEqual(try store.set("k", "b", version: base + 2), .stored(version: base + 2))
+            XCTAssertEqual(try store.text("k"), "b")
         }
     }
 
@@ -203,28 +253,69 @@ final class ItemStoreContractTests: XCTestCase {
             let store = try freshStore(deleteHoldCapacity: 1)
             try store.set("a", "1")
             try store.set("b", "1")
-            XCTAssertEqual(try store.delete("a", holdUntil: t0 + 100), .deleted)
-            XCTAssertEqual(try store.delete("b", holdUntil: t0 + 100), .deleted)
-            XCTAssertEqual(try store.store(.add, bytes("a"), bytes("2")), .stored(version: 1), "a's hold was evicted by b's")
+            XCTAssertEqual(try store.delete("a", holdUntil: t0 + 100), .deleted(version: base + 2))
+            XCTAssertEqual(try store.delete("b", holdUntil: t0 + 100), .deleted(version: base + 3))
+            XCTAssertEqual(try store.store(.add, bytes("a"), bytes("2")), .stored(version: base + 4), "a's hold was evicted by b's")
             XCTAssertEqual(try store.store(.add, bytes("b"), bytes("2")), .notStored)
         }
     }
 
     // MARK: replication versions
 
-    func testSuppliedVersionMustBeNewerThanTheLiveItem() throws {
+    func testSuppliedVersionMustBeNewerThanTheStoredItem() throws {
         try forEachEngine {
             let store = try freshStore()
             XCTAssertEqual(try store.set("k", "a", version: 5), .stored(version: 5))
-            XCTAssertEqual(try store.set("k", "b", version: 5), .notStored)
-            XCTAssertEqual(try store.set("k", "b", version: 4), .notStored)
-            XCTAssertEqual(try store.store(.append, bytes("k"), bytes("x"), version: 3), .notStored)
+            XCTAssertEqual(try store.set("k", "b", version: 5), .superseded, "an equal version is idempotent")
+            XCTAssertEqual(try store.set("k", "b", version: 4), .superseded)
+            XCTAssertEqual(try store.store(.append, bytes("k"), bytes("x"), version: 3), .superseded)
+            XCTAssertEqual(try store.text("k"), "a")
+            XCTAssertEqual(try store.store(.add, bytes("k"), bytes("x"), version: 7), .notStored,
+                           "add's own refusal is not a superseded copy")
             XCTAssertEqual(try store.set("k", "c", version: 9), .stored(version: 9))
             XCTAssertEqual(try store.item("k")?.header.version, 9)
-            XCTAssertEqual(try store.set("k", "d"), .stored(version: 10))
+            XCTAssertEqual(try store.set("k", "d"), .stored(version: base))
             try store.set("e", "x", expire: t0 + 5, version: 50)
-            XCTAssertEqual(try store.set("e", "y", version: 3, now: t0 + 5), .stored(version: 3),
-                           "an expired item does not block older versions")
+            XCTAssertEqual(try store.set("e", "y", version: 3, now: t0 + 5), .superseded,
+                           "an expired item's version still orders replicated writes")
+            XCTAssertEqual(try store.set("e", "y", version: 51, now: t0 + 5), .stored(version: 51))
+        }
+    }
+
+    func testAppliedVersionsAreObservedByTheClock() throws {
+        try forEachEngine {
+            // A slave promoted to master continues above every version it applied, even ones
+            // ahead of its own wall clock.
+            let store = try freshStore()
+            XCTAssertEqual(try store.set("a", "x", version: 5000), .stored(version: 5000))
+            XCTAssertEqual(try store.set("b", "y"), .stored(version: 5001))
+            XCTAssertEqual(try store.delete("c", version: 7000), .notFound)
+            XCTAssertEqual(try store.set("d", "z"), .stored(version: 7001))
+            XCTAssertEqual(store.versions.current, 7001)
+        }
+    }
+
+    func testEveryKeyGetsItsOwnCasUnique() throws {
+        try forEachEngine {
+            let store = try freshStore()
+            var seen: Set<UInt64> = []
+            for index in 0..<50 {
+                guard case .stored(let version) = try store.set("k\(index % 5)", "v") else { return XCTFail("not stored") }
+                XCTAssertTrue(seen.insert(version).inserted, "version \(version) issued twice")
+            }
+            XCTAssertNotEqual(try store.item("k0")?.header.version, try store.item("k1")?.header.version)
+        }
+    }
+
+    func testVersionsFollowTheWallClockAndNeverGoBack() throws {
+        try forEachEngine {
+            let time = ManualTime(1_000_000)
+            let store = try freshStore(time: time)
+            XCTAssertEqual(try store.set("k", "a"), .stored(version: 1_000_000))
+            time.set(2_000_000)
+            XCTAssertEqual(try store.set("j", "a"), .stored(version: 2_000_000))
+            time.set(1_500_000)   // the system clock stepped back
+            XCTAssertEqual(try store.set("k", "b"), .stored(version: 2_000_001))
         }
     }
 
@@ -235,14 +326,14 @@ final class ItemStoreContractTests: XCTestCase {
             let store = try freshStore()
             XCTAssertEqual(try store.incr("n", 1), .notFound)
             try store.set("n", "10", flags: 4, expire: t0 + 100)
-            XCTAssertEqual(try store.incr("n", 5), .value(15))
-            XCTAssertEqual(try store.decr("n", 6), .value(9))
+            XCTAssertEqual(try store.incr("n", 5), .value(15, version: base + 1))
+            XCTAssertEqual(try store.decr("n", 6), .value(9, version: base + 2))
             XCTAssertEqual(try store.text("n"), "9")
-            XCTAssertEqual(try store.item("n")?.header, ItemHeader(flags: 4, expire: t0 + 100, version: 3))
-            XCTAssertEqual(try store.decr("n", 100), .value(0), "decr stops at zero")
+            XCTAssertEqual(try store.item("n")?.header, ItemHeader(flags: 4, expire: t0 + 100, version: base + 2))
+            XCTAssertEqual(try store.decr("n", 100), .value(0, version: base + 3), "decr stops at zero")
             XCTAssertEqual(try store.text("n"), "0")
             try store.set("big", "100")
-            XCTAssertEqual(try store.decr("big", 1), .value(99))
+            XCTAssertEqual(try store.decr("big", 1), .value(99, version: base + 5))
             XCTAssertEqual(try store.text("big"), "99")
         }
     }
@@ -251,11 +342,11 @@ final class ItemStoreContractTests: XCTestCase {
         try forEachEngine {
             let store = try freshStore()
             try store.set("max", "18446744073709551615")
-            XCTAssertEqual(try store.incr("max", 0), .value(UInt64.max), "20 digits are accepted")
-            XCTAssertEqual(try store.incr("max", 2), .value(1))
+            XCTAssertEqual(try store.incr("max", 0), .value(UInt64.max, version: base + 1), "20 digits are accepted")
+            XCTAssertEqual(try store.incr("max", 2), .value(1, version: base + 2))
             XCTAssertEqual(try store.text("max"), "1")
             try store.set("m", "18446744073709551610")
-            XCTAssertEqual(try store.incr("m", UInt64.max), .value(18446744073709551609))
+            XCTAssertEqual(try store.incr("m", UInt64.max), .value(18446744073709551609, version: base + 4))
         }
     }
 
@@ -268,7 +359,10 @@ final class ItemStoreContractTests: XCTestCase {
                 XCTAssertEqual(try store.text("x"), text, "a non-numeric value stays")
             }
             try store.set("s", " 41 ")
-            XCTAssertEqual(try store.incr("s", 1), .value(42), "whitespace around the number is allowed")
+            guard case .value(42, let version) = try store.incr("s", 1) else {
+                return XCTFail("whitespace around the number is allowed")
+            }
+            XCTAssertEqual(try store.item("s")?.header.version, version)
             try store.set("e", "5", expire: t0 + 5)
             XCTAssertEqual(try store.incr("e", 1, now: t0 + 5), .notFound)
             XCTAssertEqual(store.itemCount, 2, "the expired item was removed")
@@ -277,14 +371,18 @@ final class ItemStoreContractTests: XCTestCase {
 
     // MARK: touch and expiry
 
-    func testTouchChangesOnlyTheExpiry() throws {
+    func testTouchChangesTheExpiryAndTheVersion() throws {
         try forEachEngine {
             let store = try freshStore()
             XCTAssertNil(try store.touch("k", expire: t0 + 10))
             try store.set("k", "v", flags: 2, expire: t0 + 5)
             let touched = try XCTUnwrap(try store.touch("k", expire: t0 + 100, now: t0 + 1))
-            XCTAssertEqual(touched.header, ItemHeader(flags: 2, expire: t0 + 100, version: 1))
+            XCTAssertEqual(touched.header, ItemHeader(flags: 2, expire: t0 + 100, version: base + 1),
+                           "the body sees the new header")
             XCTAssertEqual(touched.value, bytes("v"))
+            XCTAssertEqual(try store.item("k", now: t0 + 50)?.header, touched.header)
+            // A replicated copy of the item from before the touch is older than the touch.
+            XCTAssertEqual(try store.set("k", "v", flags: 2, expire: t0 + 5, version: base, now: t0 + 1), .superseded)
             XCTAssertEqual(try store.item("k", now: t0 + 50)?.header.expire, t0 + 100)
             XCTAssertNil(try store.touch("k", expire: t0 + 500, now: t0 + 100), "an expired item cannot be touched")
             XCTAssertNil(try store.item("k", now: t0 + 1))
@@ -300,24 +398,50 @@ final class ItemStoreContractTests: XCTestCase {
             XCTAssertNil(try store.item("k", now: t0 + 10))
             XCTAssertNotNil(try store.item("forever", now: Int64(Int32.max)))
             XCTAssertEqual(store.itemCount, 1, "the expired item was removed when read")
-            XCTAssertEqual(try store.set("k", "w", now: t0 + 10), .stored(version: 2))
+            XCTAssertEqual(try store.set("k", "w", now: t0 + 10), .stored(version: base + 2))
         }
     }
 
     // MARK: flush_all
 
-    func testFlushAllRemovesItemsAndHolds() throws {
+    func testFlushAllRemovesItemsAndHoldsButKeepsTheClock() throws {
         try forEachEngine {
             let store = try freshStore()
             for index in 0..<100 { try store.set("k\(index)", "v") }
             try store.set("held", "v")
-            XCTAssertEqual(try store.delete("held", holdUntil: t0 + 100), .deleted)
+            XCTAssertEqual(try store.delete("held", holdUntil: t0 + 100), .deleted(version: base + 101))
             try store.flushAll()
             XCTAssertEqual(store.itemCount, 0)
             XCTAssertNil(try store.item("k1"))
-            XCTAssertEqual(try store.store(.add, bytes("held"), bytes("v")), .stored(version: 1))
-            XCTAssertEqual(try store.set("k1", "again"), .stored(version: 1))
+            XCTAssertEqual(try store.store(.add, bytes("held"), bytes("v")), .stored(version: base + 102))
+            XCTAssertEqual(try store.set("k1", "again"), .stored(version: base + 103))
             XCTAssertEqual(try store.dumpKeys().count, 2)
+        }
+    }
+
+    func testCasWithAUniqueFromBeforeFlushAllFails() throws {
+        try forEachEngine {
+            let store = try freshStore()
+            guard case .stored(let before) = try store.set("k", "v") else { return XCTFail("not stored") }
+            try store.flushAll()
+            XCTAssertEqual(try store.store(.cas, bytes("k"), bytes("w"), casUnique: before), .notFound)
+            try store.set("k", "again")
+            XCTAssertNotEqual(try store.item("k")?.header.version, before)
+            XCTAssertEqual(try store.store(.cas, bytes("k"), bytes("w"), casUnique: before), .exists)
+            XCTAssertEqual(try store.text("k"), "again")
+        }
+    }
+
+    func testCasWithAUniqueFromBeforeAForgottenDeleteFails() throws {
+        try forEachEngine {
+            // The tombstone of "a" is evicted by b's; versions must not restart for "a".
+            let store = try freshStore(deleteHoldCapacity: 1)
+            guard case .stored(let before) = try store.set("a", "v") else { return XCTFail("not stored") }
+            _ = try store.delete("a")
+            try store.set("b", "v")
+            _ = try store.delete("b")
+            try store.set("a", "again")
+            XCTAssertEqual(try store.store(.cas, bytes("a"), bytes("w"), casUnique: before), .exists)
         }
     }
 
@@ -362,7 +486,7 @@ final class ItemStoreContractTests: XCTestCase {
             }) {}
             XCTAssertEqual(items.count, 1)
             XCTAssertEqual(items.first?.0, "k")
-            XCTAssertEqual(items.first?.1, ItemHeader(flags: 8, expire: t0 + 9, version: 1))
+            XCTAssertEqual(items.first?.1, ItemHeader(flags: 8, expire: t0 + 9, version: base))
             XCTAssertEqual(items.first?.2, "value")
             XCTAssertFalse(try cursor.next(maxItems: 10, now: t0) { _, _, _ in XCTFail("finished cursor visited an item") })
         }
@@ -374,9 +498,9 @@ final class ItemStoreContractTests: XCTestCase {
         try forEachEngine {
             let store = try freshStore()
             let big = (0..<(5 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
-            XCTAssertEqual(try store.store(.set, bytes("big"), big), .stored(version: 1))
+            XCTAssertEqual(try store.store(.set, bytes("big"), big), .stored(version: base))
             XCTAssertEqual(try store.item("big")?.value, big)
-            XCTAssertEqual(try store.store(.append, bytes("big"), [1, 2, 3]), .stored(version: 2))
+            XCTAssertEqual(try store.store(.append, bytes("big"), [1, 2, 3]), .stored(version: base + 1))
             XCTAssertEqual(try store.item(bytes("big"))?.value.count, (5 << 20) + 3)
             XCTAssertEqual(try store.item(bytes("big"))?.value.suffix(3), [1, 2, 3])
             XCTAssertGreaterThan(store.byteSize, 5 << 20)
@@ -389,11 +513,11 @@ final class ItemStoreContractTests: XCTestCase {
     func testEmptyValues() throws {
         try forEachEngine {
             let store = try freshStore()
-            XCTAssertEqual(try store.set("k", ""), .stored(version: 1))
+            XCTAssertEqual(try store.set("k", ""), .stored(version: base))
             let item = try XCTUnwrap(try store.item("k"))
             XCTAssertEqual(item.value, [])
-            XCTAssertEqual(try store.store(.append, bytes("k"), []), .stored(version: 2))
-            XCTAssertEqual(try store.store(.append, bytes("k"), bytes("x")), .stored(version: 3))
+            XCTAssertEqual(try store.store(.append, bytes("k"), []), .stored(version: base + 1))
+            XCTAssertEqual(try store.store(.append, bytes("k"), bytes("x")), .stored(version: base + 2))
             XCTAssertEqual(try store.text("k"), "x")
         }
     }
@@ -404,8 +528,8 @@ final class ItemStoreContractTests: XCTestCase {
             let key: [UInt8] = [0, 1, 0, 255, 0]
             let otherKey: [UInt8] = [0, 1, 0, 255, 1]
             let value: [UInt8] = [0, 0, 13, 10, 0, 200]
-            XCTAssertEqual(try store.store(.set, key, value), .stored(version: 1))
-            XCTAssertEqual(try store.store(.set, otherKey, [9]), .stored(version: 1))
+            XCTAssertEqual(try store.store(.set, key, value), .stored(version: base))
+            XCTAssertEqual(try store.store(.set, otherKey, [9]), .stored(version: base + 1))
             XCTAssertEqual(try store.item(key)?.value, value)
             XCTAssertEqual(try store.item(otherKey)?.value, [9])
             XCTAssertNil(try store.item([0, 1, 0, 255]))
@@ -419,7 +543,7 @@ final class ItemStoreContractTests: XCTestCase {
             let key = (0..<8000).map { UInt8(97 + $0 % 26) }
             var other = key
             other[7999] = 0
-            XCTAssertEqual(try store.store(.set, key, bytes("long")), .stored(version: 1))
+            XCTAssertEqual(try store.store(.set, key, bytes("long")), .stored(version: base))
             XCTAssertEqual(try store.item(key)?.value, bytes("long"))
             XCTAssertNil(try store.item(other))
             XCTAssertEqual(try store.dumpKeys(), [key])
@@ -438,7 +562,8 @@ final class ItemStoreContractTests: XCTestCase {
                 for _ in 0..<perThread { _ = try? store.incr("counter", 1) }
             }
             XCTAssertEqual(try store.text("counter"), "\(threads * perThread)")
-            XCTAssertEqual(try store.item("counter")?.header.version, UInt64(threads * perThread + 1))
+            // One version per write, each the clock's next: none lost, none repeated.
+            XCTAssertEqual(try store.item("counter")?.header.version, base + UInt64(threads * perThread))
         }
     }
 
@@ -460,7 +585,7 @@ final class ItemStoreContractTests: XCTestCase {
                     }
                 }
                 XCTAssertEqual(tally.wins, 1, "round \(round)")
-                XCTAssertEqual(try store.item("race")?.header.version, version + 1)
+                XCTAssertEqual(try store.item("race")?.header.version, version + 1, "losers take no version")
             }
         }
     }

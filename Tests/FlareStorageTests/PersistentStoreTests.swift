@@ -8,27 +8,53 @@ final class PersistentStoreTests: XCTestCase {
     func testReopenAfterCloseRestoresEveryItem() throws {
         let dir = try makeTemporaryDirectory(self)
         let first = try ItemStore.open(StorageOptions(dataDir: dir))
+        var versions: [UInt64] = []
         for index in 0..<2000 {
-            try first.set("k\(index)", "value-\(index)", flags: UInt32(index), expire: index % 2 == 0 ? 0 : t0 + 1000)
+            let outcome = try first.set("k\(index)", "value-\(index)", flags: UInt32(index), expire: index % 2 == 0 ? 0 : t0 + 1000)
+            guard case .stored(let version) = outcome else { return XCTFail("k\(index): \(outcome)") }
+            versions.append(version)
         }
-        try first.set("k7", "rewritten")
-        XCTAssertEqual(try first.delete("k8"), .deleted)
+        guard case .stored(let rewritten) = try first.set("k7", "rewritten") else { return XCTFail("k7 not stored") }
+        XCTAssertGreaterThan(rewritten, versions[7])
+        guard case .deleted = try first.delete("k8") else { return XCTFail("k8 not deleted") }
         first.close()
 
         let second = try ItemStore.open(StorageOptions(dataDir: dir))
         defer { second.close() }
         XCTAssertEqual(second.itemCount, 1999)
         XCTAssertEqual(try second.text("k7"), "rewritten")
-        XCTAssertEqual(try second.item("k7")?.header.version, 2)
+        XCTAssertEqual(try second.item("k7")?.header.version, rewritten)
         XCTAssertNil(try second.item("k8"))
         for index in [0, 1, 1234, 1999] {
             let item = try XCTUnwrap(try second.item("k\(index)"))
             XCTAssertEqual(item.value, bytes("value-\(index)"))
-            XCTAssertEqual(item.header, ItemHeader(flags: UInt32(index), expire: index % 2 == 0 ? 0 : t0 + 1000, version: 1))
+            XCTAssertEqual(item.header, ItemHeader(flags: UInt32(index), expire: index % 2 == 0 ? 0 : t0 + 1000,
+                                                   version: versions[index]))
         }
         XCTAssertEqual(try second.dumpKeys(batch: 500).count, 1999)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/flare.tkh"))
         XCTAssertGreaterThan(second.byteSize, 0)
+    }
+
+    func testVersionsGrowAcrossReopenWithoutAPersistedCounter() throws {
+        let dir = try makeTemporaryDirectory(self)
+        let first = try ItemStore.open(StorageOptions(dataDir: dir))
+        guard case .stored(let old) = try first.set("k", "v") else { return XCTFail("not stored") }
+        guard case .deleted(let tombstone) = try first.delete("k") else { return XCTFail("not deleted") }
+        try first.set("kept", "v")
+        let last = first.versions.current
+        first.close()
+
+        // The new store's clock starts from the wall clock, above every version of the first run.
+        let second = try ItemStore.open(StorageOptions(dataDir: dir))
+        defer { second.close() }
+        guard case .stored(let again) = try second.set("k", "w") else { return XCTFail("not stored") }
+        guard case .stored(let other) = try second.set("new", "w") else { return XCTFail("not stored") }
+        XCTAssertGreaterThan(again, tombstone)
+        XCTAssertGreaterThan(other, last)
+        XCTAssertEqual(try second.store(.cas, bytes("k"), bytes("x"), casUnique: old), .exists)
+        let touched = try second.touch("kept", expire: 0)
+        XCTAssertGreaterThan(try XCTUnwrap(touched).header.version, last)
     }
 
     func testASecondOpenOfTheSameDirectoryFailsWithTheLockHolder() throws {

@@ -1,9 +1,23 @@
 import Foundation
+import Synchronization
 import XCTest
 @testable import FlareStorage
 
 /// A fixed clock for tests: every expiry is explicit relative to it.
 let t0: Int64 = 1_700_000_000
+
+/// A time source for VersionClock that only moves when a test moves it, so that
+/// the versions a store issues are predictable: at a standing time, each new
+/// version is the previous one + 1.
+final class ManualTime: Sendable {
+    private let microseconds: Mutex<UInt64>
+
+    init(_ microseconds: UInt64) { self.microseconds = Mutex(microseconds) }
+
+    func set(_ value: UInt64) { microseconds.withLock { $0 = value } }
+
+    var read: VersionClock.Microseconds { { [self] in microseconds.withLock { $0 } } }
+}
 
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 

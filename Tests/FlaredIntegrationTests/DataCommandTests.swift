@@ -21,8 +21,13 @@ final class DataCommandTests: FlaredTestCase {
         try exchange(client, "get foo nosuchkey foo k2 other k2\r\n",
                      "VALUE foo 123 4\r\nbaz!\r\nVALUE foo 123 4\r\nbaz!\r\nVALUE k2 4294967295 2\r\nv2\r\nVALUE k2 4294967295 2\r\nv2\r\nEND\r\n")
         try exchange(client, "get a b c\r\n", "END\r\n")
+        // Every write takes a new node-wide unique: two keys never share one.
+        let foo = try casUnique(client, "foo", flags: 123, value: "baz!")
+        let k2 = try casUnique(client, "k2", flags: 4294967295, value: "v2")
+        XCTAssertGreaterThan(k2, foo, "k2 was written after foo")
         try exchange(client, "gets foo foo k2\r\n",
-                     "VALUE foo 123 4 2\r\nbaz!\r\nVALUE foo 123 4 2\r\nbaz!\r\nVALUE k2 4294967295 2 1\r\nv2\r\nEND\r\n")
+                     Memcache.value("foo", "baz!", flags: 123, cas: foo) + Memcache.value("foo", "baz!", flags: 123, cas: foo) +
+                        Memcache.value("k2", "v2", flags: 4294967295, cas: k2) + "END\r\n")
         // An empty value, and a value holding CR LF, NUL and high bytes (the length rules, not the content).
         try exchange(client, "set empty 7 0 0\r\n\r\n", "STORED\r\n")
         try exchange(client, "get empty\r\n", "VALUE empty 7 0\r\n\r\nEND\r\n")
@@ -45,17 +50,22 @@ final class DataCommandTests: FlaredTestCase {
         try exchange(client, "add foo 0 0 1\r\nx\r\n", "NOT_STORED\r\n")
         try exchange(client, "add newkey 1 0 2\r\nab\r\n", "STORED\r\n")
         try exchange(client, "get newkey\r\n", "VALUE newkey 1 2\r\nab\r\nEND\r\n")
+        let added = try casUnique(client, "newkey", flags: 1, value: "ab")
         try exchange(client, "replace nokey 0 0 1\r\nx\r\n", "NOT_STORED\r\n")
         try exchange(client, "get nokey\r\n", "END\r\n")
         try exchange(client, "replace newkey 2 0 3\r\nabc\r\n", "STORED\r\n")
-        try exchange(client, "gets newkey\r\n", "VALUE newkey 2 3 2\r\nabc\r\nEND\r\n")
+        XCTAssertGreaterThan(try casUnique(client, "newkey", flags: 2, value: "abc"), added)
     }
 
     func testAppendAndPrependKeepFlags() throws {
         try exchange(client, "set ap 7 0 3\r\nmid\r\n", "STORED\r\n")
+        let set = try casUnique(client, "ap", flags: 7, value: "mid")
         try exchange(client, "append ap 9 0 2\r\nYZ\r\n", "STORED\r\n")
+        let appended = try casUnique(client, "ap", flags: 7, value: "midYZ")
         try exchange(client, "prepend ap 3 0 2\r\n01\r\n", "STORED\r\n")
-        try exchange(client, "gets ap\r\n", "VALUE ap 7 7 3\r\n01midYZ\r\nEND\r\n")
+        let prepended = try casUnique(client, "ap", flags: 7, value: "01midYZ")
+        XCTAssertLessThan(set, appended)
+        XCTAssertLessThan(appended, prepended)
         try exchange(client, "append nokey 0 0 1\r\nx\r\n", "NOT_STORED\r\n")
         try exchange(client, "prepend nokey 0 0 1\r\nx\r\n", "NOT_STORED\r\n")
         try exchange(client, "get nokey\r\n", "END\r\n")
@@ -65,22 +75,42 @@ final class DataCommandTests: FlaredTestCase {
         try exchange(client, "cas nokey 0 0 1 1\r\nx\r\n", "NOT_FOUND\r\n")
         try exchange(client, "get nokey\r\n", "END\r\n")
         try exchange(client, "set c 5 0 3\r\none\r\n", "STORED\r\n")
-        try exchange(client, "gets c\r\n", "VALUE c 5 3 1\r\none\r\nEND\r\n")
-        try exchange(client, "cas c 6 0 3 999\r\nbad\r\n", "EXISTS\r\n")
+        let one = try casUnique(client, "c", flags: 5, value: "one")
+        try exchange(client, "cas c 6 0 3 \(one + 1)\r\nbad\r\n", "EXISTS\r\n")
         try exchange(client, "cas c 6 0 3 0\r\nbad\r\n", "EXISTS\r\n")
-        try exchange(client, "gets c\r\n", "VALUE c 5 3 1\r\none\r\nEND\r\n")
-        try exchange(client, "cas c 6 0 3 1\r\ntwo\r\n", "STORED\r\n")
-        try exchange(client, "gets c\r\n", "VALUE c 6 3 2\r\ntwo\r\nEND\r\n")
+        try exchange(client, "gets c\r\n", Memcache.value("c", "one", flags: 5, cas: one) + "END\r\n")
+        try exchange(client, "cas c 6 0 3 \(one)\r\ntwo\r\n", "STORED\r\n")
+        let two = try casUnique(client, "c", flags: 6, value: "two")
+        XCTAssertGreaterThan(two, one)
         // The old unique is stale now.
-        try exchange(client, "cas c 7 0 5 1\r\nthree\r\n", "EXISTS\r\n")
-        try exchangeSilently(client, "cas c 8 0 2 2 noreply\r\nnr\r\n")
-        try exchange(client, "gets c\r\n", "VALUE c 8 2 3\r\nnr\r\nEND\r\n")
+        try exchange(client, "cas c 7 0 5 \(one)\r\nthree\r\n", "EXISTS\r\n")
+        try exchangeSilently(client, "cas c 8 0 2 \(two) noreply\r\nnr\r\n")
+        let nr = try casUnique(client, "c", flags: 8, value: "nr")
+        XCTAssertGreaterThan(nr, two)
         // Any modification moves the unique on.
         try exchange(client, "append c 0 0 1\r\n!\r\n", "STORED\r\n")
-        try exchange(client, "cas c 0 0 1 3\r\nx\r\n", "EXISTS\r\n")
-        try exchange(client, "cas c 0 0 1 4\r\nx\r\n", "STORED\r\n")
+        try exchange(client, "cas c 0 0 1 \(nr)\r\nx\r\n", "EXISTS\r\n")
+        let appended = try casUnique(client, "c", flags: 8, value: "nr!")
+        try exchange(client, "cas c 0 0 1 \(appended)\r\nx\r\n", "STORED\r\n")
+        let last = try casUnique(client, "c", value: "x")
         try exchange(client, "delete c\r\n", "DELETED\r\n")
-        try exchange(client, "cas c 0 0 1 5\r\ny\r\n", "NOT_FOUND\r\n")
+        try exchange(client, "cas c 0 0 1 \(last)\r\ny\r\n", "NOT_FOUND\r\n")
+    }
+
+    /// Uniques are node-wide and never restart: not after a delete, not after flush_all.
+    func testCasUniqueFromBeforeDeleteOrFlushAllNeverMatchesAgain() throws {
+        try exchange(client, "set f 0 0 1\r\na\r\n", "STORED\r\n")
+        let before = try casUnique(client, "f", value: "a")
+        try exchange(client, "flush_all\r\n", "OK\r\n")
+        try exchange(client, "cas f 0 0 1 \(before)\r\nb\r\n", "NOT_FOUND\r\n")
+        try exchange(client, "set f 0 0 1\r\nc\r\n", "STORED\r\n")
+        XCTAssertGreaterThan(try casUnique(client, "f", value: "c"), before)
+        try exchange(client, "cas f 0 0 1 \(before)\r\nb\r\n", "EXISTS\r\n")
+        let c = try casUnique(client, "f", value: "c")
+        try exchange(client, "delete f\r\n", "DELETED\r\n")
+        try exchange(client, "set f 0 0 1\r\nd\r\n", "STORED\r\n")
+        try exchange(client, "cas f 0 0 1 \(c)\r\nb\r\n", "EXISTS\r\n")
+        try exchange(client, "get f\r\n", "VALUE f 0 1\r\nd\r\nEND\r\n")
     }
 
     func testDelete() throws {
@@ -95,18 +125,19 @@ final class DataCommandTests: FlaredTestCase {
     }
 
     /// flare's extension: `delete <key> <time>` holds the key for `time` seconds, during which add
-    /// (but not set) is refused; versions continue across deletes.
+    /// (but not set) is refused; versions keep growing across deletes.
     func testDeleteWithHoldTimeAndVersionContinuity() throws {
         try exchange(client, "set dv 0 0 1\r\na\r\n", "STORED\r\n")
-        try exchange(client, "gets dv\r\n", "VALUE dv 0 1 1\r\na\r\nEND\r\n")
+        let a = try casUnique(client, "dv", value: "a")
         try exchange(client, "delete dv 5\r\n", "DELETED\r\n")
         try exchange(client, "get dv\r\n", "END\r\n")
         try exchange(client, "add dv 0 0 1\r\nb\r\n", "NOT_STORED\r\n")
         try exchange(client, "set dv 0 0 1\r\nc\r\n", "STORED\r\n")
-        try exchange(client, "gets dv\r\n", "VALUE dv 0 1 2\r\nc\r\nEND\r\n")
+        let c = try casUnique(client, "dv", value: "c")
+        XCTAssertGreaterThan(c, a)
         try exchange(client, "delete dv\r\n", "DELETED\r\n")
         try exchange(client, "add dv 0 0 1\r\nd\r\n", "STORED\r\n")
-        try exchange(client, "gets dv\r\n", "VALUE dv 0 1 3\r\nd\r\nEND\r\n")
+        XCTAssertGreaterThan(try casUnique(client, "dv", value: "d"), c)
         try exchange(client, "delete nokey 5\r\n", "NOT_FOUND\r\n")
     }
 
@@ -159,8 +190,15 @@ final class DataCommandTests: FlaredTestCase {
         try exchange(client, "gat 100 t\r\n", "VALUE t 3 1\r\nt\r\nEND\r\n")
         try exchange(client, "gat 100 t nokey t\r\n", "VALUE t 3 1\r\nt\r\nVALUE t 3 1\r\nt\r\nEND\r\n")
         try exchange(client, "gat 100 nokey\r\n", "END\r\n")
-        try exchange(client, "gats 100 t\r\n", "VALUE t 3 1 1\r\nt\r\nEND\r\n")
-        try exchange(client, "gats 0 t nokey\r\n", "VALUE t 3 1 1\r\nt\r\nEND\r\n")
+        // gats returns the new unique: a touch is a write that replication must order.
+        let touched = try casUnique(client, "t", flags: 3, value: "t")
+        let gats = try casUnique(client, "t", flags: 3, value: "t", command: "gats 100")
+        XCTAssertGreaterThan(gats, touched)
+        XCTAssertEqual(try casUnique(client, "t", flags: 3, value: "t"), gats)
+        try client.send("gats 0 t nokey\r\n")
+        let reply = String(decoding: try client.read(until: "END\r\n"), as: UTF8.self)
+        XCTAssertTrue(reply.hasPrefix("VALUE t 3 1 ") && reply.hasSuffix("\r\nt\r\nEND\r\n"), Bytes.show(reply))
+        XCTAssertEqual(try casUnique(client, "t", flags: 3, value: "t"), UInt64(reply.dropFirst(12).prefix { $0.isNumber }))
         try exchange(client, "gat abc t\r\n", "CLIENT_ERROR invalid exptime argument\r\n")
         // Touching with a negative exptime expires the item.
         try exchange(client, "touch t -1\r\n", "TOUCHED\r\n")
@@ -185,9 +223,8 @@ final class DataCommandTests: FlaredTestCase {
         try exchangeSilently(client, "touch nr 100 noreply\r\n")
         try exchangeSilently(client, "touch nokey 100 noreply\r\n")
         try exchangeSilently(client, "cas nr 0 0 1 999 noreply\r\nx\r\n")  // EXISTS, silently
-        // touch leaves the unique alone, as in memcached: set, replace, append, prepend, incr, decr = 6.
-        try exchange(client, "gets nr\r\n", "VALUE nr 0 2 6\r\n32\r\nEND\r\n")
-        try exchangeSilently(client, "cas nr 0 0 1 6 noreply\r\nx\r\n")
+        let unique = try casUnique(client, "nr", value: "32")
+        try exchangeSilently(client, "cas nr 0 0 1 \(unique) noreply\r\nx\r\n")
         try exchange(client, "get nr\r\n", "VALUE nr 0 1\r\nx\r\nEND\r\n")
         try exchangeSilently(client, "set s 0 0 1 noreply\r\ns\r\n")
         try exchangeSilently(client, "incr s 1 noreply\r\n")  // non-numeric: the error is suppressed too

@@ -46,9 +46,23 @@ final class PersistenceTests: FlaredTestCase {
 
     private func checkSnapshot(_ snapshot: [UInt8], file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(Bytes.count("VALUE p:", in: snapshot), PersistenceTests.itemCount, "all items present", file: file, line: line)
-        // Spot checks of the content: an appended item has version 2, a touched one keeps its version.
-        XCTAssertNotNil(Bytes.find(Memcache.bytes("VALUE p:3 12000000 24 2\r\npersistent value 3 ppp+3\r\n"), in: snapshot), file: file, line: line)
-        XCTAssertNotNil(Bytes.find(Memcache.bytes("VALUE p:7 28000000 26 1\r\npersistent value 7 ppppppp\r\n"), in: snapshot), file: file, line: line)
+        // Spot checks of the content (an appended item, a touched one); every write took its own unique.
+        XCTAssertNotNil(uniques(snapshot)["p:3"], file: file, line: line)
+        XCTAssertNotNil(Bytes.find(Memcache.bytes("\r\npersistent value 3 ppp+3\r\n"), in: snapshot), file: file, line: line)
+        XCTAssertNotNil(uniques(snapshot)["p:7"], file: file, line: line)
+        XCTAssertNotNil(Bytes.find(Memcache.bytes("\r\npersistent value 7 ppppppp\r\n"), in: snapshot), file: file, line: line)
+        XCTAssertEqual(Set(uniques(snapshot).values).count, PersistenceTests.itemCount, "no two items share a unique",
+                       file: file, line: line)
+    }
+
+    /// The cas unique of every item in a `gets` snapshot, by key.
+    private func uniques(_ snapshot: [UInt8]) -> [String: UInt64] {
+        var byKey: [String: UInt64] = [:]
+        for row in String(decoding: snapshot, as: UTF8.self).components(separatedBy: "\r\n") where row.hasPrefix("VALUE ") {
+            let words = row.split(separator: " ")
+            if words.count == 5, let unique = UInt64(words[4]) { byKey[String(words[1])] = unique }
+        }
+        return byKey
     }
 
     private func restartKeepsEverything(stop: (FlaredProcess) -> Void, expectedExit: Int32) throws {
@@ -78,7 +92,9 @@ final class PersistenceTests: FlaredTestCase {
         let dumpAfter = try again.read(until: "\r\nEND\r\n", timeout: 10)
         XCTAssertEqual(Set(dumpLines(dumpAfter)), Set(dumpLines(dumpBefore)), "dump before and after the restart")
         try exchange(again, "append p:3 0 0 1\r\n!\r\n", "STORED\r\n")
-        try exchange(again, "gets p:3\r\n", "VALUE p:3 12000000 25 3\r\npersistent value 3 ppp+3!\r\nEND\r\n")
+        let appended = try casUnique(again, "p:3", flags: 12000000, value: "persistent value 3 ppp+3!")
+        XCTAssertGreaterThan(appended, try XCTUnwrap(uniques(before).values.max()),
+                             "a unique issued after the restart is above every one issued before it")
     }
 
     private func dumpLines(_ bytes: [UInt8]) -> [String] {

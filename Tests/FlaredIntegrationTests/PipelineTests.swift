@@ -11,7 +11,7 @@ final class PipelineTests: FlaredTestCase {
         "set n 0 0 2\r\n10\r\n" +
         "incr n 5\r\n" +
         "cas a 0 0 2 1\r\nxy\r\n" +
-        "gets a\r\n" +
+        "get a\r\n" +
         "set big 0 0 150\r\n" + String(repeating: "get a\r\n", count: 21) + "xxx\r\n" +
         "delete a 0\r\n" +
         "bogus\r\n" +
@@ -27,8 +27,8 @@ final class PipelineTests: FlaredTestCase {
         "VALUE a 1 3\r\nabc\r\nEND\r\n" +
         "STORED\r\n" +
         "15\r\n" +
-        "STORED\r\n" +
-        "VALUE a 0 2 2\r\nxy\r\nEND\r\n" +
+        "EXISTS\r\n" +
+        "VALUE a 1 3\r\nabc\r\nEND\r\n" +
         "SERVER_ERROR object too large for cache\r\n" +
         "DELETED\r\n" +
         "ERROR\r\n" +

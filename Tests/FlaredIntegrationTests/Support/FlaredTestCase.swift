@@ -151,6 +151,23 @@ class FlaredTestCase: XCTestCase {
         return number
     }
 
+    /// `gets <key>` (or `command <key>`, e.g. "gats 100") of one live item: asserts its flags and
+    /// value and returns its cas unique. Uniques come from the node's version clock (wall-clock
+    /// microseconds), so tests compare them rather than spell them out.
+    func casUnique(_ client: RawClient, _ key: String, flags: UInt32 = 0, value: String, command: String = "gets",
+                   file: StaticString = #filePath, line: UInt = #line) throws -> UInt64 {
+        try client.send("\(command) \(key)\r\n")
+        let reply = String(decoding: try client.read(until: "END\r\n"), as: UTF8.self)
+        let head = "VALUE \(key) \(flags) \(value.utf8.count) "
+        let tail = "\r\n\(value)\r\nEND\r\n"
+        guard reply.hasPrefix(head), reply.hasSuffix(tail),
+              let unique = UInt64(reply.dropFirst(head.count).dropLast(tail.count)) else {
+            XCTFail("\(command) \(key): expected \(Bytes.show(head + "<cas>" + tail)), got \(Bytes.show(reply))", file: file, line: line)
+            throw HarnessError.message("unexpected \(command) reply")
+        }
+        return unique
+    }
+
     /// Polls `condition` every 20 ms until it holds or `timeout` passes.
     func eventually(timeout: Double = 5, _ condition: () throws -> Bool) rethrows -> Bool {
         let end = Clock.now() + timeout

@@ -1,0 +1,106 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Atomics
+import FlareCluster
+import FlareConfig
+import FlareNet
+
+/// The node's line to the index for its lease: a thread of its own sends `stats` every 200 ms on
+/// one persistent connection and reports each answer (`indexContact`, with the send time and the
+/// index's node-map version) or its absence (`indexUnreachable`) to the control plane. When the
+/// core asks for the index's map (`fetchMap`), the next round fetches it on the same connection
+/// instead, and keeps trying until an index answers.
+///
+/// The short timeout keeps one slow answer from delaying the next round by much; an answer that
+/// comes too late is dropped with the connection, so replies never pair with the wrong request.
+final class IndexLease: @unchecked Sendable {
+    private let membership: NodeMembership
+    private let fetchWanted = ManagedAtomic<Bool>(false)
+    private let running = ManagedAtomic<Bool>(true)
+    /// Wakes the thread early when a fetch is wanted: after a suspension every millisecond fenced counts.
+    private let wakeUp = Condition()
+    static let intervalMilliseconds: Int64 = 200
+    static let timeoutMilliseconds = 500
+
+    // Owned by the lease thread.
+    private var fd: Int32 = -1
+    private var server: IndexServerAddress?
+    private var nextServer = 0
+
+    init(membership: NodeMembership) {
+        self.membership = membership
+    }
+
+    func start() {
+        let retained = Unmanaged.passRetained(self).toOpaque()
+        var thread = pthread_t()
+        pthread_create(&thread, nil, { arg in
+            let lease = Unmanaged<IndexLease>.fromOpaque(arg!).takeRetainedValue()
+            lease.run()
+            return nil
+        }, retained)
+        pthread_detach(thread)
+    }
+
+    func stop() { running.store(false, ordering: .relaxed) }
+
+    /// Fetch the index's map in the next round (and the ones after, until one succeeds).
+    func requestFetch() {
+        fetchWanted.store(true, ordering: .releasing)
+        wakeUp.signal()
+    }
+
+    private func run() {
+        while running.load(ordering: .relaxed) {
+            let sentAt = ServerClock.monotonicMilliseconds()
+            round(sentAt: sentAt)
+            let elapsed = ServerClock.monotonicMilliseconds() - sentAt
+            if elapsed < Self.intervalMilliseconds {
+                wakeUp.withLock {
+                    if !fetchWanted.load(ordering: .acquiring) { wakeUp.wait(milliseconds: Int(Self.intervalMilliseconds - elapsed)) }
+                }
+            }
+        }
+        if fd >= 0 { close(fd) }
+    }
+
+    private func round(sentAt: Int64) {
+        guard let server = connected() else {
+            membership.deliver(.indexUnreachable(now: ServerClock.monotonicMilliseconds()))
+            return
+        }
+        if fetchWanted.exchange(false, ordering: .acquiringAndReleasing) {
+            if let (map, version) = IndexClient.currentMap(fd: fd, server: server) {
+                membership.deliver(.mapFetched(version: version, map: map, sentAt: sentAt))
+                return
+            }
+            fetchWanted.store(true, ordering: .releasing)
+        } else if let version = IndexClient.mapVersion(fd: fd, server: server) {
+            membership.deliver(.indexContact(sentAt: sentAt, indexVersion: version))
+            return
+        }
+        disconnect()
+        membership.deliver(.indexUnreachable(now: ServerClock.monotonicMilliseconds()))
+    }
+
+    /// The open connection, or a new one to the next configured server.
+    private func connected() -> IndexServerAddress? {
+        if fd >= 0, let server { return server }
+        let servers = membership.currentSettings.indexServers
+        guard !servers.isEmpty else { return nil }
+        let candidate = servers[nextServer % servers.count]
+        nextServer &+= 1
+        guard let opened = LineClient.connect(host: candidate.name, port: candidate.port,
+                                              timeoutMilliseconds: Self.timeoutMilliseconds) else { return nil }
+        fd = opened
+        server = candidate
+        return candidate
+    }
+
+    private func disconnect() {
+        if fd >= 0 { close(fd) }
+        fd = -1
+        server = nil
+    }
+}

@@ -1,0 +1,242 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import FlareCluster
+import FlareNet
+import FlareProtocol
+import Synchronization
+
+/// A `sync` write's claim on one stream position: when the destination confirms it (or the
+/// claim fails) the answer is posted to `worker`, whose handler finds the write by `token`.
+struct ReplicaWaiter: Sendable {
+    let worker: Worker
+    let token: UInt64
+}
+
+/// The one ordered stream of copies from this master to one destination node, shared by every
+/// worker (so two clients' writes of one key can never overtake each other on the way).
+///
+/// Threads: any worker hands operations over through `inbox` (a short critical section, then at
+/// most one posted drain per batch). Everything else — the queue, the connection, timers — belongs
+/// to the `home` worker's thread. Answers to waiting writes are posted to their own workers, so a
+/// completion always runs on a later loop turn of the thread that owns the client connection.
+final class ReplicationStream: OutboundDelegate, @unchecked Sendable {
+    enum Ending: Sendable {
+        /// The destination is no longer a copy of this partition: writes waiting for it are
+        /// acknowledged on the strength of the remaining copies.
+        case destinationLeft
+        /// This node no longer masters the partition: nothing waiting may be acknowledged.
+        case noLongerMaster
+    }
+
+    private struct Handoff: Sendable {
+        let bytes: [UInt8]
+        let waiter: ReplicaWaiter?
+        let deadline: Int64
+    }
+
+    private struct Inbox: Sendable {
+        var handoffs: [Handoff] = []
+        var drainPosted = false
+        var ending: Ending?
+    }
+
+    let destination: NodeEntry
+    var nodeKey: String { destination.nodeKey }
+    let home: Worker
+    private let inbox = Mutex(Inbox())
+    private let settings: ReplicationSettings
+    private let overflowed: @Sendable (ReplicationStream) -> Void
+
+    // Home thread only.
+    private var queue: ReplicationQueue<[UInt8], ReplicaWaiter>
+    private var connection: OutboundConnection?
+    private var oldestInFlightSince: Int64 = 0
+    private var reconnectAt: Int64 = 0
+    private var backoff: Int64 = 0
+    private var ended: Ending?
+    /// What `stats` shows of this stream.
+    let stats: ReplicationStreamStats
+
+    init(destination: NodeEntry, home: Worker, settings: ReplicationSettings,
+         overflowed: @escaping @Sendable (ReplicationStream) -> Void) {
+        self.destination = destination
+        self.home = home
+        self.settings = settings
+        self.overflowed = overflowed
+        queue = ReplicationQueue(byteLimit: settings.backlogBytes)
+        stats = ReplicationStreamStats(id: home.server.allocateID(), threadType: destination.threadType, openedAt: home.server.clock.now,
+                                       destination: destination.nodeKey, backlogLimit: settings.backlogBytes)
+    }
+
+    /// Hands one operation (a complete replica command) to the stream. Any thread.
+    func send(_ bytes: [UInt8], waiter: ReplicaWaiter?) {
+        let deadline = ServerClock.monotonicMilliseconds() + settings.confirmTimeoutMilliseconds
+        let post = inbox.withLock { inbox -> Bool? in
+            guard inbox.ending == nil else { return nil }
+            inbox.handoffs.append(Handoff(bytes: bytes, waiter: waiter, deadline: deadline))
+            defer { inbox.drainPosted = true }
+            return !inbox.drainPosted
+        }
+        switch post {
+        case nil:
+            // Retired between the worker's map and this call: the next map tells the worker.
+            if let waiter { Self.answer(waiter, ok: false, from: nodeKey) }
+        case true?:
+            home.post { [self] in drain() }
+        case false?:
+            break
+        }
+    }
+
+    /// Ends the stream (the map no longer copies to this destination, or this node no longer
+    /// masters the partition). Any thread.
+    func end(_ ending: Ending) {
+        inbox.withLock { $0.ending = $0.ending ?? ending }
+        home.post { [self] in finish() }
+    }
+
+    // MARK: Home thread
+
+    private func drain() {
+        let handoffs = inbox.withLock { inbox -> [Handoff] in
+            inbox.drainPosted = false
+            defer { inbox.handoffs.removeAll(keepingCapacity: true) }
+            return inbox.handoffs
+        }
+        guard ended == nil else {
+            for case let waiter? in handoffs.map(\.waiter) { Self.answer(waiter, ok: false, from: nodeKey) }
+            return
+        }
+        var lost = false
+        for handoff in handoffs {
+            if case .overflowed = queue.append(handoff.bytes, bytes: handoff.bytes.count, waiter: handoff.waiter, deadline: handoff.deadline) {
+                lost = true
+                if let waiter = handoff.waiter { Self.answer(waiter, ok: false, from: nodeKey) }
+            }
+        }
+        if lost && stats.markOverflowed() { overflowed(self) }
+        sendQueued()
+    }
+
+    private func sendQueued() {
+        publish()
+        guard let connection, !connection.closed else {
+            if connection == nil && reconnectAt == 0 { open() }
+            return
+        }
+        let unsent = queue.takeUnsent()
+        guard !unsent.isEmpty else { return }
+        if oldestInFlightSince == 0 { oldestInFlightSince = ServerClock.monotonicMilliseconds() }
+        for entry in unsent { entry.operation.withUnsafeBytes { connection.output.append($0) } }
+        connection.flush()
+        publish()
+    }
+
+    private func open() {
+        reconnectAt = 0
+        let connection = OutboundConnection(host: destination.name, port: destination.port, worker: home)
+        connection.delegate = self
+        self.connection = connection
+        connection.connect(timeoutMilliseconds: settings.connectTimeoutMilliseconds)
+        // Queued before the connect completes, sent by the connection once it does.
+        sendQueued()
+    }
+
+    /// Every 100 ms on the home thread: failed deadlines, silent destinations, reconnects.
+    func tick(now: Int64) {
+        guard ended == nil else { return }
+        for waiter in queue.expireWaiters(now: now) { Self.answer(waiter, ok: false, from: nodeKey) }
+        if let connection, !connection.closed, queue.inFlightCount > 0,
+           oldestInFlightSince > 0, now - oldestInFlightSince > settings.confirmTimeoutMilliseconds {
+            connection.fail("no confirmation within \(settings.confirmTimeoutMilliseconds) ms")
+            return
+        }
+        if connection == nil, reconnectAt > 0, now >= reconnectAt { open() }
+    }
+
+    private func finish() {
+        guard ended == nil, let ending = inbox.withLock({ $0.ending }) else { return }
+        ended = ending
+        // Writes that were still being handed over end like the queued ones.
+        let late = inbox.withLock { inbox -> [Handoff] in
+            defer { inbox.handoffs.removeAll() }
+            return inbox.handoffs
+        }
+        let ok = ending == .destinationLeft
+        for waiter in queue.drainWaiters() + late.compactMap(\.waiter) { Self.answer(waiter, ok: ok, from: nodeKey) }
+        let connection = self.connection
+        self.connection = nil
+        connection?.delegate = nil
+        connection?.fail("replication to \(nodeKey) ended")
+        stats.ended()
+    }
+
+    private func publish() {
+        stats.update(queued: queue.unconfirmedCount, bytes: queue.queuedBytes, confirmed: queue.confirmed,
+                     oldestSince: queue.inFlightCount > 0 ? oldestInFlightSince : 0)
+    }
+
+    private static func answer(_ waiter: ReplicaWaiter, ok: Bool, from nodeKey: String) {
+        let token = waiter.token
+        let worker = waiter.worker
+        worker.post { (worker.handler as? NodeHandler)?.replicaAnswered(token: token, from: nodeKey, ok: ok) }
+    }
+
+    // MARK: OutboundDelegate (home thread)
+
+    func outbound(_ connection: OutboundConnection, received input: UnsafeRawBufferPointer) -> Int {
+        guard connection === self.connection else { return input.count }
+        guard let newline = input.firstIndex(of: 0x0A) else { return 0 }
+        let line = UnsafeRawBufferPointer(rebasing: input[..<newline])
+        guard queue.inFlightCount > 0 else {
+            connection.fail("unexpected reply from \(nodeKey)")
+            return input.count
+        }
+        if ReplicaReply.confirms(line) {
+            for waiter in queue.confirmOldest() { Self.answer(waiter, ok: true, from: nodeKey) }
+            oldestInFlightSince = queue.inFlightCount > 0 ? ServerClock.monotonicMilliseconds() : 0
+            backoff = 0
+            publish()
+        } else {
+            // Not applied (the destination is fenced, or does not take copies from us under its
+            // map): keep everything and offer it again a little later.
+            stats.refused(String(decoding: line.prefix { $0 != 0x0D }, as: UTF8.self))
+            connection.fail("\(nodeKey) refused a copy")
+        }
+        return newline + 1
+    }
+
+    func outboundClosed(_ connection: OutboundConnection, reason: String) {
+        guard connection === self.connection else { return }
+        self.connection = nil
+        queue.rewind()
+        oldestInFlightSince = 0
+        backoff = min(max(backoff * 2, 50), 1000)
+        reconnectAt = ServerClock.monotonicMilliseconds() + backoff
+        stats.disconnected(reason)
+        publish()
+    }
+}
+
+/// The replies a destination gives to a replica command.
+enum ReplicaReply {
+    /// STORED / DELETED: applied. NOT_STORED / NOT_FOUND: the destination already holds this
+    /// version or a newer one (of the item or of its deletion), which is as good. Anything else
+    /// (SERVER_ERROR, CLIENT_ERROR, ERROR) means the copy was not applied.
+    static func confirms(_ line: UnsafeRawBufferPointer) -> Bool {
+        line.starts(with: "STORED".utf8) || line.starts(with: "DELETED".utf8) ||
+            line.starts(with: "NOT_STORED".utf8) || line.starts(with: "NOT_FOUND".utf8)
+    }
+}
+
+/// Limits of every stream of this node.
+struct ReplicationSettings: Sendable {
+    /// Unconfirmed copies kept per destination; past it the destination needs a full copy.
+    var backlogBytes = 64 << 20
+    /// A sync write fails if its copy is not confirmed within this time; a destination that
+    /// confirms nothing for this long is reconnected.
+    var confirmTimeoutMilliseconds: Int64 = 3000
+    var connectTimeoutMilliseconds = 1000
+}

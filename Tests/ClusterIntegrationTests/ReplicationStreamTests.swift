@@ -1,0 +1,145 @@
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The replication stream between a master and its slave, with clients writing the same keys.
+final class ReplicationStreamTests: ClusterTestCase {
+    /// Node 1 masters partition 0, node 2 is its active slave (read weight 1), node 3 a proxy.
+    private func startMasterAndSlave(replicationType: String) throws {
+        try startCluster(nodeArguments: [1: ["--replication-type", replicationType]])
+        try cluster.makeFirstMaster(1)
+        let slave = cluster.node(2)
+        XCTAssertEqual(try cluster.indexCommand("node role \(slave.host) \(slave.port) slave 1 0"), "OK")
+        XCTAssertTrue(cluster.waitForIndex(2, role: "slave", state: "active", partition: 0), "slave construction")
+        XCTAssertTrue(cluster.waitForMapsInSync([1, 2, 3]), cluster.mapsReport())
+    }
+
+    /// Every item of both nodes, equal in value, flags, expiry and version, once the stream is idle.
+    private func assertCopiesIdentical(timeout: Double = 10, file: StaticString = #filePath, line: UInt = #line) throws {
+        var master: [String: DumpedItem] = [:], slave: [String: DumpedItem] = [:]
+        let same = waitUntil(timeout: timeout, interval: 0.2) {
+            guard let m = try? cluster.client(1).dump(), let s = try? cluster.client(2).dump() else { return false }
+            master = m
+            slave = s
+            return m == s
+        }
+        XCTAssertFalse(master.isEmpty, "nothing was written", file: file, line: line)
+        let differing = Set(master.keys).union(slave.keys).filter { master[$0] != slave[$0] }.sorted()
+        XCTAssertTrue(same, "master and slave differ on \(differing.count) keys, e.g. " +
+                      differing.prefix(5).map { "\($0): master \(master[$0]?.description ?? "absent"), slave \(slave[$0]?.description ?? "absent")" }.joined(separator: "; "),
+                      file: file, line: line)
+    }
+
+    /// Six clients (three on the master, three through the proxy) set, delete, append to, incr and
+    /// touch the same eight keys as fast as they are answered. Whatever order two clients' writes of
+    /// a key reach the master in, the slave must end with exactly the master's items.
+    func testClientsWritingTheSameKeysLeaveIdenticalCopies() throws {
+        try startMasterAndSlave(replicationType: "async")
+        let keys = keyNames("shared-", 8)
+        let failures = Failures()
+        let entries = [cluster.node(1), cluster.node(3)].map { ($0.host, $0.port) }
+        let threads = (0..<6).map { number -> Thread in
+            let (host, port) = entries[number < 3 ? 0 : 1]
+            return Thread {
+                var random = SplitMix(seed: UInt64(number) &* 0x9E37_79B9 &+ 7)
+                do {
+                    let client = try TestClient(host: host, port: port, timeout: 5)
+                    for op in 0..<300 {
+                        let key = keys[Int(random.next() % UInt64(keys.count))]
+                        let reply: String?
+                        switch random.next() % 6 {
+                        case 0, 1: reply = try client.store("set", key, "\(number * 1000 + op)")
+                        case 2: reply = try client.delete(key)
+                        case 3: reply = try client.store("append", key, "+\(number)")
+                        case 4: reply = try client.line("incr \(key) 3")
+                        default: reply = try client.line("touch \(key) 1000")
+                        }
+                        if let reply, reply.hasPrefix("SERVER_ERROR") || reply == "ERROR" { failures.add("\(key): \(reply)") }
+                    }
+                } catch {
+                    failures.add("client \(number): \(error)")
+                }
+                failures.finished()
+            }
+        }
+        threads.forEach { $0.start() }
+        XCTAssertTrue(waitUntil(timeout: 60) { failures.finishedCount == threads.count }, "clients did not finish")
+        XCTAssertEqual(failures.list, [])
+        try assertCopiesIdentical()
+    }
+
+    /// The master's connection to its slave is cut (the slave closes it with `kill`) while sync
+    /// writes flow: the stream reconnects and sends everything unconfirmed again, so no sync write
+    /// fails and the slave misses nothing.
+    func testACutStreamResendsWhatTheSlaveHasNotConfirmed() throws {
+        try startMasterAndSlave(replicationType: "sync")
+        let keys = keyNames("cut-", 50)
+        let writer = RecordingWriter(host: cluster.node(3).host, port: cluster.node(3).port, keys: keys, pause: 0)
+        writer.start()
+        XCTAssertTrue(writer.waitForAcks(200), "writer makes no progress: \(writer.log.last?.reply ?? "")")
+        let master = cluster.node(1)
+        for _ in 0..<3 {
+            // The slave's request threads include the one serving the master's stream.
+            let slave = try cluster.client(2)
+            let threads = try slave.call("stats threads request")
+            let ids = threads.compactMap { line -> String? in
+                let fields = line.split(separator: " ")
+                guard fields.count == 3, fields[1].hasSuffix(":peer"), fields[2].hasPrefix(master.host + ":") else { return nil }
+                return String(fields[1].dropLast(":peer".count))
+            }
+            XCTAssertFalse(ids.isEmpty, "no connection from the master on the slave: \(threads)")
+            for id in ids { _ = try slave.line("kill \(id)") }
+            XCTAssertTrue(writer.waitForAcks(100), "writes stopped after the cut: \(writer.log.last?.reply ?? "")")
+        }
+        writer.stop()
+        let failed = writer.log.filter { !$0.ok }
+        XCTAssertEqual(failed.count, 0, "sync writes failed although the slave stayed up: \(failed.prefix(3).map(\.reply))")
+        try assertCopiesIdentical()
+        let slaveValues = try cluster.client(2).values(of: keys)
+        XCTAssertEqual(writer.verify(slaveValues), [], "acknowledged writes missing on the slave")
+    }
+
+    /// A copy is applied only when it comes from the node the receiver's map names as the master
+    /// of the key's partition: a proxy's (or a replaced master's) `<sender>set` is refused.
+    func testASlaveRefusesCopiesFromANodeThatIsNotItsMaster() throws {
+        try startMasterAndSlave(replicationType: "async")
+        let slave = try cluster.client(2)
+        let impostor = cluster.key(3)
+        try slave.send("<\(impostor)>set forged 0 0 6 99\r\nforged\r\n")
+        let reply = try slave.readLine()
+        XCTAssertTrue(reply.hasPrefix("SERVER_ERROR"), reply)
+        try slave.send("<\(impostor)>delete kept 0 99\r\n")
+        XCTAssertTrue(try slave.readLine().hasPrefix("SERVER_ERROR"))
+        XCTAssertFalse(try slave.dumpKey().contains("forged"))
+        // The master's own copies still go through.
+        XCTAssertEqual(try cluster.client(1).store("set", "genuine", "v"), "STORED")
+        XCTAssertTrue(waitUntil(timeout: 5) { (try? cluster.client(2).dumpKey().contains("genuine")) == true })
+    }
+}
+
+/// Errors and completions collected from client threads.
+private final class Failures: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [String] = []
+    private var done = 0
+
+    func add(_ text: String) { lock.withLock { items.append(text) } }
+    func finished() { lock.withLock { done += 1 } }
+    var list: [String] { lock.withLock { items } }
+    var finishedCount: Int { lock.withLock { done } }
+}
+
+/// A small deterministic random source, so a failing run can be repeated.
+struct SplitMix {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
