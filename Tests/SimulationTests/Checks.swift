@@ -26,14 +26,16 @@ extension World {
         return found
     }
 
-    /// **single acknowledger**: for each partition, once node B acknowledged a write after node
-    /// A had, A never acknowledges one again. (In this simulation mastership never returns to a
-    /// node that lost it — a failed-over master comes back as a proxy — so a return means two
-    /// nodes acknowledged writes for the partition over overlapping periods.)
+    /// **single acknowledger**: for each partition, once node B executed a write it acknowledged
+    /// after node A had, A never executes one it acknowledges again (ordered by execution time,
+    /// the moment the node acts as master). In this simulation mastership never returns to a
+    /// node that lost it — a failed-over master comes back as a proxy, and a rejoining one as a
+    /// slave — so a return means two nodes acted as master of the partition over overlapping periods.
     func checkSingleAcknowledger() -> [Violation] {
         var last: [Int: Int] = [:]
         var retired: [Int: Set<Int>] = [:]
-        for ack in acks {
+        let ordered = acks.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
+        for ack in ordered {
             if let previous = last[ack.partition], previous != ack.node {
                 retired[ack.partition, default: []].insert(previous)
             }

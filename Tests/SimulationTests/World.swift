@@ -1,23 +1,26 @@
 import FlareCluster
 import FlareStorage
+import Synchronization
 
-/// Which parts of the replication design are switched on. `full` is the design under test;
+/// Which parts of the design are switched on. `full` is the design as the real code ships it;
 /// the weakened variants exist to show that the checks catch what each part prevents.
 struct SimDesign: Sendable, CustomStringConvertible {
-    /// A master acknowledges writes only while it holds a lease, renewed by the index's pings
-    /// (stamped with their send time); the index fails a master over only once the last lease it
-    /// granted has run out.
+    /// `master-lease` 1000 ms in every node's NodeCore (0 = off): a master acts only while it
+    /// heard from the index within the lease.
     var lease = true
-    /// A slave applies a replicated write only if its own map names the sender as the master.
+    /// A node applies a copy only if its own map names the sender as the source of the key's
+    /// copies (WriteRouting.acceptsReplica).
     var senderCheck = true
     /// A sync write is acknowledged only after every active slave confirmed it.
     var syncWaitsForSlaves = true
-    /// A newly promoted master first sends its slaves a full copy that replaces theirs, so
-    /// writes the old master got to only some slaves do not leave them diverged.
-    var resyncOnPromotion = true
-    /// The index's pings carry its map version; a node that is behind fetches the map (pushes are
-    /// sent once and are lost when the node is unreachable at that moment).
-    var pingCarriesVersion = true
+    /// Modelled, not in the real node: a newly promoted master first sends its slaves a full copy
+    /// that replaces theirs. Off by default, as in the real system.
+    var resyncOnPromotion = false
+    /// Slaves of partition 0 at the start (the real system's known gap shows with two).
+    var slaves = 1
+    /// `rejoin-as-slave` on every node: a node that comes back as a proxy asks for its former
+    /// partition, clears its data and copies it from the master (NodeCore drives it).
+    var rejoinAsSlave = true
 
     static let full = SimDesign()
 
@@ -26,43 +29,54 @@ struct SimDesign: Sendable, CustomStringConvertible {
         if !lease { off.append("lease") }
         if !senderCheck { off.append("senderCheck") }
         if !syncWaitsForSlaves { off.append("syncWaitsForSlaves") }
-        if !resyncOnPromotion { off.append("resyncOnPromotion") }
-        if !pingCarriesVersion { off.append("pingCarriesVersion") }
-        return off.isEmpty ? "full design" : "design without " + off.joined(separator: ", ")
+        if !rejoinAsSlave { off.append("rejoinAsSlave") }
+        var text = off.isEmpty ? "full design" : "design without " + off.joined(separator: ", ")
+        if resyncOnPromotion { text += ", with resync on promotion" }
+        text += ", \(slaves) slave\(slaves == 1 ? "" : "s")"
+        return text
     }
 }
 
 extension SimDesign {
-    /// The full design minus the comma-separated parts named (`FLARE_SIM_OFF=lease,senderCheck`).
+    /// The full design minus the comma-separated parts named (`FLARE_SIM_OFF=lease,senderCheck`);
+    /// `resync` switches the modelled resync on, `slaves2` starts with two slaves.
     init(off names: String) {
         for name in names.split(separator: ",") {
             switch name {
             case "lease": lease = false
             case "senderCheck": senderCheck = false
             case "syncWaitsForSlaves": syncWaitsForSlaves = false
-            case "resyncOnPromotion": resyncOnPromotion = false
-            case "pingCarriesVersion": pingCarriesVersion = false
+            case "rejoinAsSlave": rejoinAsSlave = false
+            case "resync": resyncOnPromotion = true
+            case "slaves2": slaves = 2
             default: preconditionFailure("unknown design part \(name)")
             }
         }
     }
 }
 
-/// Timing of the simulated cluster, in simulated milliseconds.
+/// Timing of the simulated cluster, in simulated milliseconds: the shipped settings
+/// (etc/flarei.conf: monitor interval 1 s, threshold 2, read timeout 300 ms; NodeMonitor's 200 ms
+/// retry; flared's master-lease 1000 ms; IndexLease's 200 ms rounds with a 500 ms timeout;
+/// ReplicationSettings' 3 s confirmation timeout).
 struct SimTiming {
-    var monitorInterval: Int64 = 300
-    var monitorReadTimeout: Int64 = 200
-    var monitorRetry: Int64 = 100
-    var threshold = 3
+    var monitorInterval: Int64 = 1000
+    var monitorReadTimeout: Int64 = 300
+    var monitorRetry: Int64 = 200
+    var threshold = 2
     var lease: Int64 = 1000
-    var syncTimeout: Int64 = 800
-    var clientTimeout: Int64 = 2000
+    var leaseInterval: Int64 = 200
+    var leaseTimeout: Int64 = 500
+    var confirmTimeout: Int64 = 3000
+    var clientTimeout: Int64 = 4000
     var forwardTimeout: Int64 = 1000
-    /// Unconfirmed replication with no progress for this long: reconnect and resend.
-    var resendAfter: Int64 = 300
+    var indexCallTimeout: Int64 = 500
+    var registerRetry: Int64 = 2000
+    var dumpTimeout: Int64 = 3000
     var nodeTick: Int64 = 100
+    var stall: Int64 = 1000
     var faultPhase: Int64 = 6000
-    var quiescePhase: Int64 = 6000
+    var quiescePhase: Int64 = 8000
 }
 
 /// Endpoints: 0 is the index, 1…nodeCount the nodes, 100+c client c.
@@ -70,17 +84,27 @@ typealias Endpoint = Int
 let indexEndpoint: Endpoint = 0
 let clientBase: Endpoint = 100
 
-/// One replicated operation: the resulting item (as Replication.swift sends it), a delete with
-/// the deleted item's version, or a promoted master's full copy.
-enum ReplOp {
-    case set(key: String, value: [UInt8], flags: UInt32, version: UInt64)
-    case delete(key: String, version: UInt64)
+/// A write as one node sends it to another (ForwardedRequest.swift): a forwarded client write
+/// (version 0) or a copy (`set` of the item as stored, `delete … 0 <version>`), behind the proxy
+/// path of the nodes it passed.
+struct WireWrite {
+    var op: ClientOp
+    var flags: UInt32 = 0
+    var version: UInt64 = 0
+    var sync: Bool
+    var path: [Int]
+    /// The client operation it stems from (nil for a copy).
+    var opID: Int?
+}
+
+/// What a replication stream carries: a copy, or (modelled resync) a full copy of the partition.
+enum StreamOp {
+    case write(WireWrite)
     case snapshot([SnapshotItem])
 
     var bytes: Int {
         switch self {
-        case .set(let key, let value, _, _): key.utf8.count + value.count + 32
-        case .delete(let key, _): key.utf8.count + 16
+        case .write(let w): w.op.key.utf8.count + 48
         case .snapshot(let items): items.reduce(16) { $0 + $1.key.utf8.count + $1.value.count + 32 }
         }
     }
@@ -91,6 +115,16 @@ struct SnapshotItem: Equatable {
     let value: [UInt8]
     let flags: UInt32
     let version: UInt64
+}
+
+/// Simulated wall-clock microseconds, readable from the `@Sendable` closure VersionClock takes.
+final class SimWallClock: Sendable {
+    private let micros = Mutex<Int64>(0)
+    /// Far from zero, as real wall-clock microseconds are, so that a negative skew stays positive.
+    static let epoch: Int64 = 1_700_000_000_000_000
+
+    func set(milliseconds: Int64) { micros.withLock { $0 = Self.epoch + milliseconds * 1000 } }
+    func read() -> Int64 { micros.withLock { $0 } }
 }
 
 enum ClientOp {
@@ -132,28 +166,38 @@ enum ClientReply {
 }
 
 enum Message {
-    case ping(id: UInt64, sentAt: Int64, grant: Bool, mapVersion: UInt64)
-    case pong(id: UInt64)
-    case push(version: UInt64, map: NodeMap)
-    case pushAck(version: UInt64)
-    /// A restarted node announces itself (its previous process's state is gone).
-    case restarted
-    case fetchMap
+    // Index monitor (NodeMonitor.swift): ping and `node sync`, each answered OK.
+    case ping(id: UInt64)
+    case push(id: UInt64, version: UInt64, map: NodeMap)
+    case monitorOK(id: UInt64)
+    // Node → index (IndexLease, IndexClient): `stats`, the map fetch, `node add`, commands.
+    case stats(id: UInt64)
+    case statsReply(id: UInt64, version: UInt64)
+    case fetchMap(id: UInt64)
+    case fetchReply(id: UInt64, version: UInt64, map: NodeMap)
+    case nodeAdd(id: UInt64)
+    case nodeAddReply(id: UInt64, map: NodeMap)
+    case command(id: UInt64, line: String)
+    case commandReply(id: UInt64, ok: Bool)
+    // Clients.
     case request(ClientRequest)
     case reply(opID: Int, ClientReply)
-    case forward(forwardID: UInt64, ClientRequest)
-    case forwardReply(forwardID: UInt64, ClientReply)
-    case replicate(stream: UInt64, position: UInt64, op: ReplOp)
-    case replicateAck(stream: UInt64, position: UInt64, ok: Bool)
+    // Node ↔ node: forwarded writes and their replies, replication copies, dumps.
+    case forward(id: UInt64, WireWrite)
+    case forwardReply(id: UInt64, ClientReply)
+    case replicate(conn: UInt64, position: UInt64, StreamOp)
+    case replicateReply(conn: UInt64, position: UInt64, ClientReply)
+    case dump(id: UInt64)
+    case dumpReply(id: UInt64, [SnapshotItem])
 }
 
 enum SimEvent {
     case deliver(from: Endpoint, to: Endpoint, epoch: UInt64, Message)
-    case monitorTick(node: Int, incarnation: UInt64)
-    case pingTimeout(node: Int, id: UInt64, incarnation: UInt64)
-    case delayedDown(node: Int, incarnation: UInt64)
-    case priorityWait(push: UInt64, incarnation: UInt64)
+    case monitorWake(node: Int, token: UInt64)
+    case monitorTimeout(node: Int, id: UInt64)
+    case priorityWait(push: UInt64)
     case nodeTick(node: Int, incarnation: UInt64)
+    case leaseRound(node: Int, token: UInt64)
     case clientTick(client: Int)
     case clientTimeout(client: Int, opID: Int)
     case fault(Fault)
@@ -229,6 +273,8 @@ final class World {
     var dropPermille = 0
     var spikePermille = 0
     var nextID: UInt64 = 0
+    /// The simulated wall clock every node's VersionClock reads (plus the node's skew).
+    let wallClock = SimWallClock()
 
     init(seed: UInt64, design: SimDesign, traceCapacity: Int) {
         self.seed = seed
@@ -305,18 +351,38 @@ final class World {
 
     func describe(_ message: Message) -> String {
         switch message {
-        case .ping(let id, _, let grant, let version): "ping#\(id)\(grant ? " grant" : "") v\(version)"
-        case .pong(let id): "pong#\(id)"
-        case .push(let version, let map): "push v\(version) [\(Self.brief(map))]"
-        case .pushAck(let version): "push ack v\(version)"
-        case .restarted: "restarted"
-        case .fetchMap: "fetch map"
+        case .ping(let id): "ping#\(id)"
+        case .push(let id, let version, let map): "node sync#\(id) v\(version) [\(Self.brief(map))]"
+        case .monitorOK(let id): "OK#\(id)"
+        case .stats(let id): "stats#\(id)"
+        case .statsReply(let id, let version): "stats#\(id) node_map_version \(version)"
+        case .fetchMap(let id): "fetch map#\(id)"
+        case .fetchReply(let id, let version, let map): "map#\(id) v\(version) [\(Self.brief(map))]"
+        case .nodeAdd(let id): "node add#\(id)"
+        case .nodeAddReply(let id, let map): "node add reply#\(id) [\(Self.brief(map))]"
+        case .command(let id, let line): "\(line)#\(id)"
+        case .commandReply(let id, let ok): "\(ok ? "OK" : "refused")#\(id)"
         case .request(let request): "request op\(request.opID) \(Self.describe(request.op))\(request.sync ? " sync" : "")"
         case .reply(let op, let reply): "reply op\(op) \(reply)"
-        case .forward(let id, let request): "forward#\(id) op\(request.opID) \(Self.describe(request.op))"
+        case .forward(let id, let write): "forward#\(id) \(Self.describe(write))"
         case .forwardReply(let id, let reply): "forward reply#\(id) \(reply)"
-        case .replicate(let stream, let position, let op): "replicate s\(stream)@\(position) \(Self.describe(op))"
-        case .replicateAck(let stream, let position, let ok): "replicate \(ok ? "ack" : "REFUSED") s\(stream)@\(position)"
+        case .replicate(let conn, let position, let op): "replicate c\(conn)@\(position) \(Self.describe(op))"
+        case .replicateReply(let conn, let position, let reply): "replicate reply c\(conn)@\(position) \(reply)"
+        case .dump(let id): "dump#\(id)"
+        case .dumpReply(let id, let items): "dump#\(id) \(items.count) items"
+        }
+    }
+
+    static func describe(_ write: WireWrite) -> String {
+        let path = write.path.map { "n\($0)" }.joined(separator: ",")
+        let version = write.version == 0 ? "" : " v\(write.version)"
+        return "<\(path)>\(describe(write.op))\(version)\(write.sync ? " sync" : "")\(write.opID.map { " op\($0)" } ?? "")"
+    }
+
+    static func describe(_ op: StreamOp) -> String {
+        switch op {
+        case .write(let write): describe(write)
+        case .snapshot(let items): "snapshot of \(items.count) items"
         }
     }
 
@@ -331,14 +397,6 @@ final class World {
         }
     }
 
-    static func describe(_ op: ReplOp) -> String {
-        switch op {
-        case .set(let key, let value, _, let version): "set \(key)=\(String(decoding: value, as: UTF8.self)) v\(version)"
-        case .delete(let key, let version): "delete \(key) v\(version)"
-        case .snapshot(let items): "snapshot of \(items.count) items"
-        }
-    }
-
     static func brief(_ map: NodeMap) -> String {
         map.entries.map { "\($0.name) \($0.role.name)/\($0.state.name)/\($0.partition)" }.joined(separator: ", ")
     }
@@ -348,7 +406,8 @@ final class World {
     /// Sets the cluster up through the real index operations, schedules faults, runs to quiescence.
     func run() {
         index = SimIndex(world: self)
-        nodes = [SimNode(id: 0)] + (1...nodeCount).map { SimNode(id: $0) }
+        // Wall clocks disagree by up to ±50 ms; the hybrid logical clock must cope.
+        nodes = (0...nodeCount).map { SimNode(id: $0, world: self, skewMicroseconds: rng.range(-50_000...50_000)) }
         index.bootstrap()
         clients = (0..<(3 + rng.below(4))).map { SimClient(id: $0) }
         dropPermille = [0, 2, 5, 10][rng.below(4)]
@@ -358,6 +417,7 @@ final class World {
         let end = timing.faultPhase + timing.quiescePhase
         while let (time, event) = queue.pop(), time <= end {
             now = time
+            wallClock.set(milliseconds: now)
             dispatch(event)
         }
         now = end
@@ -407,9 +467,9 @@ final class World {
             } else {
                 nodeEvent(to, event)
             }
-        case .monitorTick, .pingTimeout, .delayedDown, .priorityWait:
+        case .monitorWake, .monitorTimeout, .priorityWait:
             index.handle(event)
-        case .nodeTick(let node, _):
+        case .nodeTick(let node, _), .leaseRound(let node, _):
             nodeEvent(node, event)
         case .clientTick(let client):
             clientTick(client)
