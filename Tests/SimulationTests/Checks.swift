@@ -26,24 +26,22 @@ extension World {
         return found
     }
 
-    /// **single acknowledger**: for each partition, once node B executed a write it acknowledged
-    /// after node A had, A never executes one it acknowledges again (ordered by execution time,
-    /// the moment the node acts as master). In this simulation mastership never returns to a
-    /// node that lost it — a failed-over master comes back as a proxy, and a rejoining one as a
-    /// slave — so a return means two nodes acted as master of the partition over overlapping periods.
+    /// **single acknowledger**: a master acts under the map that made it master. For each
+    /// partition, in order of execution time (the moment a node acts as master), once node B
+    /// executed a write it acknowledged under map version vb, no other node executes one it
+    /// acknowledges under an older map: that would be two masters acting over overlapping periods,
+    /// the older one after the newer one had started. (Mastership may return to a node —
+    /// `rejoin-as-slave` brings a failed master back as a slave, which can be promoted again — but
+    /// only under a newer map.)
     func checkSingleAcknowledger() -> [Violation] {
-        var last: [Int: Int] = [:]
-        var retired: [Int: Set<Int>] = [:]
+        var newest: [Int: AckRecord] = [:]
         let ordered = acks.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
         for ack in ordered {
-            if let previous = last[ack.partition], previous != ack.node {
-                retired[ack.partition, default: []].insert(previous)
-            }
-            if retired[ack.partition, default: []].contains(ack.node) {
+            if let top = newest[ack.partition], top.node != ack.node, ack.mapVersion < top.mapVersion {
                 return [Violation(invariant: "single acknowledger",
-                                  detail: "n\(ack.node) acknowledged op\(ack.opID) for partition \(ack.partition) at \(ack.time) after n\(last[ack.partition]!) had taken over")]
+                                  detail: "n\(ack.node) acknowledged op\(ack.opID) for partition \(ack.partition), executed at \(ack.time) under map v\(ack.mapVersion), after n\(top.node) had executed op\(top.opID) at \(top.time) under v\(top.mapVersion)")]
             }
-            last[ack.partition] = ack.node
+            if newest[ack.partition].map({ ack.mapVersion >= $0.mapVersion }) ?? true { newest[ack.partition] = ack }
         }
         return []
     }

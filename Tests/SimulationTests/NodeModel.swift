@@ -72,6 +72,7 @@ final class SimNode {
         let opID: Int?
         let partition: Int
         let executedAt: Int64
+        let mapVersion: UInt64
     }
 
     struct PendingForward {
@@ -469,8 +470,9 @@ extension World {
         let (reply, version) = executeOnStore(node.store, write)
         let executedAt = now
         let partition = routing.masterOf
+        let mapVersion = node.viewVersion
         guard version != 0, routing.mayReplicate, write.path.filter({ $0 == n }).count < 2 else {
-            return finish(n, replyTo, reply, opID: write.opID, partition: partition, executedAt: executedAt)
+            return finish(n, replyTo, reply, opID: write.opID, partition: partition, executedAt: executedAt, mapVersion: mapVersion)
         }
         // Replication.appendReplica: the item as stored now, or a tombstone of this write's version.
         var copy = WireWrite(op: .delete(key: key), version: version, sync: false, path: write.path + [n], opID: nil)
@@ -494,13 +496,13 @@ extension World {
                                                  deadline: now + timing.confirmTimeout)
             sendQueued(n, to: dest)
         }
-        guard waits else { return finish(n, replyTo, reply, opID: write.opID, partition: partition, executedAt: executedAt) }
+        guard waits else { return finish(n, replyTo, reply, opID: write.opID, partition: partition, executedAt: executedAt, mapVersion: mapVersion) }
         if outstanding == 0 {
             return finish(n, replyTo, failed.isEmpty ? reply : .uncertain("SERVER_ERROR replication failed"),
-                          opID: write.opID, partition: partition, executedAt: executedAt)
+                          opID: write.opID, partition: partition, executedAt: executedAt, mapVersion: mapVersion)
         }
         node.pending[token] = SimNode.PendingWrite(replyTo: replyTo, reply: reply, outstanding: outstanding, failed: failed,
-                                                   opID: write.opID, partition: partition, executedAt: executedAt)
+                                                   opID: write.opID, partition: partition, executedAt: executedAt, mapVersion: mapVersion)
     }
 
     /// The store command (DataCommands.swift); returns the reply and the version it gave the item
@@ -554,11 +556,11 @@ extension World {
 
     /// The reply of a write executed here as master: recorded as acknowledged if it is a client
     /// operation's success.
-    private func finish(_ n: Int, _ replyTo: SimNode.ReplyTo, _ reply: ClientReply, opID: Int?, partition: Int, executedAt: Int64) {
+    private func finish(_ n: Int, _ replyTo: SimNode.ReplyTo, _ reply: ClientReply, opID: Int?, partition: Int, executedAt: Int64, mapVersion: UInt64) {
         if let opID, partition >= 0 {
             switch reply {
             case .stored, .deleted, .counter:
-                acks.append(AckRecord(time: executedAt, node: n, partition: partition, opID: opID))
+                acks.append(AckRecord(time: executedAt, node: n, partition: partition, opID: opID, mapVersion: mapVersion))
             default:
                 break
             }
@@ -586,7 +588,7 @@ extension World {
         }
         node.pending[token] = nil
         finish(n, write.replyTo, write.failed.isEmpty ? write.reply : .uncertain("SERVER_ERROR replication failed"),
-               opID: write.opID, partition: write.partition, executedAt: write.executedAt)
+               opID: write.opID, partition: write.partition, executedAt: write.executedAt, mapVersion: write.mapVersion)
     }
 
     // MARK: Replication streams (ReplicationStream.swift)

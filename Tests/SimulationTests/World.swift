@@ -240,6 +240,8 @@ struct AckRecord {
     let node: Int
     let partition: Int
     let opID: Int
+    /// The version of the map the node acted under.
+    let mapVersion: UInt64
 }
 
 /// The simulated world of one seed: index, nodes, clients, network, and the event loop.
