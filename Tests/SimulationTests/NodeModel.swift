@@ -52,6 +52,8 @@ final class SimNode {
         var queue = ReplicationQueue<StreamOp, UInt64>(byteLimit: 64 << 20)
         /// The connection's number; 0 while disconnected.
         var conn: UInt64 = 0
+        /// The link epoch the connection runs on: a reset ends it, as TCP tells both ends.
+        var epoch: UInt64 = 0
         var reconnectAt: Int64 = 0
         var backoff: Int64 = 0
         var oldestInFlightSince: Int64 = 0
@@ -468,6 +470,7 @@ extension World {
             return answer(n, replyTo, .refused("SERVER_ERROR copy from n\(sender) refused"))
         }
         let (reply, version) = executeOnStore(node.store, write)
+        log("n\(n) executes \(World.describe(write)) -> \(reply)\(version == 0 ? "" : " v\(version)")")
         let executedAt = now
         let partition = routing.masterOf
         let mapVersion = node.viewVersion
@@ -596,11 +599,14 @@ extension World {
     private func openStream(_ n: Int, to dest: Int) {
         nodes[n].streams[dest]!.reconnectAt = 0
         nodes[n].streams[dest]!.conn = freshID()
+        nodes[n].streams[dest]!.epoch = linkEpoch(n, dest)
+        log("n\(n) opens stream c\(nodes[n].streams[dest]!.conn) to n\(dest) with \(nodes[n].streams[dest]!.queue.unsentCount) to send")
         sendQueued(n, to: dest)
     }
 
     private func sendQueued(_ n: Int, to dest: Int) {
         guard var stream = nodes[n].streams[dest], stream.conn != 0 else { return }
+        guard stream.epoch == linkEpoch(n, dest) else { return streamFailed(n, dest, "connection reset") }
         let unsent = stream.queue.takeUnsent()
         if !unsent.isEmpty && stream.oldestInFlightSince == 0 { stream.oldestInFlightSince = now }
         nodes[n].streams[dest] = stream
@@ -623,6 +629,7 @@ extension World {
 
     private func streamReply(_ n: Int, from dest: Int, conn: UInt64, position: UInt64, _ reply: ClientReply) {
         guard var stream = nodes[n].streams[dest], stream.conn == conn, conn != 0 else { return }
+        guard stream.epoch == linkEpoch(n, dest) else { return streamFailed(n, dest, "connection reset") }
         guard stream.queue.inFlightCount > 0 else { return streamFailed(n, dest, "unexpected reply") }
         // ReplicaReply.confirms: STORED, DELETED, NOT_STORED, NOT_FOUND.
         let confirms: Bool
@@ -645,6 +652,7 @@ extension World {
         nodes[n].streams[dest] = stream
         for token in expired { answered(n, token: token, from: dest, ok: false) }
         guard var stream = nodes[n].streams[dest] else { return }
+        if stream.conn != 0, stream.epoch != linkEpoch(n, dest) { return streamFailed(n, dest, "connection reset") }
         if stream.conn != 0, stream.queue.inFlightCount > 0, stream.oldestInFlightSince > 0,
            now - stream.oldestInFlightSince > timing.confirmTimeout {
             return streamFailed(n, dest, "no confirmation within \(timing.confirmTimeout) ms")
