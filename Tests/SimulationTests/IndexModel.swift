@@ -174,6 +174,7 @@ final class SimIndex {
     private func finished(_ n: Int, ok: Bool) {
         guard let busy = monitors[n].busy else { return }
         monitors[n].busy = nil
+        if !ok { world.log("index: monitor of n\(n): no answer to #\(busy.id)") }
         if !ok { world.breakLink(indexEndpoint, n) }
         if let waiter = busy.push?.waiter { priorityDone(waiter) }
         account(n, ok: ok)

@@ -43,6 +43,36 @@ struct SimulationRunner {
         return nil
     }
 
+    struct Survey {
+        var failures: [(seed: UInt64, violations: [Violation])] = []
+        var seeds: UInt64 = 0
+
+        var report: String {
+            var byInvariant: [String: [UInt64]] = [:]
+            for failure in failures {
+                for invariant in Set(failure.violations.map(\.invariant)) { byInvariant[invariant, default: []].append(failure.seed) }
+            }
+            var text = "\(failures.count) of \(seeds) seeds violate an invariant\n"
+            for (invariant, seeds) in byInvariant.sorted(by: { $0.key < $1.key }) {
+                text += "  \(invariant): \(seeds.count) seeds, first \(seeds.prefix(8).map(String.init).joined(separator: ", "))\n"
+            }
+            return text
+        }
+    }
+
+    /// Runs every seed quietly and collects what broke.
+    func survey(first: UInt64, count: UInt64) -> Survey {
+        var survey = Survey()
+        for seed in first..<(first + count) {
+            let world = World(seed: seed, design: design, traceCapacity: 0)
+            world.run()
+            let violations = world.check()
+            if !violations.isEmpty { survey.failures.append((seed, violations)) }
+            survey.seeds += 1
+        }
+        return survey
+    }
+
     static func environment(_ name: String) -> String? {
         ProcessInfo.processInfo.environment[name]
     }

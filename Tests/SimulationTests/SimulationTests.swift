@@ -8,6 +8,13 @@ final class SimulationTests: XCTestCase {
         let first = SimulationRunner.environment("FLARE_SIM_FIRST").flatMap { UInt64($0) } ?? 1
         var runner = SimulationRunner()
         runner.design = SimDesign(off: SimulationRunner.environment("FLARE_SIM_OFF") ?? "")
+        if SimulationRunner.environment("FLARE_SIM_SURVEY") != nil {
+            // Every seed, not just up to the first failure: which invariants break, how often.
+            let survey = runner.survey(first: first, count: count)
+            print(survey.report)
+            XCTAssertTrue(survey.failures.isEmpty, survey.report)
+            return
+        }
         if let failure = runner.run(first: first, count: count) {
             XCTFail(failure.report)
         }
