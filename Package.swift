@@ -100,5 +100,8 @@ let package = Package(
         .testTarget(name: "FlareNodeTests", dependencies: ["FlareNode", "FlareCluster", "FlareProtocol"]),
         // Real flarei/flared processes on loopback, driven end to end (and by flare-admin/flare-stats).
         .testTarget(name: "ClusterIntegrationTests", dependencies: ["FlareCluster"]),
+        // Deterministic cluster simulation: the real index, store and replication logic under a
+        // simulated network, clock and faults, one seed per run (docs/simulation.md).
+        .testTarget(name: "SimulationTests", dependencies: ["FlareCluster", "FlareStorage"]),
     ]
 )

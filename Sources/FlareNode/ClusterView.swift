@@ -1,68 +1,28 @@
 import FlareCluster
 
-/// Where a request for one key is executed (node-server.md §7).
-public enum Route: Equatable {
-    case local
-    /// The cluster has no active partition yet.
-    case noPartition
-    /// Another node owns the key: send the request there.
-    case forward(String)
-    /// The owner is unknown (a preserved, down master): the request fails.
-    case unavailable
-}
-
-/// A node that receives copies of this node's writes.
-public struct ReplicaTarget: Sendable {
-    public let node: NodeEntry
-    /// A synchronous write waits for this copy (active slaves); copies to nodes still being built
-    /// are sent but not waited for.
-    public let waitFor: Bool
-}
-
 /// One immutable snapshot of the cluster as this node sees it: the node map, the partition
 /// tables derived from it and the key resolver. Workers each hold a reference to the current one,
 /// replaced (never mutated) when the index pushes a new map, so routing takes no lock.
 public final class ClusterView: Sendable {
-    public let selfKey: String
-    /// No index server: this node is the whole cluster.
-    public let standalone: Bool
-    public let map: NodeMap
+    /// The rules themselves, shared with the cluster simulation (FlareCluster.WriteRouting).
+    public let routing: WriteRouting
     public let version: UInt64
-    public let layout: PartitionLayout
-    public let resolver: KeyResolver
-    public let me: NodeEntry?
-    /// Every key is local: standalone, or the master of the only partition. Spares hashing.
-    private let ownsEverything: Bool
+    public var selfKey: String { routing.selfKey }
+    /// No index server: this node is the whole cluster.
+    public var standalone: Bool { routing.standalone }
+    public var map: NodeMap { routing.map }
+    public var layout: PartitionLayout { routing.layout }
+    public var resolver: KeyResolver { routing.resolver }
+    public var me: NodeEntry? { routing.me }
     /// The partition this node is the active master of, or -1.
-    public let masterOf: Int
+    public var masterOf: Int { routing.masterOf }
     /// This node's slaves (not down) when it is an active master; `waitFor` marks the active ones,
     /// which a synchronous write waits for.
-    public let slaves: [ReplicaTarget]
-    /// The partition being added and its master, while one is.
-    private let preparingMaster: NodeEntry?
-    /// Slaves of the preparing partition when this node is its master.
-    private let preparingSlaves: [ReplicaTarget]
+    public var slaves: [ReplicaTarget] { routing.slaves }
 
     public init(selfKey: String, standalone: Bool, map: NodeMap, version: UInt64, layout: PartitionLayout, resolver: KeyResolver) {
-        self.selfKey = selfKey
-        self.standalone = standalone
-        self.map = map
+        routing = WriteRouting(selfKey: selfKey, standalone: standalone, map: map, layout: layout, resolver: resolver)
         self.version = version
-        self.layout = layout
-        self.resolver = resolver
-        let me = map[nodeKey: selfKey]
-        self.me = me
-        let masterOf = (me?.role == .master && me?.state == .active) ? me!.partition : -1
-        self.masterOf = masterOf
-        func targets(_ members: [PartitionMember]) -> [ReplicaTarget] {
-            members.compactMap { member in
-                map[nodeKey: member.nodeKey].map { ReplicaTarget(node: $0, waitFor: $0.state == .active) }
-            }
-        }
-        slaves = masterOf >= 0 ? targets(layout.partition(masterOf)?.slaves ?? []) : []
-        preparingMaster = layout.preparing?.master.flatMap { map[nodeKey: $0.nodeKey] }
-        preparingSlaves = preparingMaster?.nodeKey == selfKey ? targets(layout.preparing?.slaves ?? []) : []
-        ownsEverything = standalone || (layout.activeCount == 1 && masterOf == 0 && layout.preparing == nil && slaves.isEmpty)
     }
 
     /// The view of a node with no index server: master of partition 0, alone.
@@ -75,93 +35,28 @@ public final class ClusterView: Sendable {
 
     /// Writes go to the master of the key's partition (node-server.md §7.2).
     @inline(__always)
-    public func routeWrite(_ key: UnsafeRawBufferPointer) -> Route {
-        if ownsEverything { return .local }
-        let count = layout.activeCount
-        guard count > 0 else { return .noPartition }
-        let partition = resolver.partition(of: key, count: count)
-        guard let master = layout.master(of: partition) else { return .unavailable }
-        return master.nodeKey == selfKey ? .local : .forward(master.nodeKey)
-    }
+    public func routeWrite(_ key: UnsafeRawBufferPointer) -> Route { routing.routeWrite(key) }
 
-    /// Reads are served locally by the master and by active slaves with a read weight; otherwise
-    /// by a node drawn from the partition's read multiset (node-server.md §7.1).
+    /// Reads: the master, an active slave with a read weight, or a node of the read multiset.
     @inline(__always)
-    public func routeRead(_ key: UnsafeRawBufferPointer) -> Route {
-        if ownsEverything { return .local }
-        let count = layout.activeCount
-        guard count > 0 else { return .noPartition }
-        let partition = resolver.partition(of: key, count: count)
-        guard let entry = layout.partition(partition) else { return .unavailable }
-        if entry.master?.nodeKey == selfKey { return .local }
-        if entry.slaves.contains(where: { $0.nodeKey == selfKey && $0.balance > 0 }) { return .local }
-        guard let target = entry.readers.randomElement() else { return .unavailable }
-        return target == selfKey ? .local : .forward(target)
-    }
+    public func routeRead(_ key: UnsafeRawBufferPointer) -> Route { routing.routeRead(key) }
 
-    /// A write that arrived from another node (it carries a proxy prefix) runs here when this node
-    /// holds the key's partition in any role: that is how replicated writes reach slaves and a
-    /// preparing master (node-server.md §7.2 rule 1).
-    public func routeProxiedWrite(_ key: UnsafeRawBufferPointer) -> Route {
-        if ownsEverything { return .local }
-        let count = layout.activeCount
-        if count > 0, let me, me.state != .down, (me.role == .master && me.state == .active) || me.role == .slave,
-           me.partition == resolver.partition(of: key, count: count) {
-            return .local
-        }
-        if let preparing = layout.preparing, let me, me.partition == preparing.number, me.role != .proxy,
-           resolver.partition(of: key, count: layout.countIncludingPreparing) == preparing.number {
-            return .local
-        }
-        return routeWrite(key)
-    }
+    /// A write that arrived from another node runs here when this node holds the key's partition.
+    public func routeProxiedWrite(_ key: UnsafeRawBufferPointer) -> Route { routing.routeProxiedWrite(key) }
 
-    /// Whether a replicated write of `key` sent by `sender` may be applied here (this node then
-    /// applies it as a copy, not as the key's master). Only the node this node's own map names as
-    /// the source of the key's copies qualifies: the active master of the key's partition, or, for
-    /// a key moving to the partition being added, the master of the partition it moves from (for
-    /// the new master itself) and the new master (for its slaves). Anything else comes from a
-    /// demoted master or a confused proxy and must not be applied: that is the fence that keeps a
-    /// replaced master's late copies out.
+    /// Whether a replicated write of `key` sent by `sender` may be applied here (WriteRouting.acceptsReplica).
     public func acceptsReplica(of key: UnsafeRawBufferPointer, from sender: String) -> Bool {
-        if standalone { return false }
-        guard let me, me.state != .down, me.role != .proxy else { return false }
-        let count = layout.activeCount
-        if count > 0, me.role == .slave, me.partition == resolver.partition(of: key, count: count),
-           layout.master(of: me.partition)?.nodeKey == sender {
-            return true
-        }
-        guard let preparing = layout.preparing, me.partition == preparing.number,
-              resolver.partition(of: key, count: layout.countIncludingPreparing) == preparing.number else { return false }
-        if me.role == .slave { return preparing.master?.nodeKey == sender }
-        // The preparing master: copies come from the master of the key's current partition.
-        guard count > 0 else { return false }
-        return layout.master(of: resolver.partition(of: key, count: count))?.nodeKey == sender
+        routing.acceptsReplica(of: key, from: sender)
     }
 
-    /// Where a write executed here is copied (node-server.md §7.3): the slaves of the partition
-    /// this node masters, plus the preparing master when the key moves to the partition being
-    /// added; or, on a preparing master, its own slaves.
-    public func replicaTargets(for key: UnsafeRawBufferPointer) -> [ReplicaTarget] {
-        if masterOf >= 0 {
-            guard let preparingMaster, let preparing = layout.preparing,
-                  resolver.partition(of: key, count: layout.countIncludingPreparing) == preparing.number else {
-                return slaves
-            }
-            return slaves + [ReplicaTarget(node: preparingMaster, waitFor: false)]
-        }
-        return preparingSlaves
-    }
+    /// Where a write executed here is copied (node-server.md §7.3).
+    public func replicaTargets(for key: UnsafeRawBufferPointer) -> [ReplicaTarget] { routing.replicaTargets(for: key) }
 
     /// Every node some write here may be copied to: the destinations of this node's streams.
-    public var allReplicaTargets: [NodeEntry] {
-        var nodes = slaves.map(\.node) + preparingSlaves.map(\.node)
-        if masterOf >= 0, let preparingMaster, preparingMaster.nodeKey != selfKey { nodes.append(preparingMaster) }
-        return nodes
-    }
+    public var allReplicaTargets: [NodeEntry] { routing.allReplicaTargets }
 
     /// Whether any write here may need copying; false lets the common case skip the work.
-    public var mayReplicate: Bool { !slaves.isEmpty || preparingMaster != nil && masterOf >= 0 || !preparingSlaves.isEmpty }
+    public var mayReplicate: Bool { routing.mayReplicate }
 
     /// `stats nodes` lines (without `END`, each with CRLF).
     public var statsNodesLines: String { map.statsNodesLines }

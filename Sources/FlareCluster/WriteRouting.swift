@@ -1,0 +1,158 @@
+/// Where a request for one key is executed (node-server.md §7).
+public enum Route: Equatable, Sendable {
+    case local
+    /// The cluster has no active partition yet.
+    case noPartition
+    /// Another node owns the key: send the request there.
+    case forward(String)
+    /// The owner is unknown (a preserved, down master): the request fails.
+    case unavailable
+}
+
+/// A node that receives copies of this node's writes.
+public struct ReplicaTarget: Sendable, Equatable {
+    public let node: NodeEntry
+    /// A synchronous write waits for this copy (active slaves); copies to nodes still being built
+    /// are sent but not waited for.
+    public let waitFor: Bool
+
+    public init(node: NodeEntry, waitFor: Bool) {
+        self.node = node
+        self.waitFor = waitFor
+    }
+}
+
+/// The routing and replication rules of one node under one map, as pure functions of (this node,
+/// map, partition tables, resolver, key, sender). The node's `ClusterView` wraps one; the cluster
+/// simulation calls the same rules, so what it checks is what the node decides.
+public struct WriteRouting: Sendable {
+    public let selfKey: String
+    /// No index server: this node is the whole cluster.
+    public let standalone: Bool
+    public let map: NodeMap
+    public let layout: PartitionLayout
+    public let resolver: KeyResolver
+    public let me: NodeEntry?
+    /// The partition this node is the active master of, or -1.
+    public let masterOf: Int
+    /// This node's slaves (not down) when it is an active master; `waitFor` marks the active ones,
+    /// which a synchronous write waits for.
+    public let slaves: [ReplicaTarget]
+    /// Every key is local: standalone, or the master of the only partition. Spares hashing.
+    public let ownsEverything: Bool
+    /// The partition being added and its master, while one is.
+    let preparingMaster: NodeEntry?
+    /// Slaves of the preparing partition when this node is its master.
+    let preparingSlaves: [ReplicaTarget]
+
+    public init(selfKey: String, standalone: Bool, map: NodeMap, layout: PartitionLayout, resolver: KeyResolver) {
+        self.selfKey = selfKey
+        self.standalone = standalone
+        self.map = map
+        self.layout = layout
+        self.resolver = resolver
+        let me = map[nodeKey: selfKey]
+        self.me = me
+        let masterOf = (me?.role == .master && me?.state == .active) ? me!.partition : -1
+        self.masterOf = masterOf
+        func targets(_ members: [PartitionMember]) -> [ReplicaTarget] {
+            members.compactMap { member in
+                map[nodeKey: member.nodeKey].map { ReplicaTarget(node: $0, waitFor: $0.state == .active) }
+            }
+        }
+        slaves = masterOf >= 0 ? targets(layout.partition(masterOf)?.slaves ?? []) : []
+        preparingMaster = layout.preparing?.master.flatMap { map[nodeKey: $0.nodeKey] }
+        preparingSlaves = preparingMaster?.nodeKey == selfKey ? targets(layout.preparing?.slaves ?? []) : []
+        ownsEverything = standalone || (layout.activeCount == 1 && masterOf == 0 && layout.preparing == nil && slaves.isEmpty)
+    }
+
+    /// Writes go to the master of the key's partition (node-server.md §7.2).
+    @inline(__always)
+    public func routeWrite(_ key: UnsafeRawBufferPointer) -> Route {
+        if ownsEverything { return .local }
+        let count = layout.activeCount
+        guard count > 0 else { return .noPartition }
+        let partition = resolver.partition(of: key, count: count)
+        guard let master = layout.master(of: partition) else { return .unavailable }
+        return master.nodeKey == selfKey ? .local : .forward(master.nodeKey)
+    }
+
+    /// Reads are served locally by the master and by active slaves with a read weight; otherwise
+    /// by a node drawn from the partition's read multiset (node-server.md §7.1).
+    @inline(__always)
+    public func routeRead(_ key: UnsafeRawBufferPointer) -> Route {
+        if ownsEverything { return .local }
+        let count = layout.activeCount
+        guard count > 0 else { return .noPartition }
+        let partition = resolver.partition(of: key, count: count)
+        guard let entry = layout.partition(partition) else { return .unavailable }
+        if entry.master?.nodeKey == selfKey { return .local }
+        if entry.slaves.contains(where: { $0.nodeKey == selfKey && $0.balance > 0 }) { return .local }
+        guard let target = entry.readers.randomElement() else { return .unavailable }
+        return target == selfKey ? .local : .forward(target)
+    }
+
+    /// A write that arrived from another node (it carries a proxy prefix) runs here when this node
+    /// holds the key's partition in any role: that is how replicated writes reach slaves and a
+    /// preparing master (node-server.md §7.2 rule 1).
+    public func routeProxiedWrite(_ key: UnsafeRawBufferPointer) -> Route {
+        if ownsEverything { return .local }
+        let count = layout.activeCount
+        if count > 0, let me, me.state != .down, (me.role == .master && me.state == .active) || me.role == .slave,
+           me.partition == resolver.partition(of: key, count: count) {
+            return .local
+        }
+        if let preparing = layout.preparing, let me, me.partition == preparing.number, me.role != .proxy,
+           resolver.partition(of: key, count: layout.countIncludingPreparing) == preparing.number {
+            return .local
+        }
+        return routeWrite(key)
+    }
+
+    /// Whether a replicated write of `key` sent by `sender` may be applied here (this node then
+    /// applies it as a copy, not as the key's master). Only the node this node's own map names as
+    /// the source of the key's copies qualifies: the active master of the key's partition, or, for
+    /// a key moving to the partition being added, the master of the partition it moves from (for
+    /// the new master itself) and the new master (for its slaves). Anything else comes from a
+    /// demoted master or a confused proxy and must not be applied: that is the fence that keeps a
+    /// replaced master's late copies out.
+    public func acceptsReplica(of key: UnsafeRawBufferPointer, from sender: String) -> Bool {
+        if standalone { return false }
+        guard let me, me.state != .down, me.role != .proxy else { return false }
+        let count = layout.activeCount
+        if count > 0, me.role == .slave, me.partition == resolver.partition(of: key, count: count),
+           layout.master(of: me.partition)?.nodeKey == sender {
+            return true
+        }
+        guard let preparing = layout.preparing, me.partition == preparing.number,
+              resolver.partition(of: key, count: layout.countIncludingPreparing) == preparing.number else { return false }
+        if me.role == .slave { return preparing.master?.nodeKey == sender }
+        // The preparing master: copies come from the master of the key's current partition.
+        guard count > 0 else { return false }
+        return layout.master(of: resolver.partition(of: key, count: count))?.nodeKey == sender
+    }
+
+    /// Where a write executed here is copied (node-server.md §7.3): the slaves of the partition
+    /// this node masters, plus the preparing master when the key moves to the partition being
+    /// added; or, on a preparing master, its own slaves.
+    public func replicaTargets(for key: UnsafeRawBufferPointer) -> [ReplicaTarget] {
+        if masterOf >= 0 {
+            guard let preparingMaster, let preparing = layout.preparing,
+                  resolver.partition(of: key, count: layout.countIncludingPreparing) == preparing.number else {
+                return slaves
+            }
+            return slaves + [ReplicaTarget(node: preparingMaster, waitFor: false)]
+        }
+        return preparingSlaves
+    }
+
+    /// Every node some write here may be copied to: the destinations of this node's streams.
+    public var allReplicaTargets: [NodeEntry] {
+        var nodes = slaves.map(\.node) + preparingSlaves.map(\.node)
+        if masterOf >= 0, let preparingMaster, preparingMaster.nodeKey != selfKey { nodes.append(preparingMaster) }
+        return nodes
+    }
+
+    /// Whether any write here may need copying; false lets the common case skip the work.
+    public var mayReplicate: Bool { !slaves.isEmpty || preparingMaster != nil && masterOf >= 0 || !preparingSlaves.isEmpty }
+}
