@@ -15,10 +15,27 @@ final class SimulationTests: XCTestCase {
             XCTAssertTrue(survey.failures.isEmpty, survey.report)
             return
         }
-        if let failure = runner.run(first: first, count: count) {
-            XCTFail(failure.report)
+        for seed in first..<(first + count) {
+            let failure = runner.run(seed: seed)
+            if let known = Self.knownRealBugs[seed], runner.design.description == SimDesign.full.description {
+                // A bug of the real logic (docs/simulation.md, "Found"): it must still show, so that
+                // its fix is noticed and the seed moved back to the passing ones.
+                XCTAssertTrue(failure?.violations.contains { $0.invariant == known } ?? false,
+                              "seed \(seed) no longer violates \(known): remove it from knownRealBugs")
+                continue
+            }
+            if let failure { XCTFail(failure.report) }
         }
     }
+
+    /// Seeds of the first 1,000 that break an invariant through a bug of the real logic, not of
+    /// the model (each explained in docs/simulation.md).
+    static let knownRealBugs: [UInt64: String] = [
+        73: "single acknowledger",     // lease gap: taken down while its own stats rounds renew its lease
+        504: "single acknowledger",    // lease gap
+        516: "no lost sync write",     // lease gap + a master applies a demoted master's copy unchecked
+        518: "replicas identical",     // a rejoining slave dumps before its master copies to it
+    ]
 
     /// Replays FLARE_SIM_SEED with the whole trace; without it, replays seed 1 quietly, which
     /// must pass like every seed of the normal run.
@@ -60,12 +77,10 @@ final class SimulationTests: XCTestCase {
         expectViolation(SimDesign(syncWaitsForSlaves: false), within: 400, invariant: "no lost sync write")
     }
 
-    func testWithoutResyncReplicasDiverge() {
-        expectViolation(SimDesign(resyncOnPromotion: false), within: 400, invariant: "replicas identical")
-    }
-
-    func testWithoutSenderCheckReplicasDiverge() {
-        expectViolation(SimDesign(senderCheck: false), within: 400, invariant: "replicas identical")
+    /// The real system's known gap: with two slaves, a fail-over leaves the other slave with copies
+    /// the promoted one never got (nothing resyncs them). Asserted as found, not hidden.
+    func testTwoSlavesDivergeAfterFailOver() {
+        expectViolation(SimDesign(slaves: 2), within: 400, invariant: "replicas identical")
     }
 
     private func expectViolation(_ design: SimDesign, within seeds: UInt64, invariant: String?) {
