@@ -206,6 +206,10 @@ extension World {
             node.dumping = (id, now + timing.dumpTimeout)
             log("n\(n) dumps partition \(construction.partition) from n\(from)")
             send(n, from, .dump(id: id))
+        case .catchUp:
+            // The master's backlog is not modelled: the slave falls back to a full copy, as
+            // the real node does when the backlog does not reach back far enough.
+            step(n, .catchUpFinished(.failed("no backlog in the simulation")))
         case .clearData:
             try? node.store.flushAll()
         case .rememberRole(let entry):
