@@ -122,9 +122,8 @@ final class BacklogCatchUp: @unchecked Sendable {
 
     /// One copy, with the slave's rules: only from the master it asked, applied with its version.
     private func apply(_ request: Request, from master: String) throws {
-        let path = request.proxyPath
-        let sender = path.lastIndex(of: UInt8(ascii: ",")).map { UnsafeRawBufferPointer(rebasing: path[($0 + 1)...]) } ?? path
-        guard String(decoding: sender, as: UTF8.self) == master, request.version != 0,
+        let (sender, stamp) = ProxyPath.lastHop(request.proxyPath)
+        guard stamp != nil, String(decoding: sender, as: UTF8.self) == master, request.version != 0,
               request.command == .set || request.command == .delete else {
             throw Reconstruction.Failure(description: "backlog: a copy not from \(master), or not a versioned set or delete")
         }

@@ -19,18 +19,15 @@ extension NodeHandler {
         return false
     }
 
-    /// A write that reached this node through another node and that this node does not master
-    /// is a copy: applied only if its sender (the last node of the proxy path) is the node this
-    /// node's map says copies come from. True if it may be applied; otherwise the refusal is written.
+    /// A copy (ProxyPath): true if it may be applied here; otherwise the refusal is written.
     func acceptsCopy(_ request: Request, _ output: ReplyBuffer) -> Bool {
-        let path = request.proxyPath
-        let sender = path.lastIndex(of: UInt8(ascii: ",")).map { UnsafeRawBufferPointer(rebasing: path[($0 + 1)...]) } ?? path
+        let (sender, stamp) = ProxyPath.lastHop(request.proxyPath)
         if !sender.elementsEqual(lastCopySender.bytes) { lastCopySender = (Array(sender), String(decoding: sender, as: UTF8.self)) }
         let senderKey = lastCopySender.key
-        if view.acceptsReplica(of: request.key, from: senderKey) { return true }
+        if view.acceptsCopy(of: request.key, from: senderKey, stamp: stamp ?? 0) { return true }
         counters.add(NodeCounter.replicasRefused)
         if !request.noreply {
-            output.append("SERVER_ERROR copy from \(senderKey) refused: not the source of this partition's copies in node map version \(view.version)\r\n")
+            output.append("SERVER_ERROR copy from \(senderKey) (map version \(stamp ?? 0)) refused: not the source of this partition's copies in node map version \(view.version)\r\n")
         }
         return false
     }

@@ -20,9 +20,26 @@ public final class ClusterView: Sendable {
     /// which a synchronous write waits for.
     public var slaves: [ReplicaTarget] { routing.slaves }
 
-    public init(selfKey: String, standalone: Bool, map: NodeMap, version: UInt64, layout: PartitionLayout, resolver: KeyResolver) {
+    /// The era fence on copies received under this map (see CopyFloors).
+    public let copyFloors: CopyFloors
+    /// When this node masters a partition that was added while it was its preparing master: the
+    /// version of the first map in which it was active. Copies of the keys that moved, made by
+    /// their old master before that map, may still be in flight and are applied (see acceptsCopy).
+    public let handOffVersion: UInt64?
+
+    /// `previous`: the view installed before this one, whose floors this one continues.
+    public init(selfKey: String, standalone: Bool, map: NodeMap, version: UInt64, layout: PartitionLayout, resolver: KeyResolver,
+                previous: ClusterView? = nil) {
         routing = WriteRouting(selfKey: selfKey, standalone: standalone, map: map, layout: layout, resolver: resolver)
         self.version = version
+        copyFloors = (previous?.copyFloors ?? CopyFloors()).next(map: map, version: version)
+        let me = routing.me
+        if let me, me.role == .master, me.state == .active, let before = previous?.me, before.role == .master,
+           before.partition == me.partition {
+            handOffVersion = before.state == .prepare || before.state == .ready ? version : previous?.handOffVersion
+        } else {
+            handOffVersion = nil
+        }
     }
 
     /// The view of a node with no index server: master of partition 0, alone.
@@ -43,6 +60,22 @@ public final class ClusterView: Sendable {
 
     /// A write that arrived from another node runs here when this node holds the key's partition.
     public func routeProxiedWrite(_ key: UnsafeRawBufferPointer) -> Route { routing.routeProxiedWrite(key) }
+
+    /// Whether a copy of `key` that `sender` stamped with map version `stamp` may be applied here:
+    /// the sender is the source of the key's copies in this map, and the copy was made in the
+    /// sender's present era.
+    public func acceptsCopy(of key: UnsafeRawBufferPointer, from sender: String, stamp: UInt64) -> Bool {
+        guard stamp > copyFloors.floor(for: sender) else { return false }
+        if routing.acceptsReplica(of: key, from: sender) { return true }
+        // A partition just added: the old master of a key that moved here may still deliver
+        // copies it made while the key was moving (made under maps before the activation; after
+        // it, that master forwards such writes here instead).
+        guard let handOffVersion, stamp < handOffVersion, let me = routing.me else { return false }
+        let count = layout.activeCount
+        guard count > 1, me.partition == count - 1, resolver.partition(of: key, count: count) == me.partition else { return false }
+        let before = resolver.partition(of: key, count: count - 1)
+        return layout.master(of: before)?.nodeKey == sender
+    }
 
     /// Whether a replicated write of `key` sent by `sender` may be applied here (WriteRouting.acceptsReplica).
     public func acceptsReplica(of key: UnsafeRawBufferPointer, from sender: String) -> Bool {

@@ -14,6 +14,20 @@ enum ForwardedRequest {
         out.append(byte: UInt8(ascii: ">"))
     }
 
+    /// `<path,self@stamp>` — the prefix of a copy: `stamp` is the version of the node map this
+    /// master acted under (ProxyPath, CopyFloors).
+    static func appendCopyPrefix(_ request: Request, selfKey: String, stamp: UInt64, to out: ReplyBuffer) {
+        out.append(byte: UInt8(ascii: "<"))
+        if !request.proxyPath.isEmpty {
+            out.append(request.proxyPath)
+            out.append(byte: UInt8(ascii: ","))
+        }
+        out.append(selfKey)
+        out.append(byte: UInt8(ascii: "@"))
+        out.appendDecimal(stamp)
+        out.append(byte: UInt8(ascii: ">"))
+    }
+
     /// An absolute expiry as the receiver will read it: "already expired" must not become the
     /// relative 1 second that a bare `1` would mean.
     static func appendExpiry(_ absolute: Int64, to out: ReplyBuffer) {

@@ -34,8 +34,9 @@ extension NodeHandler {
             }
             return false
         default:
-            let route = request.proxyPath.isEmpty ? view.routeWrite(request.key) : view.routeProxiedWrite(request.key)
-            return route == .local
+            // A copy is applied as a copy, never executed as master.
+            if !request.proxyPath.isEmpty && ProxyPath.lastHop(request.proxyPath).stamp != nil { return false }
+            return view.routeWrite(request.key) == .local
         }
     }
 }

@@ -134,12 +134,18 @@ public final class NodeHandler: ConnectionHandler {
                 getAndTouch(request, output)
             }
         case .set, .add, .replace, .append, .prepend, .cas, .delete, .incr, .decr, .touch:
-            let route = request.proxyPath.isEmpty ? view.routeWrite(request.key) : view.routeProxiedWrite(request.key)
-            if case .forward(let node) = route { return forwardWrite(request, to: node, connection) }
-            guard routedLocally(route, request, output) else { break }
-            // A copy from this node's master (as opposed to a write forwarded for it to execute).
-            let isCopy = !request.proxyPath.isEmpty && view.routeWrite(request.key) != .local
-            if isCopy && !acceptsCopy(request, output) { break }
+            // A copy names its master last, stamped: it is applied here only if that master is the
+            // source of this key's copies in this node's map, in its present era — whatever role
+            // this node has (a new master must refuse its demoted predecessor's late copies).
+            // Anything else, forwarded by a proxy or not, is a write to execute as the key's master.
+            let isCopy = !request.proxyPath.isEmpty && ProxyPath.lastHop(request.proxyPath).stamp != nil
+            if isCopy {
+                guard acceptsCopy(request, output) else { break }
+            } else {
+                let route = view.routeWrite(request.key)
+                if case .forward(let node) = route { return forwardWrite(request, to: node, connection) }
+                guard routedLocally(route, request, output) else { break }
+            }
             let mark = output.pendingCount
             // The version the write gave the item (or its tombstone); 0 when nothing changed.
             let version: UInt64

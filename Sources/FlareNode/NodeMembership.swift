@@ -80,7 +80,7 @@ final class NodeMembership: @unchecked Sendable {
             var installed: ClusterView?
             for case .install(let map, let version, let layout) in effects {
                 let newView = ClusterView(selfKey: view.selfKey, standalone: false, map: map, version: version,
-                                          layout: layout, resolver: resolver)
+                                          layout: layout, resolver: resolver, previous: view)
                 publishLocked(newView)
                 installed = newView
             }

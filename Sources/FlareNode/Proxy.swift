@@ -9,14 +9,7 @@ import FlareProtocol
 extension NodeHandler {
     /// A forwarded request must not come back to a node it already passed through.
     func isLoop(_ request: Request) -> Bool {
-        guard !request.proxyPath.isEmpty else { return false }
-        var remaining = Substring(String(decoding: request.proxyPath, as: UTF8.self))
-        while !remaining.isEmpty {
-            let end = remaining.firstIndex(of: ",") ?? remaining.endIndex
-            if remaining[..<end] == view.selfKey { return true }
-            remaining = end == remaining.endIndex ? "" : remaining[remaining.index(after: end)...]
-        }
-        return false
+        ProxyPath.count(of: view.selfKey, in: request.proxyPath) > 0
     }
 
     /// Sends a single-key write to its owner and relays the reply verbatim.

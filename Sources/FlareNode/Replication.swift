@@ -79,12 +79,12 @@ extension NodeHandler {
     }
 
     private func occurrencesOfSelf(in request: Request) -> Int {
-        guard !request.proxyPath.isEmpty else { return 0 }
-        return String(decoding: request.proxyPath, as: UTF8.self).split(separator: ",").filter { $0 == view.selfKey }.count
+        ProxyPath.count(of: view.selfKey, in: request.proxyPath)
     }
 
-    /// The replica command, behind this node's proxy prefix (the receiver checks that prefix's
-    /// last node is the master it takes copies from): `set <key> <flags> <expire> <bytes>
+    /// The replica command, behind this node's proxy prefix stamped with the map version it acts
+    /// under (the receiver checks that the prefix's last node is the master it takes copies from,
+    /// in that master's present era): `set <key> <flags> <expire> <bytes>
     /// <version>` with the item as this write stored it (read back after append, prepend,
     /// incr, decr and touch, whose result the request does not hold), or `delete <key> 0
     /// <version>` for a deletion. The copy always carries a version, so the receiver orders it
@@ -93,7 +93,7 @@ extension NodeHandler {
     /// its own, and the tombstone still tells a waiting write that its copy is superseded there.
     /// Returns where the key is in `out`.
     private func appendReplica(_ request: Request, version: UInt64, to out: ReplyBuffer) -> Range<Int> {
-        ForwardedRequest.appendPrefix(request, selfKey: view.selfKey, to: out)
+        ForwardedRequest.appendCopyPrefix(request, selfKey: view.selfKey, stamp: view.version, to: out)
         switch request.command {
         case .set, .add, .replace, .cas:
             // The write stored exactly the request's item: no need to read it back.

@@ -28,7 +28,13 @@ final class ReplicationStream: OutboundDelegate, @unchecked Sendable {
         case destinationLeft
         /// This node no longer masters the partition: nothing waiting may be acknowledged.
         case noLongerMaster
+        /// The destination was the master of a partition being added and is now active: it masters
+        /// the keys that moved, so the copies already queued for them are still delivered (until
+        /// confirmed, or `handOffMilliseconds`), then the stream closes.
+        case handedOff
     }
+
+    static let handOffMilliseconds: Int64 = 10_000
 
     private struct Handoff: Sendable {
         let bytes: [UInt8]
@@ -56,6 +62,8 @@ final class ReplicationStream: OutboundDelegate, @unchecked Sendable {
     private var reconnectAt: Int64 = 0
     private var backoff: Int64 = 0
     private var ended: Ending?
+    /// Ended by a hand-off, still delivering what was queued before: until this time.
+    private var drainingUntil: Int64 = 0
     /// What `stats` shows of this stream.
     let stats: ReplicationStreamStats
 
@@ -105,7 +113,7 @@ final class ReplicationStream: OutboundDelegate, @unchecked Sendable {
             defer { inbox.handoffs.removeAll(keepingCapacity: true) }
             return inbox.handoffs
         }
-        guard ended == nil else {
+        guard ended == nil || drainingUntil > 0 else {
             Self.answer(handoffs.compactMap(\.waiter), ok: false, from: nodeKey)
             return
         }
@@ -146,7 +154,14 @@ final class ReplicationStream: OutboundDelegate, @unchecked Sendable {
 
     /// Every 100 ms on the home thread: failed deadlines, silent destinations, reconnects.
     func tick(now: Int64) {
-        guard ended == nil else { return }
+        guard ended == nil || drainingUntil > 0 else { return }
+        if drainingUntil > 0 && (queue.unconfirmedCount == 0 || now >= drainingUntil) {
+            if queue.unconfirmedCount > 0 {
+                stats.disconnected("hand-off to \(nodeKey) ended with \(queue.unconfirmedCount) copies unconfirmed")
+            }
+            close()
+            return
+        }
         Self.answer(queue.expireWaiters(now: now), ok: false, from: nodeKey)
         if let connection, !connection.closed, queue.inFlightCount > 0,
            oldestInFlightSince > 0, now - oldestInFlightSince > settings.confirmTimeoutMilliseconds {
@@ -164,8 +179,23 @@ final class ReplicationStream: OutboundDelegate, @unchecked Sendable {
             defer { inbox.handoffs.removeAll() }
             return inbox.handoffs
         }
-        let ok = ending == .destinationLeft
-        Self.answer(queue.drainWaiters() + late.compactMap(\.waiter), ok: ok, from: nodeKey)
+        if ending == .handedOff {
+            // Nobody waits for these copies (a partition being added is never waited for), but
+            // they must arrive: queue what was handed over and keep sending until confirmed.
+            for handoff in late {
+                _ = queue.append(handoff.bytes, bytes: handoff.bytes.count)
+            }
+            Self.answer(queue.drainWaiters() + late.compactMap(\.waiter), ok: true, from: nodeKey)
+            drainingUntil = ServerClock.monotonicMilliseconds() + Self.handOffMilliseconds
+            sendQueued()
+            return
+        }
+        Self.answer(queue.drainWaiters() + late.compactMap(\.waiter), ok: ending == .destinationLeft, from: nodeKey)
+        close()
+    }
+
+    private func close() {
+        drainingUntil = 0
         let connection = self.connection
         self.connection = nil
         connection?.delegate = nil
@@ -226,6 +256,7 @@ final class ReplicationStream: OutboundDelegate, @unchecked Sendable {
             oldestInFlightSince = queue.inFlightCount > 0 ? ServerClock.monotonicMilliseconds() : 0
             backoff = 0
             publish()
+            if drainingUntil > 0 && queue.unconfirmedCount == 0 { close() }
         }
         return offset
     }

@@ -13,6 +13,8 @@ import Synchronization
 final class ReplicationStreams: Sendable {
     private struct State: Sendable {
         var streams: [String: ReplicationStream] = [:]
+        /// Ended streams still delivering a hand-off; kept here so their home worker ticks them.
+        var retiring: [ReplicationStream] = []
         var newestVersion: UInt64 = 0
         var newestWasMaster = false
     }
@@ -45,9 +47,13 @@ final class ReplicationStreams: Sendable {
                 let wanted = Set(targets.map(\.nodeKey))
                 let isMaster = !targets.isEmpty || view.masterOf >= 0
                 for (key, stream) in state.streams where !wanted.contains(key) {
-                    ended.append((stream, isMaster ? .destinationLeft : .noLongerMaster))
+                    let destination = view.map[nodeKey: key]
+                    let handedOff = isMaster && destination?.role == .master && destination?.state == .active
+                    ended.append((stream, handedOff ? .handedOff : isMaster ? .destinationLeft : .noLongerMaster))
                     state.streams[key] = nil
+                    if handedOff { state.retiring.append(stream) }
                 }
+                state.retiring.removeAll { $0.stats.isEnded.load(ordering: .relaxed) }
                 state.newestWasMaster = isMaster
             }
             var current: [String: ReplicationStream] = [:]
@@ -55,7 +61,12 @@ final class ReplicationStreams: Sendable {
             return (current, ended)
         }
         for (stream, ending) in ended {
-            logger.notice("replication to \(stream.nodeKey) ended (\(ending == .destinationLeft ? "no longer a copy of this partition" : "this node no longer masters a partition")), node map version \(view.version)")
+            let why = switch ending {
+            case .destinationLeft: "no longer a copy of this partition"
+            case .noLongerMaster: "this node no longer masters a partition"
+            case .handedOff: "it now masters the keys that moved to it; delivering what is queued"
+            }
+            logger.notice("replication to \(stream.nodeKey) ended (\(why)), node map version \(view.version)")
             stream.end(ending)
         }
         return current
@@ -63,7 +74,7 @@ final class ReplicationStreams: Sendable {
 
     /// Every live stream, for `stats` and for the home workers' ticks.
     var all: [ReplicationStream] {
-        state.withLock { Array($0.streams.values) }.sorted { $0.nodeKey < $1.nodeKey }
+        state.withLock { Array($0.streams.values) + $0.retiring }.sorted { $0.nodeKey < $1.nodeKey }
     }
 
     private func makeStream(to target: NodeEntry, on worker: Worker) -> ReplicationStream {

@@ -140,21 +140,49 @@ final class ReplicationStreamTests: ClusterTestCase {
         XCTAssertEqual(Set(master.keys), Set(keys), "every written key is on the new master")
     }
 
-    /// A copy is applied only when it comes from the node the receiver's map names as the master
-    /// of the key's partition: a proxy's (or a replaced master's) `<sender>set` is refused.
-    func testASlaveRefusesCopiesFromANodeThatIsNotItsMaster() throws {
+    /// A copy — a write whose proxy prefix names a node last with an `@<map version>` stamp — is
+    /// applied only when that node is the master of the key's partition in the receiver's map, and
+    /// the stamp is newer than the last map in which the receiver saw that node anywhere else. A
+    /// proxy's (or a replaced master's) forged copy is refused; so is a copy the real master made
+    /// before it was master; an unstamped write is not a copy: the slave forwards it to the master.
+    func testASlaveRefusesCopiesFromANodeThatIsNotItsMasterOrFromAnEarlierEra() throws {
         try startMasterAndSlave(replicationType: "async")
         let slave = try cluster.client(2)
-        let impostor = cluster.key(3)
-        try slave.send("<\(impostor)>set forged 0 0 6 99\r\nforged\r\n")
-        let reply = try slave.readLine()
-        XCTAssertTrue(reply.hasPrefix("SERVER_ERROR"), reply)
-        try slave.send("<\(impostor)>delete kept 0 99\r\n")
+        let impostor = cluster.key(3), master = cluster.key(1)
+        let version = try XCTUnwrap(UInt64(try slave.stats()["node_map_version"] ?? ""))
+        try slave.send("<\(impostor)@\(version)>set forged 0 0 6 99\r\nforged\r\n")
+        XCTAssertTrue(try slave.readLine().hasPrefix("SERVER_ERROR copy from \(impostor)"))
+        try slave.send("<\(impostor)@\(version)>delete kept 0 99\r\n")
         XCTAssertTrue(try slave.readLine().hasPrefix("SERVER_ERROR"))
-        XCTAssertFalse(try slave.dumpKey().contains("forged"))
+        // Node 1 became master after the map node 2 first saw it in as a proxy.
+        try slave.send("<\(master)@1>set early 0 0 5 99\r\nearly\r\n")
+        XCTAssertTrue(try slave.readLine().hasPrefix("SERVER_ERROR copy from \(master) (map version 1) refused"))
+        XCTAssertEqual(try slave.dumpKey().intersection(["forged", "early"]), [])
+        XCTAssertEqual(try cluster.client(2).stats()["node_map_version"], String(version))
+        // A copy of the present era is applied as it is.
+        try slave.send("<\(master)@\(version)>set current 0 0 3 99\r\nnow\r\n")
+        XCTAssertEqual(try slave.readLine(), "STORED")
+        XCTAssertEqual(try slave.dump()["current"]?.version, 99)
+        // Not a copy: executed by the master, whose own copy then reaches the slave.
+        try slave.send("<\(impostor)>set forwarded 0 0 1\r\nf\r\n")
+        XCTAssertEqual(try slave.readLine(), "STORED")
+        XCTAssertNotNil(try cluster.client(1).get("forwarded"))
+        XCTAssertTrue(waitUntil(timeout: 5) { (try? cluster.client(2).dumpKey().contains("forwarded")) == true })
         // The master's own copies still go through.
         XCTAssertEqual(try cluster.client(1).store("set", "genuine", "v"), "STORED")
         XCTAssertTrue(waitUntil(timeout: 5) { (try? cluster.client(2).dumpKey().contains("genuine")) == true })
+    }
+
+    /// A new master refuses the copies of the master it replaced (they would overwrite newer
+    /// writes: the new master executes writes, it applies no copies of its own partition).
+    func testAMasterRefusesCopiesOfItsOwnPartition() throws {
+        try startMasterAndSlave(replicationType: "async")
+        let master = try cluster.client(1)
+        let version = try XCTUnwrap(UInt64(try master.stats()["node_map_version"] ?? ""))
+        XCTAssertEqual(try master.store("set", "mine", "new"), "STORED")
+        try master.send("<\(cluster.key(2))@\(version)>set mine 0 0 3 18446744073709551000\r\nold\r\n")
+        XCTAssertTrue(try master.readLine().hasPrefix("SERVER_ERROR copy from"))
+        XCTAssertEqual(try master.get("mine")?.value, "new")
     }
 }
 

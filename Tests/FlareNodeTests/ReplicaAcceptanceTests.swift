@@ -65,3 +65,42 @@ final class ReplicaAcceptanceTests: XCTestCase {
         XCTAssertFalse(accepts(alone, Keys.stays0, from: "m0"))
     }
 }
+
+/// The era stamp on copies and the hand-off of a partition being added.
+final class CopyEraTests: XCTestCase {
+    private func view(_ nodes: [NodeEntry], from name: String, version: UInt64, after previous: ClusterView?) throws -> ClusterView {
+        let map = try NodeMap(nodes)
+        return ClusterView(selfKey: key(name), standalone: false, map: map, version: version,
+                           layout: try map.partitionLayout(), resolver: try KeyResolver(), previous: previous)
+    }
+
+    private func accepts(_ view: ClusterView, _ key: String, from sender: String, stamp: UInt64) -> Bool {
+        Array(key.utf8).withUnsafeBytes { view.acceptsCopy(of: $0, from: FlareNodeTests.key(sender), stamp: stamp) }
+    }
+
+    func testASlaveTakesOnlyCopiesMadeSinceItsMasterBecameMaster() throws {
+        let v3 = try view([Node.proxy("m0"), Node.slave("s0", of: 0, .prepare)], from: "s0", version: 3, after: nil)
+        let v4 = try view([Node.master("m0", of: 0), Node.slave("s0", of: 0)], from: "s0", version: 4, after: v3)
+        XCTAssertTrue(accepts(v4, Keys.stays0, from: "m0", stamp: 4))
+        XCTAssertTrue(accepts(v4, Keys.stays0, from: "m0", stamp: 9), "the master may already act under a newer map")
+        XCTAssertFalse(accepts(v4, Keys.stays0, from: "m0", stamp: 3), "made before it was master in any map seen here")
+        XCTAssertFalse(accepts(v4, Keys.stays0, from: "m0", stamp: 0))
+    }
+
+    func testTheAddedPartitionsMasterTakesTheMovedKeysLateCopiesFromTheirOldMaster() throws {
+        let preparing = try view([Node.master("m0", of: 0), Node.master("m1", of: 1), Node.master("m2", of: 2, .ready)],
+                                 from: "m2", version: 10, after: nil)
+        XCTAssertTrue(accepts(preparing, Keys.moves0, from: "m0", stamp: 10))
+        let active = try view([Node.master("m0", of: 0), Node.master("m1", of: 1), Node.master("m2", of: 2)],
+                              from: "m2", version: 11, after: preparing)
+        XCTAssertEqual(active.handOffVersion, 11)
+        XCTAssertTrue(accepts(active, Keys.moves0, from: "m0", stamp: 10), "made while the key was moving")
+        XCTAssertTrue(accepts(active, Keys.moves1, from: "m1", stamp: 9))
+        XCTAssertFalse(accepts(active, Keys.moves0, from: "m0", stamp: 11), "after the activation m0 forwards such writes")
+        XCTAssertFalse(accepts(active, Keys.moves0, from: "m1", stamp: 10), "not the master the key moved from")
+        XCTAssertFalse(accepts(active, Keys.stays0, from: "m0", stamp: 10), "a key that did not move")
+        let later = try view([Node.master("m0", of: 0), Node.master("m1", of: 1), Node.master("m2", of: 2), Node.proxy("px")],
+                             from: "m2", version: 12, after: active)
+        XCTAssertEqual(later.handOffVersion, 11, "carried while it stays the active master of the partition")
+    }
+}
