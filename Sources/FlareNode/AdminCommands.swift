@@ -55,7 +55,8 @@ extension NodeHandler {
         report.bytesRead = server.netCounter(NetCounter.bytesRead)
         report.bytesWritten = server.netCounter(NetCounter.bytesWritten)
         report.threads = UInt64(server.workers.count + 1)
-        report.nodeMapVersion = view.version
+        // The map every worker routes by (a newer one may still be on its way to some of them).
+        report.nodeMapVersion = context.installedVersions.map { $0.load(ordering: .acquiring) }.min() ?? view.version
         report.write(to: output)
     }
 

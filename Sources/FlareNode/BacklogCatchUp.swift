@@ -23,8 +23,12 @@ final class BacklogCatchUp: @unchecked Sendable {
         let request: String
     }
 
+    /// The node map the master must route by before its backlog is read (SourceMapWait).
+    private let minimumSourceVersion: UInt64
+
     init(source: NodeCatchUpSource, store: ItemStore, clock: ServerClock, applied: AppliedVersions, limits: ParserLimits,
-         finished: @escaping @Sendable (CatchUpOutcome) -> Void) {
+         minimumSourceVersion: UInt64, finished: @escaping @Sendable (CatchUpOutcome) -> Void) {
+        self.minimumSourceVersion = minimumSourceVersion
         self.limits = limits
         self.source = source
         self.store = store
@@ -60,6 +64,9 @@ final class BacklogCatchUp: @unchecked Sendable {
         }
         defer { close(fd) }
         LineClient.setTimeout(fd, milliseconds: 10_000)
+        if let problem = SourceMapWait.wait(fd: fd, source: master, minimum: minimumSourceVersion) {
+            throw Reconstruction.Failure(description: "backlog: \(problem)")
+        }
         guard LineClient.send(fd, source.request + "\r\n") else {
             throw Reconstruction.Failure(description: "backlog: cannot send '\(source.request)' to \(master)")
         }

@@ -41,6 +41,9 @@ public final class NodeContext: @unchecked Sendable {
     /// Set when the server is running (the server needs the handlers, the handlers need the server).
     public internal(set) var server: Server!
     let counters: [ThreadCounters]
+    /// The node map version each worker routes by; `stats` reports the lowest, so a node that is
+    /// about to copy from this one knows when every worker here copies new writes to it.
+    let installedVersions: [ManagedAtomic<UInt64>]
 
     init(store: ItemStore, limits: ParserLimits, logger: Logger, workers: Int, proxyConcurrency: Int, backlogBytes: Int,
          membership: NodeMembership, showVariables: @escaping @Sendable () -> [String]) {
@@ -63,6 +66,7 @@ public final class NodeContext: @unchecked Sendable {
             }
         }
         counters = (0..<max(1, workers)).map { _ in ThreadCounters(count: NodeCounter.count) }
+        installedVersions = (0..<max(1, workers)).map { _ in ManagedAtomic<UInt64>(0) }
     }
 
     func total(_ counter: Int) -> UInt64 {

@@ -98,11 +98,12 @@ public final class NodeDaemon {
         membership.actions = .init(
             construct: { [logger] construction, finished in
                 let sources = construction.sources.map { Reconstruction.Source(node: $0.node, request: $0.request) }
-                Reconstruction(sources: sources, store: store, clock: clock, logger: logger, finished: finished).start()
+                Reconstruction(sources: sources, store: store, clock: clock, logger: logger,
+                               minimumSourceVersion: membership.current.version, finished: finished).start()
             },
             catchUp: { [context] source, finished in
                 BacklogCatchUp(source: .init(node: source.node, request: source.request), store: store, clock: clock,
-                               applied: applied, limits: context.limits) { outcome in
+                               applied: applied, limits: context.limits, minimumSourceVersion: membership.current.version) { outcome in
                     if case .caughtUp = outcome {
                         context.catchUpsFromBacklog.wrappingIncrement(ordering: .relaxed)
                     } else {

@@ -16,6 +16,7 @@ public final class NodeHandler: ConnectionHandler {
     var view: ClusterView {
         didSet {
             guard view !== oldValue else { return }
+            context.installedVersions[worker.index % context.installedVersions.count].store(view.version, ordering: .releasing)
             streams = context.replication.streams(for: view, on: worker)
             context.backlog.follow(partition: view.masterOf, mapVersion: view.version, standalone: view.standalone) { [store] in
                 store.versions.current
@@ -60,6 +61,7 @@ public final class NodeHandler: ConnectionHandler {
         self.view = context.membership.current
         self.worker = worker
         streams = context.replication.streams(for: view, on: worker)
+        context.installedVersions[worker.index % context.installedVersions.count].store(view.version, ordering: .releasing)
         // The streams this worker is home to: deadlines, silent destinations, reconnects.
         worker.every(seconds: 0.1) { [context, worker] in
             let now = ServerClock.monotonicMilliseconds()

@@ -23,7 +23,12 @@ final class Reconstruction: @unchecked Sendable {
     private let clock: ServerClock
     private let finished: @Sendable (Bool) -> Void
 
-    init(sources: [Source], store: ItemStore, clock: ServerClock, logger: Logger, finished: @escaping @Sendable (Bool) -> Void) {
+    /// The node map each source must route by before it is dumped (SourceMapWait).
+    private let minimumSourceVersion: UInt64
+
+    init(sources: [Source], store: ItemStore, clock: ServerClock, logger: Logger, minimumSourceVersion: UInt64,
+         finished: @escaping @Sendable (Bool) -> Void) {
+        self.minimumSourceVersion = minimumSourceVersion
         self.sources = sources
         self.store = store
         self.clock = clock
@@ -73,6 +78,9 @@ final class Reconstruction: @unchecked Sendable {
         defer { close(fd) }
         // A dump may pause (bandwidth limit, per-item wait); only a long silence is a failure.
         LineClient.setTimeout(fd, milliseconds: 60_000)
+        if let problem = SourceMapWait.wait(fd: fd, source: source.node.nodeKey, minimum: minimumSourceVersion) {
+            throw Failure(description: problem)
+        }
         guard LineClient.send(fd, source.request + "\r\n") else {
             throw Failure(description: "cannot send '\(source.request)' to \(source.node.nodeKey)")
         }
