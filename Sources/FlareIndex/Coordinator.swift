@@ -165,12 +165,12 @@ final class Coordinator: @unchecked Sendable {
     /// `node add`. A node listed as live that registers again restarted before its monitor noticed
     /// (`IndexState.addNode` fails it over and readmits it); logged, as no monitor event explains
     /// the change. That fail-over does not wait for the node's lease: the process that held it is
-    /// gone (a new one starts without a lease), so a pending wait for it is called off too.
+    /// gone (a new one starts without a lease), so a pending wait for it is called off too. Its
+    /// grants are kept: the new process may have renewed before it registered.
     func addNode(name: String, port: Int) -> Result<IndexState, IndexCommandError> {
         let nodeKey = NodeEntry.nodeKey(name: name, port: port)
         leases.withLock {
-            $0.waiting[nodeKey] = nil
-            $0.grants.forget(nodeKey)
+            if $0.waiting.removeValue(forKey: nodeKey) != nil { $0.grants.restore(nodeKey) }
         }
         var before: NodeEntry?
         let outcome = perform("node add \(name) \(port)") { (state: inout IndexState) throws(IndexCommandError) in
@@ -231,8 +231,8 @@ final class Coordinator: @unchecked Sendable {
             }
             guard due else { return }
             takeDown(nodeKey)
-            // Renewals from before carried an older map version; from now on a renewal answers
-            // with the map that took the node down, which it installs before acting again.
+            // Every grant has expired and none was made since the revocation; a renewal from now on
+            // answers with the map that took the node down, which it installs before acting again.
             leases.withLock { $0.grants.forget(nodeKey) }
         }
     }
