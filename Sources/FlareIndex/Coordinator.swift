@@ -221,7 +221,7 @@ final class Coordinator: @unchecked Sendable {
         }
         guard let plan else { return }
         let wait = max(0, plan.at - now)
-        if wait > 0 { logger.warning("\(nodeKey) does not answer: lease revoked; failing it over when its last grant expires in \(wait) ms") }
+        logger.warning("\(nodeKey) does not answer: lease revoked; failing it over when its last grant expires in \(wait) ms")
         // Scheduled on the event queue, not slept on: monitors and request threads go on meanwhile.
         events.asyncAfter(deadline: .now() + .milliseconds(Int(wait))) { [self] in
             let due = leases.withLock { leases -> Bool in
