@@ -75,8 +75,10 @@ final class NodeMonitor: @unchecked Sendable {
             let next: Push? = condition.withLock {
                 // After a miss, probe again soon rather than a whole interval later: a dead master
                 // is then failed over in about one interval instead of `threshold` intervals.
-                let pause = failures > 0 && failures < settings.threshold ? min(settings.interval * 1000, Self.retryMilliseconds)
-                                                                          : settings.interval * 1000
+                // While a reported master's take-over waits for its lease, probing at that pace too
+                // gives an answering node the chance to keep its role.
+                let soon = (failures > 0 && failures < settings.threshold) || reportedFailed
+                let pause = soon ? min(settings.interval * 1000, Self.retryMilliseconds) : settings.interval * 1000
                 if queue.isEmpty && !stopped { condition.wait(milliseconds: pause) }
                 if stopped { return nil }
                 if let push = queue.first {
@@ -112,7 +114,12 @@ final class NodeMonitor: @unchecked Sendable {
     /// take-over waits for its lease to expire), calls the take-over off.
     private func account(_ ok: Bool, threshold: Int) {
         let isDown = coordinator.isDown(nodeKey)
-        if isDown { failures = max(failures, threshold) } else if failures >= threshold { failures = 0 }
+        if isDown {
+            failures = max(failures, threshold)
+            reportedFailed = false
+        } else if failures >= threshold {
+            failures = 0
+        }
         if ok {
             if failures >= threshold {
                 coordinator.nodeRecovered(nodeKey)

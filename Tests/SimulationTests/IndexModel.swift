@@ -190,8 +190,8 @@ final class SimIndex {
         if let waiter = busy.push?.waiter { priorityDone(waiter) }
         account(n, ok: ok)
         let failures = monitors[n].failures
-        let pause = failures > 0 && failures < world.timing.threshold ? min(world.timing.monitorInterval, world.timing.monitorRetry)
-                                                                      : world.timing.monitorInterval
+        let soon = (failures > 0 && failures < world.timing.threshold) || monitors[n].reportedFailed
+        let pause = soon ? min(world.timing.monitorInterval, world.timing.monitorRetry) : world.timing.monitorInterval
         if monitors[n].queue.isEmpty { wait(n, pause: pause) } else { probe(n) }
     }
 
@@ -199,8 +199,12 @@ final class SimIndex {
     private func account(_ n: Int, ok: Bool) {
         let threshold = world.timing.threshold
         let isDown = state.map[nodeKey: world.nodeKey(n)]?.state == .down
-        if isDown { monitors[n].failures = max(monitors[n].failures, threshold) }
-        else if monitors[n].failures >= threshold { monitors[n].failures = 0 }
+        if isDown {
+            monitors[n].failures = max(monitors[n].failures, threshold)
+            monitors[n].reportedFailed = false
+        } else if monitors[n].failures >= threshold {
+            monitors[n].failures = 0
+        }
         if ok {
             if monitors[n].failures >= threshold { event(.recovered(n)) } else if monitors[n].reportedFailed { answered(n) }
             monitors[n].reportedFailed = false
