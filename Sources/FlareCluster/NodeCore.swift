@@ -119,7 +119,7 @@ public struct NodeCore: Sendable {
             registered = true
             apply(newMap, version: pushedVersion, &effects)
             heardFromIndex(&effects)
-        case .mapFetched(let fetchedVersion, let newMap, let sentAt):
+        case .mapFetched(let fetchedVersion, let newMap, let sentAt, let granted):
             fetching = false
             // A reply that was under way when the index forgot this node is not ours to install.
             guard registered || fence == .stalled else { break }
@@ -131,14 +131,14 @@ public struct NodeCore: Sendable {
                 fence = .atLeast(min(fetchedVersion, version))
                 effects.append(.log(.notice, "node map version \(fetchedVersion) confirmed by the index server: serving again"))
             }
-            contact(sentAt: sentAt, indexVersion: fetchedVersion, &effects)
-        case .indexContact(let sentAt, let indexVersion):
+            contact(sentAt: sentAt, indexVersion: fetchedVersion, granted: granted, &effects)
+        case .indexContact(let sentAt, let indexVersion, let granted):
             now = max(now, sentAt)
             if warnedUnreachable {
                 warnedUnreachable = false
                 effects.append(.log(.notice, "the index server answers again"))
             }
-            contact(sentAt: sentAt, indexVersion: indexVersion, &effects)
+            contact(sentAt: sentAt, indexVersion: indexVersion, granted: granted, &effects)
         case .indexUnreachable(let now):
             self.now = max(self.now, now)
             fetching = false
@@ -197,18 +197,19 @@ public struct NodeCore: Sendable {
         effects.append(.fetchMap)
     }
 
-    /// An index answered at `sentAt`. The lease runs from then, unless the index holds a newer map:
-    /// a master cut off and healed must learn whether it was replaced before it acts again.
-    private mutating func contact(sentAt: Int64, indexVersion: UInt64, _ effects: inout [NodeEffect]) {
+    /// An index answered at `sentAt`. A granted lease runs from then, unless the index holds a newer
+    /// map: a master cut off and healed must learn whether it was replaced before it acts again. A
+    /// refused one renews nothing (the index is failing this node over), but a newer map is fetched.
+    private mutating func contact(sentAt: Int64, indexVersion: UInt64, granted: Bool, _ effects: inout [NodeEffect]) {
         guard registered, map != nil else { return }
         if indexVersion > version {
-            if pendingContact == nil || pendingContact!.version < indexVersion || pendingContact!.sentAt < sentAt {
+            if granted, pendingContact == nil || pendingContact!.version < indexVersion || pendingContact!.sentAt < sentAt {
                 pendingContact = (sentAt, max(indexVersion, pendingContact?.version ?? 0))
             }
             requestFetch(&effects)
             return
         }
-        lastContact = max(lastContact ?? .min, sentAt)
+        if granted { lastContact = max(lastContact ?? .min, sentAt) }
     }
 
     /// Installs a map and derives what the change of this node's entry asks for.
@@ -257,6 +258,11 @@ public struct NodeCore: Sendable {
         if !accepted { effects.append(.log(.error, "the index refused '\(line)'")) }
     }
 
+    /// How long a granted lease lasts here: 5 % short of `master-lease`, the length the index
+    /// records from its receipt of the renewal (later than our send time). The margin covers the
+    /// two monotonic clocks running at slightly different rates, so the node's lease ends first.
+    public var heldLeaseMilliseconds: Int64 { configuration.leaseMilliseconds - configuration.leaseMilliseconds / 20 }
+
     /// Whether an active master must hold a lease: it has a slave that a fail-over could promote.
     private var leaseApplies: Bool {
         guard configuration.hasIndex, configuration.leaseMilliseconds > 0, let me, let map,
@@ -274,7 +280,7 @@ public struct NodeCore: Sendable {
         }
         var decision = ServingDecision(minimumVersion: minimumVersion, masterUntil: .max, heardAt: lastContact ?? .min)
         if leaseApplies {
-            decision.masterUntil = lastContact.map { $0 + configuration.leaseMilliseconds } ?? .min
+            decision.masterUntil = lastContact.map { $0 + heldLeaseMilliseconds } ?? .min
         }
         serving = decision
         let held = decision.mayActAsMaster(now: now)
@@ -283,7 +289,7 @@ public struct NodeCore: Sendable {
             if held {
                 effects.append(.log(.notice, "master lease renewed by the index server: acting as master again"))
             } else {
-                effects.append(.log(.warning, "no master lease (not heard from the index server within \(configuration.leaseMilliseconds) ms): refusing to act as master"))
+                effects.append(.log(.warning, "no master lease (none granted by the index server within \(heldLeaseMilliseconds) ms): refusing to act as master"))
             }
         }
     }

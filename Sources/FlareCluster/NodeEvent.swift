@@ -14,10 +14,11 @@ public enum NodeEvent: Sendable, Equatable {
     /// The index pushed `node sync <version>`.
     case mapPushed(version: UInt64, map: NodeMap)
     /// The map fetched from an index (asked for by `NodeEffect.fetchMap`); `sentAt` is when the
-    /// request that read its version was sent.
-    case mapFetched(version: UInt64, map: NodeMap, sentAt: Int64)
-    /// An index answered a lease renewal sent at `sentAt`, reporting its node-map version.
-    case indexContact(sentAt: Int64, indexVersion: UInt64)
+    /// lease renewal that read its version was sent, `granted` whether the index granted it.
+    case mapFetched(version: UInt64, map: NodeMap, sentAt: Int64, granted: Bool = true)
+    /// An index answered a lease renewal sent at `sentAt`, reporting its node-map version;
+    /// `granted` is false when it refused the lease (it is failing this node over).
+    case indexContact(sentAt: Int64, indexVersion: UInt64, granted: Bool = true)
     /// No index answered a renewal (or a fetch) at `now`.
     case indexUnreachable(now: Int64)
     /// The process did not run for a while (SIGSTOP, a paused VM).

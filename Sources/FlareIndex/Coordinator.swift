@@ -6,6 +6,7 @@ import Dispatch
 import FlareCluster
 import FlareNet
 import Logging
+import Synchronization
 
 /// The index server's authority over the node map: every change runs as one "coordinator
 /// operation" under `lock` (apply to a copy, persist with a new version, then publish), followed
@@ -29,6 +30,16 @@ final class Coordinator: @unchecked Sendable {
     private let events = DispatchQueue(label: "flarei.node-events")
     /// Ids for monitors, from the server's id space (`kill` takes either kind).
     var allocateID: () -> Int = { 0 }
+    /// The master leases granted, and the take-overs waiting for one to expire (by token, so a
+    /// cancelled wait that fires anyway does nothing). Apart from `lock`: a renewal, answered on
+    /// an event loop, must not wait for a map save.
+    private let leases = Mutex(Leases())
+
+    private struct Leases {
+        var grants = LeaseGrants()
+        var waiting: [String: UInt64] = [:]
+        var nextToken: UInt64 = 0
+    }
 
     init(file: MapFile, settings: MonitorSettings, logger: Logger) throws(MapFile.Failure) {
         self.file = file
@@ -153,8 +164,14 @@ final class Coordinator: @unchecked Sendable {
 
     /// `node add`. A node listed as live that registers again restarted before its monitor noticed
     /// (`IndexState.addNode` fails it over and readmits it); logged, as no monitor event explains
-    /// the change.
+    /// the change. That fail-over does not wait for the node's lease: the process that held it is
+    /// gone (a new one starts without a lease), so a pending wait for it is called off too. Its
+    /// grants are kept: the new process may have renewed before it registered.
     func addNode(name: String, port: Int) -> Result<IndexState, IndexCommandError> {
+        let nodeKey = NodeEntry.nodeKey(name: name, port: port)
+        leases.withLock {
+            if $0.waiting.removeValue(forKey: nodeKey) != nil { $0.grants.restore(nodeKey) }
+        }
         var before: NodeEntry?
         let outcome = perform("node add \(name) \(port)") { (state: inout IndexState) throws(IndexCommandError) in
             before = state.map[name: name, port: port]
@@ -184,14 +201,66 @@ final class Coordinator: @unchecked Sendable {
 
     // MARK: Monitor events
 
-    /// A node missed `monitor-threshold` probes: run the node-down procedure (fail-over).
+    /// A node missed `monitor-threshold` probes: run the node-down procedure (fail-over). For an
+    /// active master the index first revokes its lease (no more grants) and runs it only once the
+    /// last grant has expired: the node's own lease ends before that, so the master it is replaced
+    /// by never acts alongside it. Operator commands (`node state … down`, `node role …`) do not
+    /// wait: they are the operator's call, and the node learns of them from the next push or renewal.
     func nodeFailed(_ nodeKey: String) {
-        events.async { [self] in
-            logger.warning("\(nodeKey) does not answer: marking it down")
-            perform("node down \(nodeKey)") { (state: inout IndexState) throws(IndexCommandError) in
-                try state.nodeDown(nodeKey: nodeKey, shutdown: false)
-            }
+        let isActiveMaster = lock.withLock { state.map[nodeKey: nodeKey].map { $0.role == .master && $0.state == .active } ?? false }
+        guard isActiveMaster else {
+            events.async { [self] in takeDown(nodeKey) }
+            return
         }
+        let now = ServerClock.monotonicMilliseconds()
+        let plan = leases.withLock { leases -> (token: UInt64, at: Int64)? in
+            guard leases.waiting[nodeKey] == nil else { return nil }  // already waiting for this lease
+            leases.nextToken += 1
+            leases.waiting[nodeKey] = leases.nextToken
+            return (leases.nextToken, leases.grants.revoke(nodeKey, now: now))
+        }
+        guard let plan else { return }
+        let wait = max(0, plan.at - now)
+        logger.warning("\(nodeKey) does not answer: lease revoked; failing it over when its last grant expires in \(wait) ms")
+        // Scheduled on the event queue, not slept on: monitors and request threads go on meanwhile.
+        events.asyncAfter(deadline: .now() + .milliseconds(Int(wait))) { [self] in
+            let due = leases.withLock { leases -> Bool in
+                guard leases.waiting[nodeKey] == plan.token else { return false }
+                leases.waiting[nodeKey] = nil
+                return true
+            }
+            guard due else { return }
+            takeDown(nodeKey)
+            // Every grant has expired and none was made since the revocation; a renewal from now on
+            // answers with the map that took the node down, which it installs before acting again.
+            leases.withLock { $0.grants.forget(nodeKey) }
+        }
+    }
+
+    private func takeDown(_ nodeKey: String) {
+        logger.warning("\(nodeKey) does not answer: marking it down")
+        perform("node down \(nodeKey)") { (state: inout IndexState) throws(IndexCommandError) in
+            try state.nodeDown(nodeKey: nodeKey, shutdown: false)
+        }
+    }
+
+    /// The monitor heard from a node it reported as failed, before the node was taken down: the
+    /// take-over waiting for its lease is called off, the node keeps its role and grants resume.
+    func nodeAnswered(_ nodeKey: String) {
+        let cancelled = leases.withLock { leases -> Bool in
+            guard leases.waiting.removeValue(forKey: nodeKey) != nil else { return false }
+            leases.grants.restore(nodeKey)
+            return true
+        }
+        if cancelled { logger.notice("\(nodeKey) answers again before its lease expired: it keeps its role") }
+    }
+
+    /// `lease <name> <port> <milliseconds>`: the map version to answer with, or nil when the
+    /// node's lease is revoked. The time is taken at receipt, after the node's send time.
+    func renewLease(nodeKey: String, milliseconds: Int64) -> UInt64? {
+        let now = ServerClock.monotonicMilliseconds()
+        guard leases.withLock({ $0.grants.grant(nodeKey, milliseconds: milliseconds, now: now) }) else { return nil }
+        return lock.withLock { state.version }
     }
 
     /// A down node answers again: run the node-up procedure.

@@ -61,6 +61,7 @@ final class IndexHandler: ConnectionHandler {
         case "verbosity": verbosity(args, output)
         case "meta": meta(args, output)
         case "stats": stats(args, output)
+        case "lease": lease(args, output)
         case "show":
             guard args == ["variables"] else { output.append("ERROR\r\n"); return .next }
             for line in context.showVariables() { output.append(line); output.appendCRLF() }
@@ -143,6 +144,8 @@ final class IndexHandler: ConnectionHandler {
                 try state.setRole(name: name, port: port, role: role, balance: balance, partition: partition)
             }, failure: "SERVER_ERROR failed to set role (and balance)", output)
         case "state":
+            // Like `node role`, an operator's `node state … down` takes effect at once, without
+            // waiting for the node's lease (Coordinator.nodeFailed): it is the operator's decision.
             guard rest.count == 3, let port = Self.port(rest[1]), let newState = NodeState(name: rest[2]) else {
                 output.append("ERROR\r\n")
                 return
@@ -168,6 +171,28 @@ final class IndexHandler: ConnectionHandler {
         switch result {
         case .success: output.append("OK\r\n")
         case .failure: output.append(failure); output.appendCRLF()
+        }
+    }
+
+    // MARK: lease
+
+    /// `lease <name> <port> <milliseconds>`: an active master renews its lease (node-control.md,
+    /// "The master lease"). `LEASE <node_map_version>` when granted; refused once the index
+    /// decided to fail the node over.
+    private func lease(_ args: [String], _ output: ReplyBuffer) {
+        guard args.count == 3, let port = Self.port(args[1]), let milliseconds = Int64(args[2]) else {
+            output.append("ERROR\r\n")
+            return
+        }
+        guard (0...LeaseGrants.maximumMilliseconds).contains(milliseconds) else {
+            output.append("CLIENT_ERROR lease length out of range\r\n")
+            return
+        }
+        let nodeKey = NodeEntry.nodeKey(name: args[0], port: port)
+        if let version = context.coordinator.renewLease(nodeKey: nodeKey, milliseconds: milliseconds) {
+            output.append("LEASE \(version)\r\n")
+        } else {
+            output.append("SERVER_ERROR lease revoked: \(nodeKey) is being failed over\r\n")
         }
     }
 
@@ -238,7 +263,7 @@ final class IndexHandler: ConnectionHandler {
     }
 
     private static let activityNames = ["", "ping", "version", "quit", "verbosity", "meta", "stats", "show", "kill",
-                                        "node", "shutdown", "error"]
+                                        "node", "shutdown", "lease", "error"]
 
     static func activityCode(_ command: String) -> UInt8 {
         UInt8(activityNames.firstIndex(of: command) ?? activityNames.count - 1)

@@ -29,6 +29,8 @@ final class NodeMonitor: @unchecked Sendable {
     private var op = ""
     private var fd: Int32 = -1
     private var failures = 0
+    /// The threshold was reached and reported; a fail-over may be waiting for the node's lease.
+    private var reportedFailed = false
     static let retryMilliseconds = 200
 
     init(id: Int, name: String, port: Int, threadType: Int, coordinator: Coordinator) {
@@ -73,8 +75,10 @@ final class NodeMonitor: @unchecked Sendable {
             let next: Push? = condition.withLock {
                 // After a miss, probe again soon rather than a whole interval later: a dead master
                 // is then failed over in about one interval instead of `threshold` intervals.
-                let pause = failures > 0 && failures < settings.threshold ? min(settings.interval * 1000, Self.retryMilliseconds)
-                                                                          : settings.interval * 1000
+                // While a reported master's take-over waits for its lease, probing at that pace too
+                // gives an answering node the chance to keep its role.
+                let soon = (failures > 0 && failures < settings.threshold) || reportedFailed
+                let pause = soon ? min(settings.interval * 1000, Self.retryMilliseconds) : settings.interval * 1000
                 if queue.isEmpty && !stopped { condition.wait(milliseconds: pause) }
                 if stopped { return nil }
                 if let push = queue.first {
@@ -106,16 +110,30 @@ final class NodeMonitor: @unchecked Sendable {
     }
 
     /// Counts consecutive failures; the threshold-th triggers a node-down event, the first success
-    /// after that a node-up event (index-server.md §5).
+    /// after that a node-up event (index-server.md §5), or, while the node is not down yet (its
+    /// take-over waits for its lease to expire), calls the take-over off.
     private func account(_ ok: Bool, threshold: Int) {
         let isDown = coordinator.isDown(nodeKey)
-        if isDown { failures = max(failures, threshold) } else if failures >= threshold { failures = 0 }
+        if isDown {
+            failures = max(failures, threshold)
+            reportedFailed = false
+        } else if failures >= threshold {
+            failures = 0
+        }
         if ok {
-            if failures >= threshold { coordinator.nodeRecovered(nodeKey) }
+            if failures >= threshold {
+                coordinator.nodeRecovered(nodeKey)
+            } else if reportedFailed {
+                coordinator.nodeAnswered(nodeKey)
+            }
+            reportedFailed = false
             failures = 0
         } else {
             failures += 1
-            if failures == threshold { coordinator.nodeFailed(nodeKey) }
+            if failures == threshold {
+                reportedFailed = true
+                coordinator.nodeFailed(nodeKey)
+            }
         }
     }
 

@@ -71,13 +71,38 @@ enum IndexClient {
         return UInt64(versionLine.dropFirst("STAT node_map_version ".count))
     }
 
-    /// The index's current map and its version, from `stats` (node_map_version) and `stats nodes`,
-    /// on an open connection.
-    static func currentMap(fd: Int32, server: IndexServerAddress) -> (NodeMap, UInt64)? {
-        // The version first: the map read after it is at least that new. Read the other way round,
-        // a change in between paired an older map with a newer version, which then replaced the
-        // node's correct map of that version (a resumed ex-master went back to proxy/down).
-        guard let version = mapVersion(fd: fd, server: server), let nodeLines = try? exchange(fd, server, "stats nodes") else { return nil }
+    /// The answer to a lease renewal, with the index's node-map version.
+    enum LeaseAnswer: Equatable {
+        case granted(version: UInt64)
+        /// `SERVER_ERROR lease revoked` (the index is failing this node over), or `ERROR` from an
+        /// index that grants no leases: the index answered, but the lease is not renewed.
+        case refused(version: UInt64)
+
+        var isGranted: Bool { if case .granted = self { true } else { false } }
+
+        var version: UInt64 {
+            switch self {
+            case .granted(let version), .refused(let version): version
+            }
+        }
+    }
+
+    /// `lease <name> <port> <milliseconds>` on an open connection (`LEASE <version>`); after a
+    /// refusal the version comes from `stats`. Nil when the index does not answer.
+    static func renewLease(fd: Int32, server: IndexServerAddress, name: String, port: Int, milliseconds: Int64) -> LeaseAnswer? {
+        guard LineClient.send(fd, "lease \(name) \(port) \(milliseconds)\r\n"), let line = LineClient.readLine(fd) else { return nil }
+        if line.hasPrefix("LEASE "), let version = UInt64(line.dropFirst("LEASE ".count)) { return .granted(version: version) }
+        guard line == "ERROR" || line.hasPrefix("SERVER_ERROR"), let version = mapVersion(fd: fd, server: server) else { return nil }
+        return .refused(version: version)
+    }
+
+    /// The index's map (`stats nodes`) on an open connection. Read after the version (of a lease
+    /// renewal or `stats`), it is at least that new.
+    static func currentMap(fd: Int32, server: IndexServerAddress) -> NodeMap? {
+        // Callers read the version first: the other way round, a change in between paired an older
+        // map with a newer version, which then replaced the node's correct map of that version (a
+        // resumed ex-master went back to proxy/down).
+        guard let nodeLines = try? exchange(fd, server, "stats nodes") else { return nil }
         // `STAT <name>:<port>:<field> <value>`, five lines per node in node-key order.
         var fields: [String: [String: String]] = [:]
         var order: [String] = []
@@ -100,8 +125,7 @@ enum IndexClient {
             entries.append(NodeEntry(name: String(keyParts[0]), port: port, role: role, state: state,
                                      partition: partition, balance: balance, threadType: threadType))
         }
-        guard let map = try? NodeMap(entries) else { return nil }
-        return (map, version)
+        return try? NodeMap(entries)
     }
 
     /// Whether the index still lists this node (it may have restarted with an empty map).

@@ -6,16 +6,22 @@ import FlareCluster
 import FlareConfig
 import FlareNet
 
-/// The node's line to the index for its lease: a thread of its own sends `stats` every 200 ms on
-/// one persistent connection and reports each answer (`indexContact`, with the send time and the
-/// index's node-map version) or its absence (`indexUnreachable`) to the control plane. When the
-/// core asks for the index's map (`fetchMap`), the next round fetches it on the same connection
-/// instead, and keeps trying until an index answers.
+/// The node's line to the index for its lease: a thread of its own sends `lease <name> <port>
+/// <master-lease>` every 200 ms on one persistent connection and reports each answer
+/// (`indexContact`, with the send time, the index's node-map version and whether the index granted
+/// the lease) or its absence (`indexUnreachable`) to the control plane. When the core asks for the
+/// index's map (`fetchMap`), the next round also fetches it (`stats nodes`) after the renewal, and
+/// keeps trying until an index answers.
 ///
 /// The short timeout keeps one slow answer from delaying the next round by much; an answer that
 /// comes too late is dropped with the connection, so replies never pair with the wrong request.
 final class IndexLease: @unchecked Sendable {
     private let membership: NodeMembership
+    private let name: String
+    private let port: Int
+    /// Sent with every renewal: the index waits this long after its last grant before failing the
+    /// node over, so it must be the length the node itself uses.
+    private let leaseMilliseconds: Int64
     private let fetchWanted = ManagedAtomic<Bool>(false)
     private let running = ManagedAtomic<Bool>(true)
     /// Wakes the thread early when a fetch is wanted: after a suspension every millisecond fenced counts.
@@ -28,8 +34,11 @@ final class IndexLease: @unchecked Sendable {
     private var server: IndexServerAddress?
     private var nextServer = 0
 
-    init(membership: NodeMembership) {
+    init(membership: NodeMembership, name: String, port: Int, leaseMilliseconds: Int64) {
         self.membership = membership
+        self.name = name
+        self.port = port
+        self.leaseMilliseconds = leaseMilliseconds
     }
 
     func start() {
@@ -70,16 +79,19 @@ final class IndexLease: @unchecked Sendable {
             membership.deliver(.indexUnreachable(now: ServerClock.monotonicMilliseconds()))
             return
         }
-        if fetchWanted.exchange(false, ordering: .acquiringAndReleasing) {
-            if let (map, version) = IndexClient.currentMap(fd: fd, server: server) {
-                membership.deliver(.mapFetched(version: version, map: map, sentAt: sentAt))
+        let fetch = fetchWanted.exchange(false, ordering: .acquiringAndReleasing)
+        if let answer = IndexClient.renewLease(fd: fd, server: server, name: name, port: port, milliseconds: leaseMilliseconds) {
+            let granted = answer.isGranted
+            if !fetch {
+                membership.deliver(.indexContact(sentAt: sentAt, indexVersion: answer.version, granted: granted))
                 return
             }
-            fetchWanted.store(true, ordering: .releasing)
-        } else if let version = IndexClient.mapVersion(fd: fd, server: server) {
-            membership.deliver(.indexContact(sentAt: sentAt, indexVersion: version))
-            return
+            if let map = IndexClient.currentMap(fd: fd, server: server) {
+                membership.deliver(.mapFetched(version: answer.version, map: map, sentAt: sentAt, granted: granted))
+                return
+            }
         }
+        if fetch { fetchWanted.store(true, ordering: .releasing) }
         disconnect()
         membership.deliver(.indexUnreachable(now: ServerClock.monotonicMilliseconds()))
     }

@@ -159,7 +159,9 @@ final class NodeMembership: @unchecked Sendable {
         guard !servers.isEmpty else { return }
         logger.notice("registering with index server(s) \(servers.map(\.description).joined(separator: ",")); serving standalone until one answers")
         running.store(true, ordering: .relaxed)
-        let lease = IndexLease(membership: self)
+        let current = currentSettings
+        let lease = IndexLease(membership: self, name: current.serverName, port: current.serverPort,
+                               leaseMilliseconds: Int64(current.masterLease))
         lock.withLock { self.lease = lease }
         lease.start()
         schedule(after: 0)

@@ -167,17 +167,17 @@ final class NodeCoreTests: XCTestCase {
             var core = core(lease: c.lease)
             _ = core.step(.mapPushed(version: 3, map: c.map))
             _ = core.step(.indexContact(sentAt: 1_000, indexVersion: 3))
-            XCTAssertTrue(core.serving.mayActAsMaster(now: 1_999), c.name)
-            XCTAssertEqual(core.serving.mayActAsMaster(now: 2_000), !c.needsLease, c.name)
+            XCTAssertTrue(core.serving.mayActAsMaster(now: 1_949), c.name)
+            XCTAssertEqual(core.serving.mayActAsMaster(now: 1_950), !c.needsLease, c.name)
             XCTAssertEqual(core.serving.mayActAsMaster(now: 60_000), !c.needsLease, c.name)
         }
     }
 
     func testLeaseIsRenewedByEachContactAndLoggedWhenLost() {
         var core = leasedMaster(now: 1_000)
-        XCTAssertEqual(core.serving.masterUntil, 2_000)
+        XCTAssertEqual(core.serving.masterUntil, 1_950)
         _ = core.step(.indexContact(sentAt: 1_200, indexVersion: 5))
-        XCTAssertEqual(core.serving.masterUntil, 2_200)
+        XCTAssertEqual(core.serving.masterUntil, 2_150)
         XCTAssertEqual(core.serving.heardAt, 1_200)
         // Unreachable: no renewal; time passing makes the master refuse.
         _ = core.step(.indexUnreachable(now: 1_900))
@@ -194,7 +194,7 @@ final class NodeCoreTests: XCTestCase {
         var core = leasedMaster(now: 1_000)
         let effects = core.step(.indexContact(sentAt: 1_800, indexVersion: 6))
         XCTAssertTrue(effects.contains(.fetchMap))
-        XCTAssertEqual(core.serving.masterUntil, 2_000, "not renewed")
+        XCTAssertEqual(core.serving.masterUntil, 1_950, "not renewed")
         XCTAssertFalse(core.step(.indexContact(sentAt: 2_000, indexVersion: 6)).contains(.fetchMap), "one fetch at a time")
         XCTAssertFalse(core.serving.mayActAsMaster(now: 2_100))
         // The fetched map says it was replaced: no lease needed any more, and no master either.
@@ -203,12 +203,36 @@ final class NodeCoreTests: XCTestCase {
         XCTAssertNil(core.me.flatMap { $0.role == .master && $0.state == .active ? $0 : nil })
     }
 
+    /// The index refuses renewals once it decided to fail this node over: the lease runs out.
+    func testRefusedRenewalDoesNotRenewButStillFetchesANewerMap() {
+        var core = leasedMaster(now: 1_000)
+        XCTAssertTrue(core.step(.indexContact(sentAt: 1_200, indexVersion: 5, granted: false)).isEmpty)
+        XCTAssertEqual(core.serving.masterUntil, 1_950, "not renewed")
+        XCTAssertEqual(core.serving.heardAt, 1_000)
+        XCTAssertFalse(core.step(.tick(now: 1_950)).isEmpty, "lease lost is logged")
+        XCTAssertFalse(core.serving.mayActAsMaster(now: 1_950))
+        // The take-over's map: fetched, and installing it does not count the refused contact.
+        XCTAssertTrue(core.step(.indexContact(sentAt: 2_000, indexVersion: 6, granted: false)).contains(.fetchMap))
+        _ = core.step(.mapFetched(version: 6, map: masterWithSlave, sentAt: 2_100, granted: false))
+        XCTAssertFalse(core.serving.mayActAsMaster(now: 2_100))
+        // Granted again (the index called the take-over off): acting as master again.
+        _ = core.step(.indexContact(sentAt: 2_200, indexVersion: 6))
+        XCTAssertEqual(core.serving.masterUntil, 3_150)
+    }
+
+    /// The node's lease is 5 % short of what it asks the index for, so it ends first.
+    func testHeldLeaseIsShortOfTheRequestedLength() {
+        XCTAssertEqual(core(lease: 1000).heldLeaseMilliseconds, 950)
+        XCTAssertEqual(core(lease: 0).heldLeaseMilliseconds, 0)
+        XCTAssertEqual(core(lease: 19).heldLeaseMilliseconds, 19)
+    }
+
     func testNewerMapByPushCountsThePendingContact() {
         var core = leasedMaster(now: 1_000)
         _ = core.step(.indexContact(sentAt: 1_800, indexVersion: 6))
-        XCTAssertEqual(core.serving.masterUntil, 2_000)
+        XCTAssertEqual(core.serving.masterUntil, 1_950)
         _ = core.step(.mapPushed(version: 6, map: masterWithSlave))
-        XCTAssertEqual(core.serving.masterUntil, 2_800)
+        XCTAssertEqual(core.serving.masterUntil, 2_750)
     }
 
     func testNoLeaseBeforeAnyContact() {

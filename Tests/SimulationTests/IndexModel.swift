@@ -6,8 +6,10 @@ import FlareCluster
 /// timeout + 1 s), then to everyone except `skipPush`. One monitor per node does one thing at a
 /// time on its connection: it delivers a queued `node sync`, or else, after `monitorInterval`
 /// (200 ms after a miss), pings; pings and pushes alike count consecutive failures, the
-/// threshold-th runs node down, the first success after it node up. The index grants nothing:
-/// nodes take their lease from their own `stats` rounds, as the real flared does.
+/// threshold-th runs node down, the first success after it node up. Leases as Coordinator grants
+/// them, through the real `LeaseGrants`: each `lease` request (and map fetch) is granted for the
+/// node's `master-lease` from its receipt unless revoked; an active master's node down is deferred
+/// until its last grant expired, and called off if its monitor hears from it first.
 final class SimIndex {
     struct Push {
         let version: UInt64
@@ -24,6 +26,8 @@ final class SimIndex {
         /// The token of the scheduled wake-up; a push wakes the monitor early.
         var wakeToken: UInt64 = 0
         var waiting = false
+        /// The threshold was reached and reported (NodeMonitor.reportedFailed).
+        var reportedFailed = false
     }
 
     /// A coordinator operation's push still being delivered: priority nodes one by one, then all.
@@ -49,6 +53,10 @@ final class SimIndex {
     var pendingPush: PendingPush?
     var laterPushes: [PendingPush] = []
     var laterEvents: [MonitorEvent] = []
+    /// Coordinator.leases: lost with the index process.
+    var grants = LeaseGrants()
+    /// Take-overs waiting for a lease to expire: the token of each one's `.leaseExpired`.
+    var waitingForLease: [Int: UInt64] = [:]
 
     init(world: World) {
         self.world = world
@@ -70,6 +78,7 @@ final class SimIndex {
         for n in 1...world.nodeCount { monitors[n] = Monitor() }
         for n in 1...(1 + world.design.slaves) { world.nodeSeed(n, key: World.counterKey, value: "0", version: 1) }
         for n in 1...world.nodeCount {
+            _ = grants.grant(world.nodeKey(n), milliseconds: leaseLength, now: world.now)
             world.nodeBoot(n, version: state.version, map: state.map)
             wait(n, pause: world.rng.range(1...world.timing.monitorInterval))
         }
@@ -80,6 +89,8 @@ final class SimIndex {
         pendingPush = nil
         laterPushes = []
         laterEvents = []
+        grants = LeaseGrants()
+        waitingForLease = [:]
         for n in 1...world.nodeCount { world.breakLink(indexEndpoint, n) }
     }
 
@@ -179,8 +190,8 @@ final class SimIndex {
         if let waiter = busy.push?.waiter { priorityDone(waiter) }
         account(n, ok: ok)
         let failures = monitors[n].failures
-        let pause = failures > 0 && failures < world.timing.threshold ? min(world.timing.monitorInterval, world.timing.monitorRetry)
-                                                                      : world.timing.monitorInterval
+        let soon = (failures > 0 && failures < world.timing.threshold) || monitors[n].reportedFailed
+        let pause = soon ? min(world.timing.monitorInterval, world.timing.monitorRetry) : world.timing.monitorInterval
         if monitors[n].queue.isEmpty { wait(n, pause: pause) } else { probe(n) }
     }
 
@@ -188,15 +199,54 @@ final class SimIndex {
     private func account(_ n: Int, ok: Bool) {
         let threshold = world.timing.threshold
         let isDown = state.map[nodeKey: world.nodeKey(n)]?.state == .down
-        if isDown { monitors[n].failures = max(monitors[n].failures, threshold) }
-        else if monitors[n].failures >= threshold { monitors[n].failures = 0 }
+        if isDown {
+            monitors[n].failures = max(monitors[n].failures, threshold)
+            monitors[n].reportedFailed = false
+        } else if monitors[n].failures >= threshold {
+            monitors[n].failures = 0
+        }
         if ok {
-            if monitors[n].failures >= threshold { event(.recovered(n)) }
+            if monitors[n].failures >= threshold { event(.recovered(n)) } else if monitors[n].reportedFailed { answered(n) }
+            monitors[n].reportedFailed = false
             monitors[n].failures = 0
         } else {
             monitors[n].failures += 1
-            if monitors[n].failures == threshold { event(.failed(n)) }
+            if monitors[n].failures == threshold {
+                monitors[n].reportedFailed = true
+                failed(n)
+            }
         }
+    }
+
+    // MARK: Leases (Coordinator.nodeFailed, nodeAnswered, renewLease)
+
+    /// What every node asks for: its `master-lease`.
+    private var leaseLength: Int64 { world.design.lease ? world.timing.lease : 0 }
+
+    /// An active master's take-over waits for its last grant to expire, revoked meanwhile.
+    private func failed(_ n: Int) {
+        let key = world.nodeKey(n)
+        guard world.design.leaseGrants, let entry = state.map[nodeKey: key], entry.role == .master, entry.state == .active else {
+            return event(.failed(n))
+        }
+        guard waitingForLease[n] == nil else { return }
+        let token = world.freshID()
+        waitingForLease[n] = token
+        let at = grants.revoke(key, now: world.now)
+        world.log("index: n\(n) does not answer: lease revoked, node down at \(at)")
+        world.queue.push(at, .leaseExpired(node: n, token: token))
+    }
+
+    private func answered(_ n: Int) {
+        guard waitingForLease.removeValue(forKey: n) != nil else { return }
+        grants.restore(world.nodeKey(n))
+        world.log("index: n\(n) answers before its lease expired: node down called off")
+    }
+
+    /// `lease` (or the lease request of a map fetch): granted unless revoked.
+    private func renew(_ n: Int) -> Bool {
+        guard world.design.leaseGrants else { return true }
+        return grants.grant(world.nodeKey(n), milliseconds: leaseLength, now: world.now)
     }
 
     private func event(_ event: MonitorEvent) {
@@ -207,6 +257,8 @@ final class SimIndex {
         switch event {
         case .failed(let n):
             perform("node down n\(n)") { (s: inout IndexState) throws(IndexCommandError) in try s.nodeDown(nodeKey: world.nodeKey(n), shutdown: false) }
+            // After a deferred take-over every grant has expired (none made since the revocation).
+            if grants.isRevoked(world.nodeKey(n)) { grants.forget(world.nodeKey(n)) }
         case .recovered(let n):
             perform("node up n\(n)") { (s: inout IndexState) throws(IndexCommandError) in try s.nodeUp(nodeKey: world.nodeKey(n)) }
         }
@@ -220,11 +272,15 @@ final class SimIndex {
         case .monitorOK(let id):
             guard monitors[n].busy?.id == id else { return }
             finished(n, ok: true)
-        case .stats(let id):
-            world.send(indexEndpoint, n, .statsReply(id: id, version: state.version))
+        case .lease(let id):
+            let granted = renew(n)
+            world.send(indexEndpoint, n, .leaseReply(id: id, version: state.version, granted: granted))
         case .fetchMap(let id):
-            world.send(indexEndpoint, n, .fetchReply(id: id, version: state.version, map: state.map))
+            let granted = renew(n)
+            world.send(indexEndpoint, n, .fetchReply(id: id, version: state.version, map: state.map, granted: granted))
         case .nodeAdd(let id):
+            // Coordinator.addNode: a re-added node's old process is gone, its take-over waits no more.
+            if waitingForLease.removeValue(forKey: n) != nil { grants.restore(world.nodeKey(n)) }
             perform("node add n\(n)") { (s: inout IndexState) throws(IndexCommandError) in try s.addNode(name: "n\(n)", port: 12121) }
             world.send(indexEndpoint, n, .nodeAddReply(id: id, map: state.map))
         case .command(let id, let line):
@@ -260,6 +316,10 @@ final class SimIndex {
         case .monitorTimeout(let n, let id):
             guard monitors[n].busy?.id == id else { return }
             finished(n, ok: false)
+        case .leaseExpired(let n, let token):
+            guard waitingForLease[n] == token else { return }
+            waitingForLease[n] = nil
+            self.event(.failed(n))
         case .priorityWait(let id):
             guard pendingPush?.id == id else { return }
             world.log("index: priority push timed out")

@@ -287,15 +287,15 @@ extension World {
         case .push(let id, let version, let map):
             step(n, .mapPushed(version: version, map: map))
             send(n, indexEndpoint, .monitorOK(id: id))
-        case .statsReply(let id, let version):
+        case .leaseReply(let id, let version, let granted):
             guard let round = node.lease.inFlight, round.id == id else { return }
             node.lease.inFlight = nil
-            step(n, .indexContact(sentAt: round.sentAt, indexVersion: version))
+            step(n, .indexContact(sentAt: round.sentAt, indexVersion: version, granted: granted))
             scheduleLeaseRound(n, at: node.lease.fetchWanted ? now : max(now, round.sentAt + timing.leaseInterval))
-        case .fetchReply(let id, let version, let map):
+        case .fetchReply(let id, let version, let map, let granted):
             guard let round = node.lease.inFlight, round.id == id else { return }
             node.lease.inFlight = nil
-            step(n, .mapFetched(version: version, map: map, sentAt: round.sentAt))
+            step(n, .mapFetched(version: version, map: map, sentAt: round.sentAt, granted: granted))
             scheduleLeaseRound(n, at: node.lease.fetchWanted ? now : max(now, round.sentAt + timing.leaseInterval))
         case .nodeAddReply(let id, let map):
             guard node.registration?.id == id else { return }
@@ -352,7 +352,7 @@ extension World {
         queue.push(time, .leaseRound(node: n, token: node.lease.token))
     }
 
-    /// IndexLease.round: `stats` (or the map, when a fetch is wanted) on its connection.
+    /// IndexLease.round: `lease` (and the map, when a fetch is wanted) on its connection.
     private func leaseRound(_ n: Int) {
         let node = nodes[n]
         guard node.lease.inFlight == nil else { return }
@@ -360,7 +360,7 @@ extension World {
         let fetch = node.lease.fetchWanted
         node.lease.fetchWanted = false
         node.lease.inFlight = (id, now, fetch)
-        send(n, indexEndpoint, fetch ? .fetchMap(id: id) : .stats(id: id))
+        send(n, indexEndpoint, fetch ? .fetchMap(id: id) : .lease(id: id))
     }
 
     // MARK: Timers

@@ -8,6 +8,10 @@ struct SimDesign: Sendable, CustomStringConvertible {
     /// `master-lease` 1000 ms in every node's NodeCore (0 = off): a master acts only while it
     /// heard from the index within the lease.
     var lease = true
+    /// The index grants the leases (`lease` requests), refuses them once it decided to fail a
+    /// master over and defers that fail-over until the last grant expired. Off: every renewal
+    /// counts and the fail-over runs at once (the design before grants: the lease gap).
+    var leaseGrants = true
     /// A node applies a copy only if its own map names the sender as the source of the key's
     /// copies (WriteRouting.acceptsReplica).
     var senderCheck = true
@@ -27,6 +31,7 @@ struct SimDesign: Sendable, CustomStringConvertible {
     var description: String {
         var off: [String] = []
         if !lease { off.append("lease") }
+        if !leaseGrants { off.append("leaseGrants") }
         if !senderCheck { off.append("senderCheck") }
         if !syncWaitsForSlaves { off.append("syncWaitsForSlaves") }
         if !rejoinAsSlave { off.append("rejoinAsSlave") }
@@ -44,6 +49,7 @@ extension SimDesign {
         for name in names.split(separator: ",") {
             switch name {
             case "lease": lease = false
+            case "leaseGrants": leaseGrants = false
             case "senderCheck": senderCheck = false
             case "syncWaitsForSlaves": syncWaitsForSlaves = false
             case "rejoinAsSlave": rejoinAsSlave = false
@@ -170,11 +176,12 @@ enum Message {
     case ping(id: UInt64)
     case push(id: UInt64, version: UInt64, map: NodeMap)
     case monitorOK(id: UInt64)
-    // Node → index (IndexLease, IndexClient): `stats`, the map fetch, `node add`, commands.
-    case stats(id: UInt64)
-    case statsReply(id: UInt64, version: UInt64)
+    // Node → index (IndexLease, IndexClient): `lease`, the map fetch (`lease` then `stats nodes`),
+    // `node add`, commands.
+    case lease(id: UInt64)
+    case leaseReply(id: UInt64, version: UInt64, granted: Bool)
     case fetchMap(id: UInt64)
-    case fetchReply(id: UInt64, version: UInt64, map: NodeMap)
+    case fetchReply(id: UInt64, version: UInt64, map: NodeMap, granted: Bool)
     case nodeAdd(id: UInt64)
     case nodeAddReply(id: UInt64, map: NodeMap)
     case command(id: UInt64, line: String)
@@ -196,6 +203,8 @@ enum SimEvent {
     case monitorWake(node: Int, token: UInt64)
     case monitorTimeout(node: Int, id: UInt64)
     case priorityWait(push: UInt64)
+    /// The last lease granted to a node the monitor reported failed has expired: take it down.
+    case leaseExpired(node: Int, token: UInt64)
     case nodeTick(node: Int, incarnation: UInt64)
     case leaseRound(node: Int, token: UInt64)
     case clientTick(client: Int)
@@ -356,10 +365,10 @@ final class World {
         case .ping(let id): "ping#\(id)"
         case .push(let id, let version, let map): "node sync#\(id) v\(version) [\(Self.brief(map))]"
         case .monitorOK(let id): "OK#\(id)"
-        case .stats(let id): "stats#\(id)"
-        case .statsReply(let id, let version): "stats#\(id) node_map_version \(version)"
+        case .lease(let id): "lease#\(id)"
+        case .leaseReply(let id, let version, let granted): "\(granted ? "LEASE" : "lease revoked")#\(id) node_map_version \(version)"
         case .fetchMap(let id): "fetch map#\(id)"
-        case .fetchReply(let id, let version, let map): "map#\(id) v\(version) [\(Self.brief(map))]"
+        case .fetchReply(let id, let version, let map, let granted): "map#\(id) v\(version)\(granted ? "" : " lease revoked") [\(Self.brief(map))]"
         case .nodeAdd(let id): "node add#\(id)"
         case .nodeAddReply(let id, let map): "node add reply#\(id) [\(Self.brief(map))]"
         case .command(let id, let line): "\(line)#\(id)"
@@ -469,7 +478,7 @@ final class World {
             } else {
                 nodeEvent(to, event)
             }
-        case .monitorWake, .monitorTimeout, .priorityWait:
+        case .monitorWake, .monitorTimeout, .priorityWait, .leaseExpired:
             index.handle(event)
         case .nodeTick(let node, _), .leaseRound(let node, _):
             nodeEvent(node, event)
