@@ -39,6 +39,7 @@ final class SimNode {
     var nextRegistration: Int64?
     var told: [UInt64: (line: String, deadline: Int64)] = [:]
     var dumping: (id: UInt64, deadline: Int64)?
+    var dumpSource: Int?
 
     struct LeaseThread {
         var inFlight: (id: UInt64, sentAt: Int64, fetch: Bool)?
@@ -204,8 +205,9 @@ extension World {
             }
             let id = freshID()
             node.dumping = (id, now + timing.dumpTimeout)
+            node.dumpSource = from
             log("n\(n) dumps partition \(construction.partition) from n\(from)")
-            send(n, from, .dump(id: id))
+            send(n, from, .dump(id: id, minimum: design.dumpWaitsForSourceMap ? node.viewVersion : 0))
         case .catchUp:
             // The master's backlog is not modelled: the slave falls back to a full copy, as
             // the real node does when the backlog does not reach back far enough.
@@ -320,12 +322,18 @@ extension World {
             }
         case .replicateReply(let conn, let position, let reply):
             streamReply(n, from: from, conn: conn, position: position, reply)
-        case .dump(let id):
+        case .dump(let id, let minimum):
+            // SourceMapWait: the copying node asks (the real one polls `stats`) until this node
+            // routes by its map, then dumps.
+            guard node.viewVersion >= minimum else { return send(n, from, .dumpNotYet(id: id)) }
             // `dump` is not a data command: no serving check; the records as stored now.
             let items = keys.compactMap { key in
                 readItem(node.store, key: key).map { SnapshotItem(key: key, value: $0.value, flags: $0.flags, version: $0.version) }
             }
             send(n, from, .dumpReply(id: id, items))
+        case .dumpNotYet(let id):
+            guard node.dumping?.id == id, let source = node.dumpSource else { return }
+            send(n, source, .dump(id: id, minimum: node.viewVersion))
         case .dumpReply(let id, let items):
             guard node.dumping?.id == id else { return }
             node.dumping = nil

@@ -17,6 +17,9 @@ struct SimDesign: Sendable, CustomStringConvertible {
     var senderCheck = true
     /// A sync write is acknowledged only after every active slave confirmed it.
     var syncWaitsForSlaves = true
+    /// A copying node dumps its source only once the source routes by the map that lists the
+    /// copying node (SourceMapWait), so every later write of the source is streamed to it.
+    var dumpWaitsForSourceMap = true
     /// Modelled, not in the real node: a newly promoted master first sends its slaves a full copy
     /// that replaces theirs. Off by default, as in the real system.
     var resyncOnPromotion = false
@@ -34,6 +37,7 @@ struct SimDesign: Sendable, CustomStringConvertible {
         if !leaseGrants { off.append("leaseGrants") }
         if !senderCheck { off.append("senderCheck") }
         if !syncWaitsForSlaves { off.append("syncWaitsForSlaves") }
+        if !dumpWaitsForSourceMap { off.append("dumpWaitsForSourceMap") }
         if !rejoinAsSlave { off.append("rejoinAsSlave") }
         var text = off.isEmpty ? "full design" : "design without " + off.joined(separator: ", ")
         if resyncOnPromotion { text += ", with resync on promotion" }
@@ -52,6 +56,7 @@ extension SimDesign {
             case "leaseGrants": leaseGrants = false
             case "senderCheck": senderCheck = false
             case "syncWaitsForSlaves": syncWaitsForSlaves = false
+            case "dumpWaitsForSourceMap": dumpWaitsForSourceMap = false
             case "rejoinAsSlave": rejoinAsSlave = false
             case "resync": resyncOnPromotion = true
             case "slaves2": slaves = 2
@@ -194,7 +199,10 @@ enum Message {
     case forwardReply(id: UInt64, ClientReply)
     case replicate(conn: UInt64, position: UInt64, StreamOp)
     case replicateReply(conn: UInt64, position: UInt64, ClientReply)
-    case dump(id: UInt64)
+    /// `minimum`: the node map the source must route by first (0: none).
+    case dump(id: UInt64, minimum: UInt64)
+    /// The source does not route by that map yet: ask again.
+    case dumpNotYet(id: UInt64)
     case dumpReply(id: UInt64, [SnapshotItem])
 }
 
@@ -379,7 +387,8 @@ final class World {
         case .forwardReply(let id, let reply): "forward reply#\(id) \(reply)"
         case .replicate(let conn, let position, let op): "replicate c\(conn)@\(position) \(Self.describe(op))"
         case .replicateReply(let conn, let position, let reply): "replicate reply c\(conn)@\(position) \(reply)"
-        case .dump(let id): "dump#\(id)"
+        case .dump(let id, let minimum): "dump#\(id) needs v\(minimum)"
+        case .dumpNotYet(let id): "dump#\(id) not yet"
         case .dumpReply(let id, let items): "dump#\(id) \(items.count) items"
         }
     }
