@@ -20,10 +20,10 @@ struct SimDesign: Sendable, CustomStringConvertible {
     /// A copying node dumps its source only once the source routes by the map that lists the
     /// copying node (SourceMapWait), so every later write of the source is streamed to it.
     var dumpWaitsForSourceMap = true
-    /// Modelled, not in the real node: a newly promoted master first sends its slaves a full copy
-    /// that replaces theirs. Off by default, as in the real system.
+    /// Modelled, not the real node's way: a newly promoted master first sends its slaves a full
+    /// copy that replaces theirs. Off by default (the real index sends them back to prepare).
     var resyncOnPromotion = false
-    /// Slaves of partition 0 at the start (the real system's known gap shows with two).
+    /// Slaves of partition 0 at the start (two exercise the resync of the other slave after a fail-over).
     var slaves = 1
     /// `rejoin-as-slave` on every node: a node that comes back as a proxy asks for its former
     /// partition, clears its data and copies it from the master (NodeCore drives it).
@@ -342,6 +342,10 @@ final class World {
 
     func send(_ from: Endpoint, _ to: Endpoint, _ message: Message) {
         guard reachable(from, to) else {
+            // A TCP connection never delivers later bytes without the earlier ones: what is sent
+            // into a cut ends that connection (a real one times out or is reset), so the
+            // stream's later copies cannot arrive after the heal over a gap.
+            breakLink(from, to)
             log("drop \(name(from))->\(name(to)) (isolated): \(describe(message))")
             return
         }
