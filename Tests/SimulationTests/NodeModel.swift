@@ -28,6 +28,8 @@ final class SimNode {
     var core: NodeCore
     var routing: WriteRouting?
     var viewVersion: UInt64 = 0
+    /// The era fence on copies, continued map by map as ClusterView does (CopyFloors).
+    var copyFloors = CopyFloors()
     var stalledUntil: Int64?
     var deferred: [SimEvent] = []
     var lastTick: Int64 = 0
@@ -110,6 +112,7 @@ final class SimNode {
     func forgetProcessMemory() {
         routing = nil
         viewVersion = 0
+        copyFloors = CopyFloors()
         streams = [:]
         pending = [:]
         forwards = [:]
@@ -233,6 +236,7 @@ extension World {
         let routing = WriteRouting(selfKey: nodeKey(n), standalone: false, map: map, layout: layout, resolver: resolver)
         node.routing = routing
         node.viewVersion = version
+        node.copyFloors = node.copyFloors.next(map: map, version: version)
         log("n\(n) installs v\(version) [\(World.brief(map))]")
         let targets = routing.allReplicaTargets.compactMap { self.node(forKey: $0.nodeKey) }
         let isMaster = !targets.isEmpty || routing.masterOf >= 0
@@ -455,8 +459,11 @@ extension World {
         if state == .refuseData { return answer(n, replyTo, .refused("SERVER_ERROR waiting for the index server to confirm this node's role")) }
         guard let routing = node.routing else { return }
         let key = write.op.key
-        let route = withKey(key) { write.path.isEmpty ? routing.routeWrite($0) : routing.routeProxiedWrite($0) }
-        if state == .refuseMaster && routing.masterOf >= 0 && route == .local {
+        // NodeHandler.execute: a stamped copy is applied as a copy (never executed as master);
+        // anything else is a write routed to the key's master.
+        let isCopy = write.stamp != nil
+        let route = isCopy ? Route.local : withKey(key) { routing.routeWrite($0) }
+        if state == .refuseMaster && routing.masterOf >= 0 && route == .local && !isCopy {
             return answer(n, replyTo, .refused("SERVER_ERROR this node has not heard from the index server: refusing to act as master"))
         }
         switch route {
@@ -476,8 +483,9 @@ extension World {
             send(n, target, .forward(id: id, forwarded))
             return
         }
-        if let sender = write.path.last, design.senderCheck, withKey(key, { routing.routeWrite($0) }) != .local,
-           !withKey(key, { routing.acceptsReplica(of: $0, from: nodeKey(sender)) }) {
+        if isCopy, let sender = write.path.last, design.senderCheck,
+           !(withKey(key, { routing.acceptsReplica(of: $0, from: nodeKey(sender)) })
+             && write.stamp! > node.copyFloors.floor(for: nodeKey(sender))) {
             log("n\(n) refuses copy from n\(sender): not the source in its map v\(node.viewVersion)")
             return answer(n, replyTo, .refused("SERVER_ERROR copy from n\(sender) refused"))
         }
@@ -490,10 +498,11 @@ extension World {
             return finish(n, replyTo, reply, opID: write.opID, partition: partition, executedAt: executedAt, mapVersion: mapVersion)
         }
         // Replication.appendReplica: the item as stored now, or a tombstone of this write's version.
-        var copy = WireWrite(op: .delete(key: key), version: version, sync: false, path: write.path + [n], opID: nil)
+        var copy = WireWrite(op: .delete(key: key), version: version, sync: false, path: write.path + [n], opID: nil,
+                             stamp: mapVersion)
         if case .delete = write.op {} else if let item = readItem(node.store, key: key) {
             copy = WireWrite(op: .set(key: key, value: String(decoding: item.value, as: UTF8.self)), flags: item.flags,
-                             version: item.version, sync: false, path: write.path + [n], opID: nil)
+                             version: item.version, sync: false, path: write.path + [n], opID: nil, stamp: mapVersion)
         }
         let waits = write.sync && design.syncWaitsForSlaves
         let token = freshID()

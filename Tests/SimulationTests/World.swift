@@ -106,6 +106,9 @@ struct WireWrite {
     var path: [Int]
     /// The client operation it stems from (nil for a copy).
     var opID: Int?
+    /// A copy's era stamp: the map version its master acted under (ProxyPath's `@<version>`); nil
+    /// for a client's write, forwarded or not.
+    var stamp: UInt64? = nil
 }
 
 /// What a replication stream carries: a copy, or (modelled resync) a full copy of the partition.
