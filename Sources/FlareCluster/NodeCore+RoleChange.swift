@@ -1,4 +1,4 @@
-/// What a node does when the index changes its own role (node-server.md §8.1): a proxy made slave
+/// What a node does when the index changes its own role (docs/node-control.md): a proxy made slave
 /// copies its partition from the master; a proxy made master copies the keys of its new partition
 /// from every active master. Other changes need no local action.
 extension NodeCore {

@@ -1,4 +1,4 @@
-/// Where a request for one key is executed (node-server.md §7).
+/// Where a request for one key is executed (docs/routing.md).
 public enum Route: Equatable, Sendable {
     case local
     /// The cluster has no active partition yet.
@@ -66,7 +66,7 @@ public struct WriteRouting: Sendable {
         ownsEverything = standalone || (layout.activeCount == 1 && masterOf == 0 && layout.preparing == nil && slaves.isEmpty)
     }
 
-    /// Writes go to the master of the key's partition (node-server.md §7.2).
+    /// Writes go to the master of the key's partition (docs/routing.md, "Writes").
     @inline(__always)
     public func routeWrite(_ key: UnsafeRawBufferPointer) -> Route {
         if ownsEverything { return .local }
@@ -78,7 +78,7 @@ public struct WriteRouting: Sendable {
     }
 
     /// Reads are served locally by the master and by active slaves with a read weight; otherwise
-    /// by a node drawn from the partition's read multiset (node-server.md §7.1).
+    /// by a node drawn from the partition's read multiset (docs/routing.md, "Reads").
     @inline(__always)
     public func routeRead(_ key: UnsafeRawBufferPointer) -> Route {
         if ownsEverything { return .local }
@@ -94,7 +94,7 @@ public struct WriteRouting: Sendable {
 
     /// A write that arrived from another node (it carries a proxy prefix) runs here when this node
     /// holds the key's partition in any role: that is how replicated writes reach slaves and a
-    /// preparing master (node-server.md §7.2 rule 1).
+    /// preparing master (docs/routing.md, "Copies").
     public func routeProxiedWrite(_ key: UnsafeRawBufferPointer) -> Route {
         if ownsEverything { return .local }
         let count = layout.activeCount
@@ -132,7 +132,7 @@ public struct WriteRouting: Sendable {
         return layout.master(of: resolver.partition(of: key, count: count))?.nodeKey == sender
     }
 
-    /// Where a write executed here is copied (node-server.md §7.3): the slaves of the partition
+    /// Where a write executed here is copied (docs/routing.md, "Copies"): the slaves of the partition
     /// this node masters, plus the preparing master when the key moves to the partition being
     /// added; or, on a preparing master, its own slaves.
     public func replicaTargets(for key: UnsafeRawBufferPointer) -> [ReplicaTarget] {

@@ -4,7 +4,7 @@ import Glibc
 import Atomics
 import FlareNet
 
-/// Watches one node (index-server.md §5) and delivers its `node sync` pushes, on a thread of its
+/// Watches one node (docs/cluster-membership.md) and delivers its `node sync` pushes, on a thread of its
 /// own with one persistent connection, so a slow or dead node never delays the others.
 ///
 /// The queue, the probe counters and `op` are guarded by `condition`; the thread is the only user
@@ -110,7 +110,7 @@ final class NodeMonitor: @unchecked Sendable {
     }
 
     /// Counts consecutive failures; the threshold-th triggers a node-down event, the first success
-    /// after that a node-up event (index-server.md §5), or, while the node is not down yet (its
+    /// after that a node-up event (docs/cluster-membership.md), or, while the node is not down yet (its
     /// take-over waits for its lease to expire), calls the take-over off.
     private func account(_ ok: Bool, threshold: Int) {
         let isDown = coordinator.isDown(nodeKey)

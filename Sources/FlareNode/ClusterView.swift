@@ -50,7 +50,7 @@ public final class ClusterView: Sendable {
         return ClusterView(selfKey: me.nodeKey, standalone: true, map: map, version: 0, layout: layout, resolver: resolver)
     }
 
-    /// Writes go to the master of the key's partition (node-server.md §7.2).
+    /// Writes go to the master of the key's partition (docs/routing.md, "Writes").
     @inline(__always)
     public func routeWrite(_ key: UnsafeRawBufferPointer) -> Route { routing.routeWrite(key) }
 
@@ -82,7 +82,7 @@ public final class ClusterView: Sendable {
         routing.acceptsReplica(of: key, from: sender)
     }
 
-    /// Where a write executed here is copied (node-server.md §7.3).
+    /// Where a write executed here is copied (docs/routing.md, "Copies").
     public func replicaTargets(for key: UnsafeRawBufferPointer) -> [ReplicaTarget] { routing.replicaTargets(for: key) }
 
     /// Every node some write here may be copied to: the destinations of this node's streams.

@@ -129,7 +129,7 @@ private final class PacedWriter: @unchecked Sendable {
 
     private func run() {
         defer { lock.withLock { done = true } }
-        var random = SplitMix(seed: 42)
+        var random = SplitMix64(state: 42)
         var sequence = 0
         do {
             let client = try TestClient(host: host, port: port, timeout: 5)

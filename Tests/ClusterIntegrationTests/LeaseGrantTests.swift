@@ -13,12 +13,7 @@ final class LeaseGrantTests: ClusterTestCase {
 
     private func masterWithSlave() throws {
         cluster.monitorArguments = Self.shippedMonitor
-        try startCluster()
-        try cluster.makeFirstMaster(1)
-        let second = cluster.node(2)
-        XCTAssertEqual(try cluster.indexCommand("node role \(second.host) \(second.port) slave 1 0"), "OK")
-        XCTAssertTrue(cluster.waitForIndex(2, role: "slave", state: "active", partition: 0), cluster.mapsReport())
-        XCTAssertTrue(cluster.waitForMapsInSync([1, 2, 3]), cluster.mapsReport())
+        try startMasterAndSlave()
         let client = try cluster.client(1)
         XCTAssertTrue(waitUntil(timeout: 5) { (try? client.store("set", "lease-probe", "v")) == "STORED" }, "master does not accept writes")
     }

@@ -6,14 +6,8 @@ import Glibc
 
 /// The replication stream between a master and its slave, with clients writing the same keys.
 final class ReplicationStreamTests: ClusterTestCase {
-    /// Node 1 masters partition 0, node 2 is its active slave (read weight 1), node 3 a proxy.
     private func startMasterAndSlave(replicationType: String) throws {
-        try startCluster(nodeArguments: [1: ["--replication-type", replicationType]])
-        try cluster.makeFirstMaster(1)
-        let slave = cluster.node(2)
-        XCTAssertEqual(try cluster.indexCommand("node role \(slave.host) \(slave.port) slave 1 0"), "OK")
-        XCTAssertTrue(cluster.waitForIndex(2, role: "slave", state: "active", partition: 0), "slave construction")
-        XCTAssertTrue(cluster.waitForMapsInSync([1, 2, 3]), cluster.mapsReport())
+        try startMasterAndSlave(nodeArguments: [1: ["--replication-type", replicationType]])
     }
 
     /// Every item of both nodes, equal in value, flags, expiry and version, once the stream is idle.
@@ -43,7 +37,7 @@ final class ReplicationStreamTests: ClusterTestCase {
         let threads = (0..<6).map { number -> Thread in
             let (host, port) = entries[number < 3 ? 0 : 1]
             return Thread {
-                var random = SplitMix(seed: UInt64(number) &* 0x9E37_79B9 &+ 7)
+                var random = SplitMix64(state: UInt64(number) &* 0x9E37_79B9 &+ 7)
                 do {
                     let client = try TestClient(host: host, port: port, timeout: 5)
                     for op in 0..<300 {
@@ -196,17 +190,4 @@ private final class Failures: @unchecked Sendable {
     func finished() { lock.withLock { done += 1 } }
     var list: [String] { lock.withLock { items } }
     var finishedCount: Int { lock.withLock { done } }
-}
-
-/// A small deterministic random source, so a failing run can be repeated.
-struct SplitMix {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

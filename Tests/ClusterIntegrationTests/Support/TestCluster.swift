@@ -271,6 +271,17 @@ class ClusterTestCase: XCTestCase {
         }
     }
 
+    /// Node 1 masters partition 0 with node 2 as its active slave (read weight 1); node 3 (if
+    /// started) is a proxy. Waits until every node holds that map.
+    func startMasterAndSlave(nodeArguments: [Int: [String]] = [:]) throws {
+        try startCluster(nodeArguments: nodeArguments)
+        try cluster.makeFirstMaster(1)
+        let slave = cluster.node(2)
+        XCTAssertEqual(try cluster.indexCommand("node role \(slave.host) \(slave.port) slave 1 0"), "OK")
+        XCTAssertTrue(cluster.waitForIndex(2, role: "slave", state: "active", partition: 0), cluster.mapsReport())
+        XCTAssertTrue(cluster.waitForMapsInSync([1, 2, 3]), cluster.mapsReport())
+    }
+
     /// Logs a measured figure so it shows in the test output.
     func report(_ text: String) {
         print("[ClusterIntegrationTests] \(name): \(text)")
