@@ -151,6 +151,8 @@ extension World {
 
     func restartNode(_ n: Int) {
         let node = nodes[n]
+        // A new process: whatever was opened to the old one while it was down is not its.
+        for other in 0...nodeCount where other != n { breakLink(n, other) }
         node.up = true
         node.incarnation += 1
         node.forgetProcessMemory()
@@ -264,7 +266,12 @@ extension World {
 
     func nodeEvent(_ n: Int, _ event: SimEvent) {
         let node = nodes[n]
-        guard node.up else { return }
+        guard node.up else {
+            // Nobody listens: a real connection to a dead process is refused or reset, so
+            // nothing sent on it later can arrive at the next process over a gap.
+            if case .deliver(let from, _, _, _) = event { breakLink(from, n) }
+            return
+        }
         if node.stalledUntil != nil {
             node.deferred.append(event)
             return
