@@ -92,23 +92,6 @@ public struct WriteRouting: Sendable {
         return target == selfKey ? .local : .forward(target)
     }
 
-    /// A write that arrived from another node (it carries a proxy prefix) runs here when this node
-    /// holds the key's partition in any role: that is how replicated writes reach slaves and a
-    /// preparing master (docs/routing.md, "Copies").
-    public func routeProxiedWrite(_ key: UnsafeRawBufferPointer) -> Route {
-        if ownsEverything { return .local }
-        let count = layout.activeCount
-        if count > 0, let me, me.state != .down, (me.role == .master && me.state == .active) || me.role == .slave,
-           me.partition == resolver.partition(of: key, count: count) {
-            return .local
-        }
-        if let preparing = layout.preparing, let me, me.partition == preparing.number, me.role != .proxy,
-           resolver.partition(of: key, count: layout.countIncludingPreparing) == preparing.number {
-            return .local
-        }
-        return routeWrite(key)
-    }
-
     /// Whether a replicated write of `key` sent by `sender` may be applied here (this node then
     /// applies it as a copy, not as the key's master). Only the node this node's own map names as
     /// the source of the key's copies qualifies: the active master of the key's partition, or, for

@@ -58,8 +58,6 @@ public final class ClusterView: Sendable {
     @inline(__always)
     public func routeRead(_ key: UnsafeRawBufferPointer) -> Route { routing.routeRead(key) }
 
-    /// A write that arrived from another node runs here when this node holds the key's partition.
-    public func routeProxiedWrite(_ key: UnsafeRawBufferPointer) -> Route { routing.routeProxiedWrite(key) }
 
     /// Whether a copy of `key` that `sender` stamped with map version `stamp` may be applied here:
     /// the sender is the source of the key's copies in this map, and the copy was made in the

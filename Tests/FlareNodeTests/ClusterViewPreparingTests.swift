@@ -26,11 +26,11 @@ final class ClusterViewPreparingTests: XCTestCase {
     private let preparingStates: [NodeState] = [.prepare, .ready]
 
     /// `key` on node `name` routed to its owner among the two active partitions, as clients'
-    /// requests are (nowhere near m2 yet); forwarded writes go to `proxied` if given.
-    private func routed(_ key: String, on name: String, proxied: Route? = nil) -> RouteCase {
+    /// requests are (nowhere near m2 yet).
+    private func routed(_ key: String, on name: String) -> RouteCase {
         let owner = [Keys.stays0: "m0", Keys.moves0: "m0", Keys.stays1: "m1", Keys.moves1: "m1"][key]!
         let route: Route = owner == name ? .local : .forward(FlareNodeTests.key(owner))
-        return RouteCase(key, write: route, reads: [route], proxied: proxied ?? route)
+        return RouteCase(key, write: route, reads: [route])
     }
 
     func testMasterWithASlaveCopiesMovingKeysToThePreparingMaster() throws {
@@ -61,8 +61,8 @@ final class ClusterViewPreparingTests: XCTestCase {
         for state in preparingStates {
             let m2 = try view(of: nodes(state), from: "m2")
             assertRoutes(m2, [
-                routed(Keys.moves0, on: "m2", proxied: .local),
-                routed(Keys.moves1, on: "m2", proxied: .local),
+                routed(Keys.moves0, on: "m2"),
+                routed(Keys.moves1, on: "m2"),
                 routed(Keys.stays0, on: "m2"),
                 routed(Keys.stays1, on: "m2"),
             ])
@@ -78,8 +78,8 @@ final class ClusterViewPreparingTests: XCTestCase {
         for state in preparingStates {
             let s2 = try view(of: nodes(state), from: "s2")
             assertRoutes(s2, [
-                routed(Keys.moves0, on: "s2", proxied: .local),
-                routed(Keys.moves1, on: "s2", proxied: .local),
+                routed(Keys.moves0, on: "s2"),
+                routed(Keys.moves1, on: "s2"),
                 routed(Keys.stays0, on: "s2"),
                 routed(Keys.stays1, on: "s2"),
             ])
@@ -95,7 +95,7 @@ final class ClusterViewPreparingTests: XCTestCase {
 
             // A slave of partition 0 holds the moving keys until partition 2 is active.
             let sa = try view(of: nodes(state), from: "sa")
-            assertRoutes(sa, [routed(Keys.moves0, on: "sa", proxied: .local), routed(Keys.moves1, on: "sa")])
+            assertRoutes(sa, [routed(Keys.moves0, on: "sa"), routed(Keys.moves1, on: "sa")])
             assertNoReplication(sa)
         }
     }

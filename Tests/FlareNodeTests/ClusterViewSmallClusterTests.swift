@@ -36,7 +36,7 @@ final class ClusterViewSmallClusterTests: XCTestCase {
 
         let s0 = try view(of: nodes, from: "s0")
         let reads: [Route] = [.local]  // an active slave with read weight
-        assertRoutes(s0, Self.allKeys.map { RouteCase($0, write: .forward(key("m0")), reads: reads, proxied: .local) })
+        assertRoutes(s0, Self.allKeys.map { RouteCase($0, write: .forward(key("m0")), reads: reads) })
         XCTAssertFalse(s0.mayReplicate)
     }
 
@@ -49,7 +49,7 @@ final class ClusterViewSmallClusterTests: XCTestCase {
     func testProxyOfASingleMaster() throws {
         let px = try view(of: [Node.master("m0", of: 0), Node.proxy("px")], from: "px")
         let owner = Route.forward(key("m0"))
-        assertRoutes(px, Self.allKeys.map { RouteCase($0, write: owner, reads: [owner], proxied: owner) })
+        assertRoutes(px, Self.allKeys.map { RouteCase($0, write: owner, reads: [owner]) })
         XCTAssertEqual(px.masterOf, -1)
         XCTAssertFalse(px.mayReplicate)
     }
@@ -62,20 +62,20 @@ final class ClusterViewSmallClusterTests: XCTestCase {
             let view = try view(of: nodes, from: name)
             let owner0: Route = name == "m0" ? .local : .forward(key("m0"))
             assertRoutes(view, [
-                RouteCase(Keys.stays0, write: owner0, reads: [owner0], proxied: owner0),
-                RouteCase(Keys.stays1, write: .unavailable, reads: [.unavailable], proxied: .unavailable),
+                RouteCase(Keys.stays0, write: owner0, reads: [owner0]),
+                RouteCase(Keys.stays1, write: .unavailable, reads: [.unavailable]),
             ])
         }
         // Its own view once it is marked down: it masters nothing.
         let m1 = try view(of: nodes, from: "m1")
         XCTAssertEqual(m1.masterOf, -1)
-        assertRoutes(m1, [RouteCase(Keys.stays1, write: .unavailable, reads: [.unavailable], proxied: .unavailable)])
+        assertRoutes(m1, [RouteCase(Keys.stays1, write: .unavailable, reads: [.unavailable])])
     }
 
     func testReadsOfAPartitionWithADownMasterGoToItsSlave() throws {
         let nodes = [Node.master("m0", of: 0), Node.master("m1", of: 1, .down), Node.slave("s1", of: 1), Node.proxy("px")]
         let px = try view(of: nodes, from: "px")
-        assertRoutes(px, [RouteCase(Keys.stays1, write: .unavailable, reads: [.forward(key("s1"))], proxied: .unavailable)])
+        assertRoutes(px, [RouteCase(Keys.stays1, write: .unavailable, reads: [.forward(key("s1"))])])
     }
 
     func testNoPartition() throws {
@@ -88,12 +88,12 @@ final class ClusterViewSmallClusterTests: XCTestCase {
             let map = try NodeMap(nodes)
             let view = ClusterView(selfKey: key(name), standalone: false, map: map, version: 1,
                                    layout: try map.partitionLayout(), resolver: try KeyResolver())
-            assertRoutes(view, Self.allKeys.map { RouteCase($0, write: .noPartition, reads: [.noPartition], proxied: .noPartition) })
+            assertRoutes(view, Self.allKeys.map { RouteCase($0, write: .noPartition, reads: [.noPartition]) })
             XCTAssertEqual(view.masterOf, -1)
             XCTAssertFalse(view.mayReplicate)
         }
         let empty = ClusterView(selfKey: key("px"), standalone: false, map: NodeMap(), version: 0, layout: .empty, resolver: try KeyResolver())
-        assertRoutes(empty, [RouteCase(Keys.stays0, write: .noPartition, reads: [.noPartition], proxied: .noPartition)])
+        assertRoutes(empty, [RouteCase(Keys.stays0, write: .noPartition, reads: [.noPartition])])
     }
 
     /// The first master being built: clients have no partition yet, while a write forwarded to it
@@ -101,9 +101,9 @@ final class ClusterViewSmallClusterTests: XCTestCase {
     func testFirstPartitionInPrepare() throws {
         let nodes = [Node.master("m0", of: 0, .prepare), Node.proxy("px")]
         let m0 = try view(of: nodes, from: "m0")
-        assertRoutes(m0, Self.allKeys.map { RouteCase($0, write: .noPartition, reads: [.noPartition], proxied: .local) })
+        assertRoutes(m0, Self.allKeys.map { RouteCase($0, write: .noPartition, reads: [.noPartition]) })
         let px = try view(of: nodes, from: "px")
-        assertRoutes(px, Self.allKeys.map { RouteCase($0, write: .noPartition, reads: [.noPartition], proxied: .noPartition) })
+        assertRoutes(px, Self.allKeys.map { RouteCase($0, write: .noPartition, reads: [.noPartition]) })
     }
 
     private func assertOnlyMaster(_ view: ClusterView, file: StaticString = #filePath, line: UInt = #line) {

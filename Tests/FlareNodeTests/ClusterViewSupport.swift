@@ -44,7 +44,6 @@ func view(of nodes: [NodeEntry], from name: String, file: StaticString = #filePa
 extension ClusterView {
     func routeWrite(_ key: String) -> Route { Array(key.utf8).withUnsafeBytes { routeWrite($0) } }
     func routeRead(_ key: String) -> Route { Array(key.utf8).withUnsafeBytes { routeRead($0) } }
-    func routeProxiedWrite(_ key: String) -> Route { Array(key.utf8).withUnsafeBytes { routeProxiedWrite($0) } }
 
     /// Every route a read of `key` takes over enough draws from the partition's read multiset
     /// (a reader drawn with probability 1/3 is missed by 100 draws with probability 2e-18).
@@ -73,24 +72,22 @@ func describe(_ target: ReplicaTarget) -> String {
     target.node.nodeKey + (target.waitFor ? "/wait" : "/nowait")
 }
 
-/// What one node does with one key: where a client's write, a client's read (every route the
-/// random draw can take) and a forwarded write go.
+/// What one node does with one key: where a client's write and a client's read (every route the
+/// random draw can take) go. Whether a copy of it is applied here is ReplicaAcceptanceTests'.
 struct RouteCase {
     let key: String
     let write: Route
     let reads: Set<String>
-    let proxied: Route
 
-    init(_ key: String, write: Route, reads: [Route], proxied: Route) {
+    init(_ key: String, write: Route, reads: [Route]) {
         self.key = key
         self.write = write
         self.reads = Set(reads.map(describe))
-        self.proxied = proxied
     }
 
     /// Everything is served here.
     static func local(_ key: String) -> RouteCase {
-        RouteCase(key, write: .local, reads: [.local], proxied: .local)
+        RouteCase(key, write: .local, reads: [.local])
     }
 }
 
@@ -99,6 +96,5 @@ func assertRoutes(_ view: ClusterView, _ cases: [RouteCase], file: StaticString 
         let context = "\(view.selfKey), key \(c.key)"
         XCTAssertEqual(describe(view.routeWrite(c.key)), describe(c.write), "write: \(context)", file: file, line: line)
         XCTAssertEqual(view.readRoutes(c.key), c.reads, "read: \(context)", file: file, line: line)
-        XCTAssertEqual(describe(view.routeProxiedWrite(c.key)), describe(c.proxied), "proxied write: \(context)", file: file, line: line)
     }
 }

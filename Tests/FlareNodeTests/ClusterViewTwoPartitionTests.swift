@@ -28,7 +28,7 @@ final class ClusterViewTwoPartitionTests: XCTestCase {
         let m0 = try view("m0")
         assertRoutes(m0, [
             .local(Keys.stays0),
-            RouteCase(Keys.stays1, write: .forward(key("m1")), reads: Self.readers1, proxied: .forward(key("m1"))),
+            RouteCase(Keys.stays1, write: .forward(key("m1")), reads: Self.readers1),
         ])
         XCTAssertEqual(m0.masterOf, 0)
         XCTAssertEqual(m0.slaveList, ["sa:12121/wait", "sp:12121/nowait"])
@@ -39,7 +39,7 @@ final class ClusterViewTwoPartitionTests: XCTestCase {
     func testMasterOfPartition1() throws {
         let m1 = try view("m1")
         assertRoutes(m1, [
-            RouteCase(Keys.stays0, write: .forward(key("m0")), reads: Self.readers0, proxied: .forward(key("m0"))),
+            RouteCase(Keys.stays0, write: .forward(key("m0")), reads: Self.readers0),
             .local(Keys.stays1),
         ])
         XCTAssertEqual(m1.masterOf, 1)
@@ -51,8 +51,8 @@ final class ClusterViewTwoPartitionTests: XCTestCase {
     func testProxy() throws {
         let px = try view("px")
         assertRoutes(px, [
-            RouteCase(Keys.stays0, write: .forward(key("m0")), reads: Self.readers0, proxied: .forward(key("m0"))),
-            RouteCase(Keys.stays1, write: .forward(key("m1")), reads: Self.readers1, proxied: .forward(key("m1"))),
+            RouteCase(Keys.stays0, write: .forward(key("m0")), reads: Self.readers0),
+            RouteCase(Keys.stays1, write: .forward(key("m1")), reads: Self.readers1),
         ])
         assertNoReplication(px)
     }
@@ -61,8 +61,8 @@ final class ClusterViewTwoPartitionTests: XCTestCase {
         // It holds partition 0, so forwarded writes (replication) run here, but reads go to m0.
         let sa = try view("sa")
         assertRoutes(sa, [
-            RouteCase(Keys.stays0, write: .forward(key("m0")), reads: Self.readers0, proxied: .local),
-            RouteCase(Keys.stays1, write: .forward(key("m1")), reads: Self.readers1, proxied: .forward(key("m1"))),
+            RouteCase(Keys.stays0, write: .forward(key("m0")), reads: Self.readers0),
+            RouteCase(Keys.stays1, write: .forward(key("m1")), reads: Self.readers1),
         ])
         assertNoReplication(sa)
     }
@@ -70,8 +70,8 @@ final class ClusterViewTwoPartitionTests: XCTestCase {
     func testActiveSlaveWithReadWeight() throws {
         let sb = try view("sb")
         assertRoutes(sb, [
-            RouteCase(Keys.stays0, write: .forward(key("m0")), reads: Self.readers0, proxied: .forward(key("m0"))),
-            RouteCase(Keys.stays1, write: .forward(key("m1")), reads: [.local], proxied: .local),
+            RouteCase(Keys.stays0, write: .forward(key("m0")), reads: Self.readers0),
+            RouteCase(Keys.stays1, write: .forward(key("m1")), reads: [.local]),
         ])
         assertNoReplication(sb)
     }
@@ -80,8 +80,8 @@ final class ClusterViewTwoPartitionTests: XCTestCase {
         // Being built: it takes replicated writes but no reads, whatever its balance says.
         let sp = try view("sp")
         assertRoutes(sp, [
-            RouteCase(Keys.stays0, write: .forward(key("m0")), reads: Self.readers0, proxied: .local),
-            RouteCase(Keys.stays1, write: .forward(key("m1")), reads: Self.readers1, proxied: .forward(key("m1"))),
+            RouteCase(Keys.stays0, write: .forward(key("m0")), reads: Self.readers0),
+            RouteCase(Keys.stays1, write: .forward(key("m1")), reads: Self.readers1),
         ])
         assertNoReplication(sp)
     }
