@@ -58,7 +58,6 @@ public final class ClusterView: Sendable {
     @inline(__always)
     public func routeRead(_ key: UnsafeRawBufferPointer) -> Route { routing.routeRead(key) }
 
-
     /// Whether a copy of `key` that `sender` stamped with map version `stamp` may be applied here:
     /// the sender is the source of the key's copies in this map, and the copy was made in the
     /// sender's present era.
