@@ -191,3 +191,44 @@ private final class Failures: @unchecked Sendable {
     var list: [String] { lock.withLock { items } }
     var finishedCount: Int { lock.withLock { done } }
 }
+
+/// A slave that falls behind shows in the master's `stats threads` and in flare-stats.
+final class ReplicationLagTests: ClusterTestCase {
+    func testAStoppedSlaveShowsAsLaggingAndCatchesUp() throws {
+        // The index must not fail the stopped slave over during the test.
+        cluster.monitorArguments = ["--monitor-interval", "1", "--monitor-threshold", "30", "--monitor-read-timeout", "300"]
+        try startMasterAndSlave()
+        let master = try cluster.client(1)
+        let slave = cluster.node(2)
+        slave.daemon.signal(SIGSTOP)
+        defer { slave.daemon.signal(SIGCONT) }
+        for n in 0..<40 {
+            XCTAssertEqual(try master.store("set", "lag-\(n)", "v\(n)"), "STORED", "async writes do not wait for the slave")
+            usleep(60_000)
+        }
+        let threads = try master.call("stats threads slave")
+        XCTAssertTrue(threads.contains { $0.hasSuffix(":peer \(slave.key)") }, "no replication thread for the slave: \(threads)")
+        XCTAssertTrue(threads.contains { $0.hasSuffix(":state lagging") }, "\(threads)")
+        let run = try cluster.tool("flare-stats", [])
+        XCTAssertEqual(run.status, 0, "\(run)")
+        let lines = run.output.split(separator: "\n").map(String.init)
+        let row = try XCTUnwrap(lines.first { $0.hasPrefix(slave.key) }, "\(run)")
+        // Right-aligned columns, some empty for a node that cannot answer: cut `behind` out by
+        // the header's position (between the end of `conn` and the end of `behind`).
+        let header = try XCTUnwrap(lines.first { $0.hasPrefix("hostname:port") }, "\(run)")
+        let from = try XCTUnwrap(header.range(of: " conn ")).upperBound
+        let to = try XCTUnwrap(header.range(of: "behind")).upperBound
+        let cell = row.count >= header.distance(from: header.startIndex, to: to)
+            ? String(row[row.index(row.startIndex, offsetBy: header.distance(from: header.startIndex, to: from))..<row.index(row.startIndex, offsetBy: header.distance(from: header.startIndex, to: to))])
+            : ""
+        let behind = Int(cell.trimmingCharacters(in: .whitespaces)) ?? -1
+        XCTAssertGreaterThanOrEqual(behind, 1, "flare-stats does not show the lag: \(row)")
+
+        slave.daemon.signal(SIGCONT)
+        XCTAssertTrue(waitUntil(timeout: 10) {
+            guard let lines = try? cluster.client(1).call("stats threads slave") else { return false }
+            return lines.contains { $0.hasSuffix(":queue 0") } && !lines.contains { $0.hasSuffix(":state lagging") }
+        }, "the slave did not catch up")
+        XCTAssertTrue(waitUntil(timeout: 5) { (try? cluster.client(2).dumpKey().isSuperset(of: keyNames("lag-", 40))) == true })
+    }
+}

@@ -175,3 +175,15 @@ final class FormatTests: XCTestCase {
         XCTAssertEqual(csv.text, "# key, flag, len, version, expire, data\nk,0,4,7,0,\"a,\"\"b\"\nplain\n")
     }
 }
+
+/// flare-stats' `behind` column: the index's delay, or a slave's replication lag, the larger.
+final class BehindColumnTests: XCTestCase {
+    func testTheLargerOfTheIndexDelayAndTheReplicationLag() {
+        XCTAssertEqual(StatsOperation.behind(index: "0", replication: nil), "0")
+        XCTAssertEqual(StatsOperation.behind(index: nil, replication: nil), "-")
+        XCTAssertEqual(StatsOperation.behind(index: "0", replication: "3"), "3")
+        XCTAssertEqual(StatsOperation.behind(index: "5", replication: "3"), "5")
+        XCTAssertEqual(StatsOperation.behind(index: nil, replication: "2"), "2")
+        XCTAssertEqual(StatsOperation.behind(index: "1", replication: "x"), "1", "an unreadable lag is ignored")
+    }
+}

@@ -28,19 +28,43 @@ public struct StatsOperation {
                 let threads = try index.statsThreads().byPeer
                 let nodes = map.statsOrder
                 let samples = Self.sample(nodes.map(\.endpoint), timeouts: session.timeouts)
+                let streams = Self.replicationThreads(of: nodes, timeouts: session.timeouts)
                 var rows: [[TableCell]] = []
                 for (node, sample) in zip(nodes, samples) {
                     // Every node is sampled so qps stays continuous; the filter only hides rows.
                     let qps = showQps ? tracker.rates(for: node.key, sample: sample) : nil
                     guard nodeFilter.isEmpty || nodeFilter.contains(node.key) else { continue }
                     // The original crashes when the index has no thread for a node; show `-`.
-                    let behind = threads[node.key]?["behind"] ?? "-"
+                    let behind = Self.behind(index: threads[node.key]?["behind"], replication: streams[node.key]?["behind"])
                     rows.append(StatsTable.row(node: node, sample: sample, behind: behind, qps: qps))
                 }
                 session.console.say(StatsTable.render(rows: rows, withQps: showQps, delimiter: delimiter))
             }
         }
         return .success
+    }
+
+    /// The `behind` column: the index's delay in reaching the node (its monitor thread), or, for a
+    /// slave, the age of the oldest copy its master has not had confirmed, whichever is larger.
+    static func behind(index: String?, replication: String?) -> String {
+        guard let replication, let lag = Int(replication) else { return index ?? "-" }
+        guard let index, let delay = Int(index) else { return replication }
+        return String(max(delay, lag))
+    }
+
+    /// Each active master's replication threads (`stats threads slave`), by destination node key.
+    static func replicationThreads(of nodes: [NodeStat], timeouts: Timeouts) -> [String: ThreadStat] {
+        var byDestination: [String: ThreadStat] = [:]
+        for master in nodes where master.role == "master" && master.state == "active" {
+            guard let connection = try? FlareConnection(to: master.endpoint, peer: .node, connectTimeout: timeouts.connect,
+                                                        requestTimeout: timeouts.request) else { continue }
+            let client = FlareClient(connection: connection)
+            if let table = try? client.statsThreads(filter: "slave") {
+                byDestination.merge(table.byPeer) { _, new in new }
+            }
+            client.close()
+        }
+        return byDestination
     }
 
     /// `stats` of every node at once; a node that cannot be asked yields a sample without stats.

@@ -20,9 +20,9 @@ public final class FlareClient {
     }
 
     /// `stats threads`, only asked of servers ≥ 1.0.10 (older ones yield an empty table).
-    public func statsThreads() throws -> ThreadTable {
+    public func statsThreads(filter: String? = nil) throws -> ThreadTable {
         guard connection.serverVersion.supportsThreadStats else { return ThreadTable(threads: []) }
-        return try parsed("stats threads") { try ThreadTable(payload: $0) }
+        return try parsed(filter.map { "stats threads \($0)" } ?? "stats threads") { try ThreadTable(payload: $0) }
     }
 
     /// `meta` (index only).
