@@ -92,7 +92,8 @@ final class WireDialogueTests: XCTestCase {
         let console = TestConsole()
         XCTAssertEqual(try StatsOperation().run(console.session(index: index)), .success)
         XCTAssertEqual(index.requests, ["stats nodes", "stats threads"])
-        XCTAssertEqual(node.requests, ["stats"])
+        // The active master is also asked for its replication threads (a slave's lag).
+        XCTAssertEqual(node.requests, ["stats", "stats threads slave"])
         let rows = [
             ["hostname:port", "state", "role", "partition", "balance", "items", "conn", "behind", "hit", "size", "uptime", "version"],
             [deadKey, "down", "proxy", "-1", "0", "", "", "3", "", "", "", ""],
