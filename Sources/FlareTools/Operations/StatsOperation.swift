@@ -1,6 +1,7 @@
 import Dispatch
 
-/// `stats` / `flare-stats`: per round, `stats nodes` and `stats threads` on the index, `stats` on
+/// `stats` / `flare-stats`: per round, `stats nodes` and `stats threads` on the index, `stats threads
+/// slave` on each active master (a slave's replication lag), `stats` on
 /// every node (in parallel), then the table. Repeats `count` times, `wait` seconds apart.
 public struct StatsOperation {
     public var showQps: Bool
