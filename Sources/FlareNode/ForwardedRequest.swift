@@ -3,28 +3,19 @@ import FlareProtocol
 /// How a request is re-written when forwarded to another node (node-server.md §7.2): expiry times
 /// made absolute by the forwarding node's clock, and the proxy prefix naming the nodes passed.
 enum ForwardedRequest {
-    /// `<path,self>` — the incoming path plus this node.
-    static func appendPrefix(_ request: Request, selfKey: String, to out: ReplyBuffer) {
+    /// `<path,self>` — the incoming path plus this node; a copy adds `@stamp`, the version of the
+    /// node map this master acted under (ProxyPath, CopyFloors).
+    static func appendPrefix(_ request: Request, selfKey: String, stamp: UInt64? = nil, to out: ReplyBuffer) {
         out.append(byte: UInt8(ascii: "<"))
         if !request.proxyPath.isEmpty {
             out.append(request.proxyPath)
             out.append(byte: UInt8(ascii: ","))
         }
         out.append(selfKey)
-        out.append(byte: UInt8(ascii: ">"))
-    }
-
-    /// `<path,self@stamp>` — the prefix of a copy: `stamp` is the version of the node map this
-    /// master acted under (ProxyPath, CopyFloors).
-    static func appendCopyPrefix(_ request: Request, selfKey: String, stamp: UInt64, to out: ReplyBuffer) {
-        out.append(byte: UInt8(ascii: "<"))
-        if !request.proxyPath.isEmpty {
-            out.append(request.proxyPath)
-            out.append(byte: UInt8(ascii: ","))
+        if let stamp {
+            out.append(byte: UInt8(ascii: "@"))
+            out.appendDecimal(stamp)
         }
-        out.append(selfKey)
-        out.append(byte: UInt8(ascii: "@"))
-        out.appendDecimal(stamp)
         out.append(byte: UInt8(ascii: ">"))
     }
 

@@ -93,7 +93,7 @@ extension NodeHandler {
     /// its own, and the tombstone still tells a waiting write that its copy is superseded there.
     /// Returns where the key is in `out`.
     private func appendReplica(_ request: Request, version: UInt64, to out: ReplyBuffer) -> Range<Int> {
-        ForwardedRequest.appendCopyPrefix(request, selfKey: view.selfKey, stamp: view.version, to: out)
+        ForwardedRequest.appendPrefix(request, selfKey: view.selfKey, stamp: view.version, to: out)
         switch request.command {
         case .set, .add, .replace, .cas:
             // The write stored exactly the request's item: no need to read it back.
