@@ -74,7 +74,10 @@ final class ReplicationStreams: Sendable {
 
     /// Every live stream, for `stats` and for the home workers' ticks.
     var all: [ReplicationStream] {
-        state.withLock { Array($0.streams.values) + $0.retiring }.sorted { $0.nodeKey < $1.nodeKey }
+        // A retiring stream that finished its hand-off stays in the list until the next map:
+        // it is done, so neither ticks nor `stats threads` need it.
+        state.withLock { Array($0.streams.values) + $0.retiring.filter { !$0.stats.isEnded.load(ordering: .relaxed) } }
+            .sorted { $0.nodeKey < $1.nodeKey }
     }
 
     private func makeStream(to target: NodeEntry, on worker: Worker) -> ReplicationStream {
