@@ -78,11 +78,13 @@ extension NodeHandler {
         let now = clock.now
         let hold = request.number == 0 ? 0 : Expiry.absolute(request.number, now: now)
         do {
-            let outcome = try store.delete(request.key, holdUntil: hold, version: request.version, now: now)
+            // A cas unique comes only with a binary delete.
+            let outcome = try store.delete(request.key, holdUntil: hold, version: request.version,
+                                           casUnique: request.casUnique, now: now)
             var tombstone: UInt64 = 0
             if case .deleted(let version) = outcome { tombstone = version }
             counters.add(tombstone != 0 ? NodeCounter.deleteHits : NodeCounter.deleteMisses)
-            if !request.noreply { output.append(tombstone != 0 ? "DELETED\r\n" : "NOT_FOUND\r\n") }
+            if !request.noreply { output.append(tombstone != 0 ? "DELETED\r\n" : outcome == .exists ? "EXISTS\r\n" : "NOT_FOUND\r\n") }
             return tombstone
         } catch {
             storageError(error, output, noreply: request.noreply)
@@ -95,7 +97,8 @@ extension NodeHandler {
     func arithmetic(_ request: Request, _ output: ReplyBuffer) -> UInt64 {
         let increment = request.command == .incr
         do {
-            let outcome = try store.arithmetic(request.key, delta: request.delta, increment: increment, now: clock.now)
+            let outcome = try store.arithmetic(request.key, delta: request.delta, increment: increment,
+                                               casUnique: request.casUnique, now: clock.now)
             switch outcome {
             case .value(let value, let version):
                 counters.add(increment ? NodeCounter.incrHits : NodeCounter.decrHits)
@@ -109,6 +112,8 @@ extension NodeHandler {
                 if !request.noreply { output.append("NOT_FOUND\r\n") }
             case .nonNumeric:
                 if !request.noreply { output.append("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n") }
+            case .exists:
+                if !request.noreply { output.append("EXISTS\r\n") }  // only a binary incr names a cas
             }
             return 0
         } catch {
