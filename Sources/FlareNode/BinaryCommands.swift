@@ -40,7 +40,7 @@ extension NodeHandler {
                 if swallow > 0 { return ProcessOutcome(consumed: offset, swallow: swallow) }
             case .tooLarge(let header, let key, let consumed, let swallow):
                 // As memcached does for set: the client meant to replace the old value.
-                if header.opcode == .set || header.opcode == .setq, isBinaryKey(key), view.routeWrite(key) == .local {
+                if header.opcode == .set || header.opcode == .setq, !key.isEmpty, view.routeWrite(key) == .local {
                     _ = try? store.delete(key, now: clock.now)
                 }
                 output.appendBinaryError(header, .tooLarge)
@@ -71,13 +71,6 @@ extension NodeHandler {
         case .unknown:
             output.appendBinaryError(header, .unknownCommand)  // the parser answers these; not reached
         case .get, .getk, .gat, .gatk, .touch, .set, .add, .replace, .append, .prepend, .delete, .increment, .decrement:
-            // Keys travel in text requests between nodes (forwarding, replication), where a space
-            // or control character would split or end them.
-            guard isBinaryKey(request.key) else {
-                output.appendBinaryError(header, .invalidArguments,
-                                         message: "keys may not contain spaces or control characters")
-                return .next
-            }
             if serving != .serve {
                 binaryScratch.removeAll()
                 if refused(Request(binary: request.command.textCommand, key: request.key), binaryScratch) {
@@ -93,9 +86,23 @@ extension NodeHandler {
         return .next
     }
 
-    func isBinaryKey(_ key: UnsafeRawBufferPointer) -> Bool {
+    /// Whether the text protocol can carry `key`: keys travel between nodes (forwarding,
+    /// replication) in text requests, where a space or control character would split or end them.
+    /// The binary protocol takes any bytes, and such keys are served where no copy or forward is needed.
+    func isTextKey(_ key: UnsafeRawBufferPointer) -> Bool {
         parser.isValidKey(key) && !key.contains(0x20)
     }
+
+    /// Refuses a key the text protocol cannot carry when this request would have to send it to another node.
+    private func refusesUntransportableKey(_ request: BinaryRequest, forwarded: Bool, copied: Bool, _ output: ReplyBuffer) -> Bool {
+        guard (forwarded || copied) && !isTextKey(request.key) else { return false }
+        output.appendBinaryError(request.header, .invalidArguments,
+                                 message: "a key with spaces or control characters cannot be \(forwarded ? "forwarded to its owner" : "replicated")")
+        return true
+    }
+
+    /// Whether a write executed here is copied to other nodes or the replication backlog.
+    private var copiesWrites: Bool { view.mayReplicate || recordsBacklog }
 
     // MARK: Reads and touches
 
@@ -104,8 +111,10 @@ extension NodeHandler {
         let route = touching ? view.routeWrite(request.key) : view.routeRead(request.key)
         switch route {
         case .local:
+            if touching && refusesUntransportableKey(request, forwarded: false, copied: copiesWrites, connection.output) { return .next }
             return touching ? binaryTouchLocal(request, connection) : binaryGetLocal(request, connection.output)
         case .forward(let nodeKey):
+            if refusesUntransportableKey(request, forwarded: true, copied: false, connection.output) { return .next }
             return forwardBinaryRetrieval(request, to: nodeKey, connection)
         case .noPartition:
             connection.output.appendBinaryError(request.header, .temporaryFailure, message: "no partition available")
@@ -167,7 +176,7 @@ extension NodeHandler {
             appendMiss(request, output)
             return .next
         }
-        guard view.mayReplicate || recordsBacklog else { return .next }
+        guard copiesWrites else { return .next }
         var touch = Request(binary: .touch, key: key)
         touch.exptime = exptime
         return replicate(touch, version: version, replyMark: mark, connection,
@@ -273,7 +282,11 @@ extension NodeHandler {
         let output = connection.output
         let text = textWrite(request)
         let route = view.routeWrite(request.key)
-        if case .forward(let nodeKey) = route { return forwardBinaryWrite(request, text, to: nodeKey, connection) }
+        if case .forward(let nodeKey) = route {
+            if refusesUntransportableKey(request, forwarded: true, copied: false, output) { return .next }
+            return forwardBinaryWrite(request, text, to: nodeKey, connection)
+        }
+        if route == .local && refusesUntransportableKey(request, forwarded: false, copied: copiesWrites, output) { return .next }
         binaryScratch.removeAll()
         guard routedLocally(route, text, binaryScratch) else {
             appendTextFailure(request.header, binaryScratch.pending, output)
@@ -292,7 +305,7 @@ extension NodeHandler {
             return createCounter(request, connection)
         }
         appendWriteReply(request, line, cas: request.command == .delete ? 0 : version, output)
-        guard version != 0 && (view.mayReplicate || recordsBacklog) else { return .next }
+        guard version != 0 && copiesWrites else { return .next }
         return replicate(text, version: version, replyMark: mark, connection,
                          failureReply: binaryReplicationFailure(request.header))
     }
@@ -317,7 +330,7 @@ extension NodeHandler {
             case let line:
                 appendWriteReply(request, line, cas: 0, output)
             }
-            guard version != 0 && (view.mayReplicate || recordsBacklog) else { return .next }
+            guard version != 0 && copiesWrites else { return .next }
             return replicate(add, version: version, replyMark: mark, connection,
                              failureReply: binaryReplicationFailure(request.header))
         }

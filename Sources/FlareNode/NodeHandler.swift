@@ -57,7 +57,9 @@ public final class NodeHandler: ConnectionHandler {
     public init(context: NodeContext, worker: Worker) {
         self.context = context
         self.store = context.store
-        self.parser = RequestParser(limits: context.limits)
+        var parser = RequestParser(limits: context.limits)
+        parser.refusesBinary = false  // binary connections are told apart by their first byte (processBinary)
+        self.parser = parser
         self.counters = context.counters[worker.index % context.counters.count]
         self.clock = worker.server.clock
         self.view = context.membership.current
