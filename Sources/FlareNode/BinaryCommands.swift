@@ -73,7 +73,7 @@ extension NodeHandler {
         case .get, .getk, .gat, .gatk, .touch, .set, .add, .replace, .append, .prepend, .delete, .increment, .decrement:
             if serving != .serve {
                 binaryScratch.removeAll()
-                if refused(Request(binary: request.command.textCommand, key: request.key), binaryScratch) {
+                if refused(Request(command: request.command.textCommand, key: request.key), binaryScratch) {
                     appendTextFailure(header, binaryScratch.pending, output)
                     return .next
                 }
@@ -177,7 +177,7 @@ extension NodeHandler {
             return .next
         }
         guard copiesWrites else { return .next }
-        var touch = Request(binary: .touch, key: key)
+        var touch = Request(command: .touch, key: key)
         touch.exptime = exptime
         return replicate(touch, version: version, replyMark: mark, connection,
                          failureReply: binaryReplicationFailure(request.header))
@@ -256,7 +256,7 @@ extension NodeHandler {
     /// The text request a binary write runs as. A cas on set, add or replace makes it a `cas`
     /// (memcached: the cas decides, whatever the command).
     private func textWrite(_ request: BinaryRequest) -> Request {
-        var text = Request(binary: request.command.textCommand, key: request.key)
+        var text = Request(command: request.command.textCommand, key: request.key)
         switch request.command {
         case .set, .add, .replace:
             text.flags = request.flags
@@ -316,7 +316,7 @@ extension NodeHandler {
         let output = connection.output
         var digits = Array(String(request.initial).utf8)
         return digits.withUnsafeMutableBytes { digits in
-            var add = Request(binary: .add, key: request.key)
+            var add = Request(command: .add, key: request.key)
             add.exptime = Int64(request.expiration)
             add.value = UnsafeRawBufferPointer(digits)
             binaryScratch.removeAll()
@@ -414,7 +414,7 @@ extension NodeHandler {
         let digits = Array(String(initial).utf8)
         key.withUnsafeBytes { key in
             digits.withUnsafeBytes { digits in
-                var add = Request(binary: .add, key: key)
+                var add = Request(command: .add, key: key)
                 add.exptime = Int64(expiration)
                 add.value = digits
                 ForwardedRequest.appendWrite(add, selfKey: view.selfKey, now: clock.now, to: link.output)
@@ -457,7 +457,7 @@ extension NodeHandler {
 
     /// flush with an optional expiration: memcached's rules (relative up to 30 days, else a Unix time).
     private func binaryFlush(_ request: BinaryRequest, _ output: ReplyBuffer) {
-        var flush = Request(binary: .flushAll, key: UnsafeRawBufferPointer(start: nil, count: 0))
+        var flush = Request(command: .flushAll, key: UnsafeRawBufferPointer(start: nil, count: 0))
         if request.extras.count == 4 {
             let exptime = Int64(request.expiration)
             flush.number = exptime <= Expiry.relativeLimit ? exptime : max(0, exptime - clock.now)
@@ -472,7 +472,7 @@ extension NodeHandler {
     /// empty one that ends the list; a group this server does not have is "not found", as in memcached.
     private func binaryStats(_ request: BinaryRequest, _ output: ReplyBuffer) {
         binaryScratch.removeAll()
-        stats(Request(binary: .stats, key: request.key), binaryScratch)
+        stats(Request(command: .stats, key: request.key), binaryScratch)
         let text = binaryScratch.pending
         var offset = 0
         while offset < text.count {

@@ -139,7 +139,9 @@ extension NodeHandler {
     }
 
     /// memcached's `gat`/`gats <exptime> <key>…`: touch every key and return the hits like get/gets.
-    func getAndTouch(_ request: Request, _ output: ReplyBuffer) {
+    /// Each touch is copied like a `touch`'s, so the slaves keep the item's expiry and version.
+    func getAndTouch(_ request: Request, _ connection: Connection) {
+        let output = connection.output
         let now = clock.now
         let expire = Expiry.absolute(request.exptime, now: now)
         let withCas = request.command == .gats
@@ -148,11 +150,13 @@ extension NodeHandler {
             counters.add(NodeCounter.cmdTouch)
             counters.add(NodeCounter.cmdGet)
             do {
-                let hit: Void? = try store.touch(key, expire: expire, now: now) { header, value in
+                let version = try store.touch(key, expire: expire, now: now) { header, value in
                     output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
+                    return header.version
                 }
-                counters.add(hit == nil ? NodeCounter.touchMisses : NodeCounter.touchHits)
-                counters.add(hit == nil ? NodeCounter.getMisses : NodeCounter.getHits)
+                counters.add(version == nil ? NodeCounter.touchMisses : NodeCounter.touchHits)
+                counters.add(version == nil ? NodeCounter.getMisses : NodeCounter.getHits)
+                if let version { replicateTouch(key, version: version, connection) }
             } catch {
                 context.markStorageFailure(error)
                 counters.add(NodeCounter.getMisses)

@@ -143,7 +143,7 @@ public final class NodeHandler: ConnectionHandler {
             if request.command == .get || request.command == .gets {
                 retrieve(request, output)
             } else {
-                getAndTouch(request, output)
+                getAndTouch(request, connection)
             }
         case .set, .add, .replace, .append, .prepend, .cas, .delete, .incr, .decr, .touch:
             // A copy names its master last, stamped: it is applied here only if that master is the

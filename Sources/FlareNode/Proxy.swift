@@ -60,7 +60,7 @@ extension NodeHandler {
             }
         }
         guard gather.hasRemote else {
-            finishRetrieval(gather, connection.output)
+            finishRetrieval(gather, connection)
             return .next
         }
         let logger = context.logger
@@ -75,7 +75,7 @@ extension NodeHandler {
                     gather.failed(index)
                 }
                 if gather.isComplete {
-                    finishRetrieval(gather, connection.output)
+                    finishRetrieval(gather, connection)
                     connection.replyArrived()
                 }
             }
@@ -85,7 +85,8 @@ extension NodeHandler {
     }
 
     /// Writes the assembled hits (local ones read now) in key order, then `END`.
-    private func finishRetrieval(_ gather: MultiKeyGather, _ output: ReplyBuffer) {
+    private func finishRetrieval(_ gather: MultiKeyGather, _ connection: Connection) {
+        let output = connection.output
         let now = clock.now
         let withCas = gather.command == .gets || gather.command == .gats
         let touching = gather.command == .gat || gather.command == .gats
@@ -96,10 +97,12 @@ extension NodeHandler {
                 key.withUnsafeBytes { key in
                     let hit: Bool?
                     if touching {
-                        hit = try? store.touch(key, expire: gather.expire, now: now) { header, value in
+                        let version = try? store.touch(key, expire: gather.expire, now: now) { header, value in
                             output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
-                            return true
+                            return header.version
                         }
+                        hit = version.map { $0 != nil }
+                        if let version = version ?? nil { replicateTouch(key, version: version, connection) }
                     } else {
                         hit = try? store.get(key, now: now) { header, value in
                             output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)

@@ -77,6 +77,16 @@ extension NodeHandler {
         }
     }
 
+    /// Copies a touch done by a get-and-touch (`gat`, `gats`, binary gat) without holding the reply:
+    /// the expiry and version reach the slaves like any other write's.
+    func replicateTouch(_ key: UnsafeRawBufferPointer, version: UInt64, _ connection: Connection) {
+        guard view.mayReplicate || recordsBacklog else { return }
+        // The copy is the item as stored now (read back), so the touch's expiry needs no passing.
+        var touch = Request(command: .touch, key: key)
+        touch.noreply = true
+        _ = replicate(touch, version: version, replyMark: connection.output.pendingCount, connection)
+    }
+
     /// A stream's answer for the sync write `token` (posted to this worker: never re-entrant).
     func replicaAnswered(token: UInt64, from nodeKey: String, ok: Bool) {
         guard let gather = pendingReplicas[token] else { return }

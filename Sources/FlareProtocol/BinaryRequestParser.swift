@@ -124,9 +124,9 @@ public struct BinaryRequestParser: Sendable {
 }
 
 extension Request {
-    /// The text request a binary one runs as: a client's, so without a proxy path. `key` is also
-    /// the arguments (`stats` reads its group from there).
-    public init(binary command: Command, key: UnsafeRawBufferPointer) {
+    /// A request built rather than parsed (a binary request's text twin, a touch's copy): a
+    /// client's, so without a proxy path. `key` is also the arguments (`stats` reads its group there).
+    public init(command: Command, key: UnsafeRawBufferPointer) {
         self.init(command: command, line: key, arguments: Tokenizer(key))
         self.key = key
     }
