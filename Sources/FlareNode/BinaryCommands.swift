@@ -10,8 +10,8 @@ import FlareStorage
 /// `arithmetic`, `flushAll`, `stats` here, with the same counters, versions and replication; a key
 /// another node owns is forwarded as the text request, like any other. The text reply (from the
 /// local path or the owner) is translated into the binary answer (BinaryTextReply). The item's
-/// version is its cas. Replies stay in request order: a forwarded request holds the connection
-/// (`awaitReply`) whether or not its quiet form will answer.
+/// version is its cas. Replies stay in request order: a forwarded request holds its place in the
+/// reply stream (`Connection.openSlot`) whether or not its quiet form will answer.
 extension NodeHandler {
     func processBinary(_ connection: Connection, input: UnsafeRawBufferPointer) -> ProcessOutcome {
         let binaryParser = BinaryRequestParser(limits: parser.limits)
@@ -108,7 +108,7 @@ extension NodeHandler {
 
     private func binaryRetrieve(_ request: BinaryRequest, _ connection: Connection) -> Next {
         let touching = request.command != .get && request.command != .getk
-        let route = touching ? view.routeWrite(request.key) : view.routeRead(request.key)
+        let route = touching ? view.routeWrite(request.key) : view.routeRead(request.key, using: &readerRandom)
         switch route {
         case .local:
             if touching && refusesUntransportableKey(request, forwarded: false, copied: copiesWrites, connection.output) { return .next }
@@ -217,38 +217,39 @@ extension NodeHandler {
         let quiet = request.quiet
         let key = Array(request.key)
         let logger = context.logger
+        let slot = connection.openSlot()
         link.expect(.values) { result in
-            switch result {
-            case .success(let reply):
-                switch BinaryTextReply.values(reply) {
-                case .hit(let flags, let cas, let range):
-                    let value = UnsafeRawBufferPointer(rebasing: reply[range])
-                    if command == .touch {
-                        output.appendBinaryFlags(header, flags: flags, cas: cas)
-                    } else if command == .getk || command == .gatk {
-                        key.withUnsafeBytes { output.appendBinaryValue(header, flags: flags, key: $0, value: value, cas: cas) }
-                    } else {
-                        output.appendBinaryValue(header, flags: flags, key: nil, value: value, cas: cas)
-                    }
-                case .miss:
-                    if !quiet {
-                        if command == .getk || command == .gatk {
-                            key.withUnsafeBytes { output.appendBinaryKeyMiss(header, key: $0) }
+            connection.fill(slot) { output in
+                switch result {
+                case .success(let reply):
+                    switch BinaryTextReply.values(reply) {
+                    case .hit(let flags, let cas, let range):
+                        let value = UnsafeRawBufferPointer(rebasing: reply[range])
+                        if command == .touch {
+                            output.appendBinaryFlags(header, flags: flags, cas: cas)
+                        } else if command == .getk || command == .gatk {
+                            key.withUnsafeBytes { output.appendBinaryValue(header, flags: flags, key: $0, value: value, cas: cas) }
                         } else {
-                            output.appendBinaryError(header, .keyNotFound)
+                            output.appendBinaryValue(header, flags: flags, key: nil, value: value, cas: cas)
                         }
+                    case .miss:
+                        if !quiet {
+                            if command == .getk || command == .gatk {
+                                key.withUnsafeBytes { output.appendBinaryKeyMiss(header, key: $0) }
+                            } else {
+                                output.appendBinaryError(header, .keyNotFound)
+                            }
+                        }
+                    case .failure(let status, let message):
+                        output.appendBinaryError(header, status, message: message)
                     }
-                case .failure(let status, let message):
-                    output.appendBinaryError(header, status, message: message)
+                case .failure(let failure):
+                    logger.warning("\(failure)")
+                    output.appendBinaryError(header, .temporaryFailure, message: "proxy error")
                 }
-            case .failure(let failure):
-                logger.warning("\(failure)")
-                output.appendBinaryError(header, .temporaryFailure, message: "proxy error")
             }
-            connection.replyArrived()
         }
-        connection.awaitReply()
-        return .awaiting
+        return .next
     }
 
     // MARK: Writes
@@ -378,7 +379,10 @@ extension NodeHandler {
             return .next
         }
         let link = peerPool.link(to: node, key: request.key)
+        let mark = link.output.pendingCount
         ForwardedRequest.appendWrite(text, selfKey: view.selfKey, now: clock.now, to: link.output)
+        // A counter to create may need the incr again (see forwardCounterCreation).
+        let incr = request.createsCounter ? Array(link.output.pending[mark...]) : []
         let header = request.header
         let command = request.command
         let quiet = request.quiet
@@ -387,6 +391,7 @@ extension NodeHandler {
         let expiration = request.expiration
         let key = Array(request.key)
         let logger = context.logger
+        let slot = connection.openSlot()
         link.expect(.line) { [self] result in
             var line: BinaryTextReply.Line
             switch result {
@@ -397,20 +402,21 @@ extension NodeHandler {
             }
             if line == .status(.keyNotFound) && createsCounter {
                 forwardCounterCreation(key: key, initial: initial, expiration: expiration, header: header,
-                                       quiet: quiet, link: link, connection)
+                                       quiet: quiet, incr: incr, link: link, slot: slot, connection)
                 return
             }
             // The owner's text reply has no cas: 0 says "unknown" (a gets returns the real one).
-            appendWriteReply(header: header, quiet: quiet, line, output)
-            connection.replyArrived()
+            connection.fill(slot) { appendWriteReply(header: header, quiet: quiet, line, $0) }
         }
-        connection.awaitReply()
-        return .awaiting
+        return .next
     }
 
+    /// The owner had no counter: add it with the initial value. If the add finds the key, another
+    /// request created it meanwhile — a pipelined incr of the same key whose add went first — so the
+    /// incr is sent once more and its result is the answer, as if the requests had run one by one.
     private func forwardCounterCreation(key: [UInt8], initial: UInt64, expiration: UInt32, header: BinaryHeader,
-                                        quiet: Bool, link: PeerLink, _ connection: Connection) {
-        let output = connection.output
+                                        quiet: Bool, incr: [UInt8], link: PeerLink, slot: Connection.ReplySlot,
+                                        _ connection: Connection) {
         let digits = Array(String(initial).utf8)
         key.withUnsafeBytes { key in
             digits.withUnsafeBytes { digits in
@@ -422,21 +428,29 @@ extension NodeHandler {
         }
         let logger = context.logger
         link.expect(.line) { [self] result in
+            var line: BinaryTextReply.Line
             switch result {
-            case .success(let reply):
-                switch BinaryTextReply.line(reply, for: .add) {
-                case .success:
-                    if !quiet { output.appendBinaryCounter(header, value: initial, cas: 0) }
-                case .status(.keyExists):
-                    output.appendBinaryError(header, .notStored)
-                case let line:
-                    appendWriteReply(header: header, quiet: quiet, line, output)
-                }
+            case .success(let reply): line = BinaryTextReply.line(reply, for: .add)
             case .failure(let failure):
                 logger.warning("\(failure)")
-                output.appendBinaryError(header, .temporaryFailure, message: "proxy error")
+                line = .failure(.temporaryFailure, "proxy error")
             }
-            connection.replyArrived()
+            if line == .status(.keyExists) {
+                incr.withUnsafeBytes { link.output.append($0) }
+                link.expect(.line) { [self] result in
+                    let line: BinaryTextReply.Line
+                    switch result {
+                    case .success(let reply): line = BinaryTextReply.line(reply, for: .increment)
+                    case .failure(let failure):
+                        logger.warning("\(failure)")
+                        line = .failure(.temporaryFailure, "proxy error")
+                    }
+                    connection.fill(slot) { appendWriteReply(header: header, quiet: quiet, line, $0) }
+                }
+                return
+            }
+            if line == .success { line = .number(initial) }
+            connection.fill(slot) { appendWriteReply(header: header, quiet: quiet, line, $0) }
         }
     }
 

@@ -139,9 +139,7 @@ extension NodeHandler {
     }
 
     /// memcached's `gat`/`gats <exptime> <key>…`: touch every key and return the hits like get/gets.
-    /// Each touch is copied like a `touch`'s, so the slaves keep the item's expiry and version.
-    func getAndTouch(_ request: Request, _ connection: Connection) {
-        let output = connection.output
+    func getAndTouch(_ request: Request, _ output: ReplyBuffer) {
         let now = clock.now
         let expire = Expiry.absolute(request.exptime, now: now)
         let withCas = request.command == .gats
@@ -150,13 +148,16 @@ extension NodeHandler {
             counters.add(NodeCounter.cmdTouch)
             counters.add(NodeCounter.cmdGet)
             do {
-                let version = try store.touch(key, expire: expire, now: now) { header, value in
+                let version: UInt64? = try store.touch(key, expire: expire, now: now) { header, value in
                     output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
                     return header.version
                 }
                 counters.add(version == nil ? NodeCounter.touchMisses : NodeCounter.touchHits)
                 counters.add(version == nil ? NodeCounter.getMisses : NodeCounter.getHits)
-                if let version { replicateTouch(key, version: version, connection) }
+                // The new expiry is a write: the slaves get it as they would a touch's.
+                if let version, view.mayReplicate || recordsBacklog {
+                    replicateReadBack(key: key, of: request, version: version)
+                }
             } catch {
                 context.markStorageFailure(error)
                 counters.add(NodeCounter.getMisses)

@@ -47,15 +47,16 @@ final class PeerLink: OutboundDelegate {
     var output: ReplyBuffer { connection.output }
     var outstanding: Int { waiters.count - head }
 
-    /// Registers the waiter for the request just appended to `output`, then sends.
+    /// Registers the waiter for the request just appended to `output`; it is sent at the end of
+    /// the loop turn with every other request for this link.
     func expect(_ shape: ReplyShape, _ completion: @escaping Completion) {
         waiters.append(Waiter(shape: shape, sentAt: clock.now, completion: completion))
         publishQueue()
-        connection.flush()
+        connection.flushAtTurnEnd()
     }
 
-    /// Sends a request that has no reply (noreply).
-    func sendWithoutReply() { connection.flush() }
+    /// Sends a request that has no reply (noreply), with the others of this loop turn.
+    func sendWithoutReply() { connection.flushAtTurnEnd() }
 
     /// Age in seconds of the oldest unanswered request (0 if none).
     func oldestWait(now: Int64) -> Int64 {

@@ -22,7 +22,16 @@ final class PeerPool {
     }
 
     func link(to node: NodeEntry, key: UnsafeRawBufferPointer) -> PeerLink {
-        let index = concurrency > 1 ? Int(KeyHashAlgorithm.murmur(key) % UInt32(concurrency)) : 0
+        link(to: node, lane: lane(for: key))
+    }
+
+    /// Which of a node's links carries `key`'s requests: always the same one, so a pipelining
+    /// client's requests for one key reach the owner in the order it sent them.
+    func lane(for key: UnsafeRawBufferPointer) -> Int {
+        concurrency > 1 ? Int(KeyHashAlgorithm.murmur(key) % UInt32(concurrency)) : 0
+    }
+
+    func link(to node: NodeEntry, lane index: Int) -> PeerLink {
         var slots = links[node.nodeKey] ?? Array(repeating: nil, count: concurrency)
         if let link = slots[index] {
             if !link.failed { return link }

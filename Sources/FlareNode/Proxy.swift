@@ -2,10 +2,11 @@ import FlareCluster
 import FlareNet
 import FlareProtocol
 
-/// Forwarding requests for keys this node does not own (node-server.md §7): writes to the
-/// partition's master, reads to a node of the partition. The client's connection waits for the
-/// owner's reply (`awaitReply`), so replies stay in request order, while the worker goes on
-/// serving its other connections.
+/// Forwarding requests for keys this node does not own (docs/routing.md): writes to the
+/// partition's master, reads to a node of the partition. A forwarded request holds its place in
+/// the client's reply stream (`Connection.openSlot`) and the connection goes on with the requests
+/// behind it, so a pipelining client has many requests in flight, across any number of owners,
+/// and still gets its replies in request order.
 extension NodeHandler {
     /// A forwarded request must not come back to a node it already passed through.
     func isLoop(_ request: Request) -> Bool {
@@ -26,17 +27,16 @@ extension NodeHandler {
             return .next
         }
         let logger = context.logger
+        let slot = connection.openSlot()
         link.expect(request.command == .gat || request.command == .gats ? .values : .line) { result in
             switch result {
-            case .success(let reply): output.append(reply)
+            case .success(let reply): connection.fill(slot, with: reply)
             case .failure(let failure):
                 logger.warning("\(failure)")
-                output.append("SERVER_ERROR proxy error\r\n")
+                connection.fill(slot) { $0.append("SERVER_ERROR proxy error\r\n") }
             }
-            connection.replyArrived()
         }
-        connection.awaitReply()
-        return .awaiting
+        return .next
     }
 
     /// get/gets/gat/gats whose keys are not all local: each owner gets one request with its keys,
@@ -47,12 +47,12 @@ extension NodeHandler {
         let gather = MultiKeyGather(command: request.command, expire: expire)
         var keys = request.keys
         while let key = keys.next() {
-            let route = touching ? view.routeWrite(key) : view.routeRead(key)
+            let route = touching ? view.routeWrite(key) : view.routeRead(key, using: &readerRandom)
             switch route {
             case .local: gather.addLocal(key)
             case .forward(let nodeKey):
                 if !isLoop(request), let node = view.map[nodeKey: nodeKey] {
-                    gather.addRemote(key, node: node)
+                    gather.addRemote(key, node: node, lane: peerPool.lane(for: key))
                 } else {
                     gather.addMiss(key)
                 }
@@ -60,12 +60,13 @@ extension NodeHandler {
             }
         }
         guard gather.hasRemote else {
-            finishRetrieval(gather, connection)
+            finishRetrieval(gather, connection.output)
             return .next
         }
         let logger = context.logger
+        let slot = connection.openSlot()
         for (index, destination) in gather.destinations.enumerated() {
-            let link = destination.keys[0].withUnsafeBytes { peerPool.link(to: destination.node, key: $0) }
+            let link = peerPool.link(to: destination.node, lane: destination.lane)
             gather.appendRequest(for: index, selfKey: view.selfKey, to: link.output)
             link.expect(.values) { [self] result in
                 switch result {
@@ -75,18 +76,15 @@ extension NodeHandler {
                     gather.failed(index)
                 }
                 if gather.isComplete {
-                    finishRetrieval(gather, connection)
-                    connection.replyArrived()
+                    connection.fill(slot) { finishRetrieval(gather, $0) }
                 }
             }
         }
-        connection.awaitReply()
-        return .awaiting
+        return .next
     }
 
     /// Writes the assembled hits (local ones read now) in key order, then `END`.
-    private func finishRetrieval(_ gather: MultiKeyGather, _ connection: Connection) {
-        let output = connection.output
+    private func finishRetrieval(_ gather: MultiKeyGather, _ output: ReplyBuffer) {
         let now = clock.now
         let withCas = gather.command == .gets || gather.command == .gats
         let touching = gather.command == .gat || gather.command == .gats
@@ -97,12 +95,10 @@ extension NodeHandler {
                 key.withUnsafeBytes { key in
                     let hit: Bool?
                     if touching {
-                        let version = try? store.touch(key, expire: gather.expire, now: now) { header, value in
+                        hit = try? store.touch(key, expire: gather.expire, now: now) { header, value in
                             output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
-                            return header.version
+                            return true
                         }
-                        hit = version.map { $0 != nil }
-                        if let version = version ?? nil { replicateTouch(key, version: version, connection) }
                     } else {
                         hit = try? store.get(key, now: now) { header, value in
                             output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
