@@ -341,7 +341,7 @@ extension NodeHandler {
         switch line {
         case .success:
             if !request.quiet { output.appendBinaryResponse(request.header, cas: cas) }
-        case .number(let value):
+        case .number(let value, _):
             if !request.quiet { output.appendBinaryCounter(request.header, value: value, cas: cas) }
         case .status(let status):
             output.appendBinaryError(request.header, status)
@@ -380,6 +380,9 @@ extension NodeHandler {
         }
         let link = peerPool.link(to: node, key: request.key)
         let mark = link.output.pendingCount
+        // The owner's reply names the item's new version: the binary answer's cas.
+        var text = text
+        text.returnsVersion = text.command != .delete
         ForwardedRequest.appendWrite(text, selfKey: view.selfKey, now: clock.now, to: link.output)
         // A counter to create may need the incr again (see forwardCounterCreation).
         let incr = request.createsCounter ? Array(link.output.pending[mark...]) : []
@@ -405,7 +408,6 @@ extension NodeHandler {
                                        quiet: quiet, incr: incr, link: link, slot: slot, connection)
                 return
             }
-            // The owner's text reply has no cas: 0 says "unknown" (a gets returns the real one).
             connection.fill(slot) { appendWriteReply(header: header, quiet: quiet, line, $0) }
         }
         return .next
@@ -423,6 +425,7 @@ extension NodeHandler {
                 var add = Request(command: .add, key: key)
                 add.exptime = Int64(expiration)
                 add.value = digits
+                add.returnsVersion = true
                 ForwardedRequest.appendWrite(add, selfKey: view.selfKey, now: clock.now, to: link.output)
             }
         }
@@ -449,17 +452,17 @@ extension NodeHandler {
                 }
                 return
             }
-            if line == .success { line = .number(initial) }
+            if case .success(let cas) = line { line = .number(initial, cas: cas) }
             connection.fill(slot) { appendWriteReply(header: header, quiet: quiet, line, $0) }
         }
     }
 
     private func appendWriteReply(header: BinaryHeader, quiet: Bool, _ line: BinaryTextReply.Line, _ output: ReplyBuffer) {
         switch line {
-        case .success:
-            if !quiet { output.appendBinaryResponse(header) }
-        case .number(let value):
-            if !quiet { output.appendBinaryCounter(header, value: value, cas: 0) }
+        case .success(let cas):
+            if !quiet { output.appendBinaryResponse(header, cas: cas) }
+        case .number(let value, let cas):
+            if !quiet { output.appendBinaryCounter(header, value: value, cas: cas) }
         case .status(let status):
             output.appendBinaryError(header, status)
         case .failure(let status, let message):

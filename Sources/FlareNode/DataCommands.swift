@@ -63,6 +63,10 @@ extension NodeHandler {
         }
         guard !request.noreply else { return stored }
         switch outcome {
+        case .stored(let version) where request.returnsVersion:
+            output.append("STORED ")
+            output.appendDecimal(version)
+            output.appendCRLF()
         case .stored: output.append("STORED\r\n")
         // A copy older than what this node holds: the sender counts it as delivered.
         case .notStored, .superseded: output.append("NOT_STORED\r\n")
@@ -104,6 +108,10 @@ extension NodeHandler {
                 counters.add(increment ? NodeCounter.incrHits : NodeCounter.decrHits)
                 if !request.noreply {
                     output.appendDecimal(value)
+                    if request.returnsVersion {
+                        output.append(byte: 0x20)
+                        output.appendDecimal(version)
+                    }
                     output.appendCRLF()
                 }
                 return version

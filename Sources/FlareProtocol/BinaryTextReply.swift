@@ -6,9 +6,10 @@
 /// request itself.
 public enum BinaryTextReply {
     public enum Line: Equatable {
-        case success
-        /// incr/decr's new value.
-        case number(UInt64)
+        /// Done; `cas` is the item's new version when the reply named it (`withcas`), else 0.
+        case success(cas: UInt64)
+        /// incr/decr's new value, and the item's version as for `success`.
+        case number(UInt64, cas: UInt64)
         /// An error with memcached's standard message.
         case status(BinaryStatus)
         /// An error with a message of its own (refusals and failures of this server).
@@ -19,7 +20,13 @@ public enum BinaryTextReply {
     public static func line(_ reply: UnsafeRawBufferPointer, for command: BinaryCommand) -> Line {
         let text = trimmed(reply)
         if text.equals("STORED") || text.equals("DELETED") || text.equals("TOUCHED") || text.equals("OK") {
-            return .success
+            return .success(cas: 0)
+        }
+        var words = Tokenizer(text)
+        if let first = words.next(), let second = words.next(), words.isAtEnd, let cas = Decimal.uint64(second) {
+            // A forwarded write's `withcas` reply: `STORED <version>` or `<value> <version>`.
+            if first.equals("STORED") { return .success(cas: cas) }
+            if let value = Decimal.uint64(first) { return .number(value, cas: cas) }
         }
         if text.equals("NOT_STORED") {
             // memcached's binary add reports the key that is in the way; replace the one that is missing.
@@ -33,7 +40,7 @@ public enum BinaryTextReply {
         if text.equals("NOT_FOUND") { return .status(.keyNotFound) }
         if text.equals("ERROR") { return .status(.unknownCommand) }
         if let first = text.first, first >= UInt8(ascii: "0"), first <= UInt8(ascii: "9"), let value = Decimal.uint64(text) {
-            return .number(value)
+            return .number(value, cas: 0)
         }
         if text.equals("CLIENT_ERROR cannot increment or decrement non-numeric value") { return .status(.nonNumeric) }
         if text.equals("SERVER_ERROR object too large for cache") { return .status(.tooLarge) }

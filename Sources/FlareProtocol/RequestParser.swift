@@ -216,6 +216,8 @@ public struct RequestParser: Sendable {
                 request.replication = .sync
             } else if replication && word.equals("async") {
                 request.replication = .async
+            } else if replication && word.equals("withcas") {
+                request.returnsVersion = true
             } else {
                 return false
             }

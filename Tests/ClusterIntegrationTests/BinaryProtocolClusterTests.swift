@@ -65,16 +65,21 @@ final class BinaryProtocolClusterTests: ClusterTestCase {
         XCTAssertEqual(got.extras, be(UInt32(3)))
         let master = try cluster.client(1)
         XCTAssertEqual(try master.get(["bx:a"], command: "gets")["bx:a"]?.cas, got.cas)
+        XCTAssertEqual(stored.cas, got.cas, "the set's cas, from the owner")
         // cas through the proxy: the current one stores, a stale one is refused.
         try client.send(packet(0x01, key: "bx:a", extras: be(UInt32(0)) + be(UInt32(0)), value: Array("two".utf8), cas: got.cas))
-        XCTAssertEqual(try read(client).status, 0)
+        let casStored = try read(client)
+        XCTAssertEqual(casStored.status, 0)
+        XCTAssertGreaterThan(casStored.cas, got.cas)
         try client.send(packet(0x01, key: "bx:a", extras: be(UInt32(0)) + be(UInt32(0)), value: Array("three".utf8), cas: got.cas))
         XCTAssertEqual(try read(client).status, 2, "a stale cas is refused by the owner")
         // incr of a missing counter with an initial value creates it on the master.
         let incr = be(UInt64(1)) + be(UInt64(40)) + be(UInt32(0))
         try client.send(packet(0x05, key: "bx:n", extras: incr) + packet(0x05, key: "bx:n", extras: incr))
         XCTAssertEqual(try read(client).value, be(UInt64(40)))
-        XCTAssertEqual(try read(client).value, be(UInt64(41)))
+        let second = try read(client)
+        XCTAssertEqual(second.value, be(UInt64(41)))
+        XCTAssertEqual(try master.get(["bx:n"], command: "gets")["bx:n"]?.cas, second.cas, "incr's cas, from the owner")
         // Pipelined quiet gets of hits and misses, ended by a noop: hits only, in request order.
         var pipeline: [UInt8] = []
         for (i, key) in ["bx:a", "bx:missing1", "px:a", "bx:n", "bx:missing2", "px:obj"].enumerated() {

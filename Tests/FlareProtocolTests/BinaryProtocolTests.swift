@@ -156,14 +156,16 @@ final class BinaryProtocolTests: XCTestCase {
     }
 
     func testTextRepliesReadAsBinaryStatus() {
-        XCTAssertEqual(line("STORED\r\n"), .success)
-        XCTAssertEqual(line("DELETED\r\n", .delete), .success)
+        XCTAssertEqual(line("STORED\r\n"), .success(cas: 0))
+        XCTAssertEqual(line("STORED 1234\r\n"), .success(cas: 1234), "a forwarded write's withcas reply")
+        XCTAssertEqual(line("41 1235\r\n", .increment), .number(41, cas: 1235))
+        XCTAssertEqual(line("DELETED\r\n", .delete), .success(cas: 0))
         XCTAssertEqual(line("NOT_STORED\r\n", .add), .status(.keyExists))
         XCTAssertEqual(line("NOT_STORED\r\n", .replace), .status(.keyNotFound))
         XCTAssertEqual(line("NOT_STORED\r\n", .append), .status(.notStored))
         XCTAssertEqual(line("EXISTS\r\n"), .status(.keyExists))
         XCTAssertEqual(line("NOT_FOUND\r\n"), .status(.keyNotFound))
-        XCTAssertEqual(line("18446744073709551615\r\n", .increment), .number(UInt64.max))
+        XCTAssertEqual(line("18446744073709551615\r\n", .increment), .number(UInt64.max, cas: 0))
         XCTAssertEqual(line("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n", .increment), .status(.nonNumeric))
         XCTAssertEqual(line("SERVER_ERROR proxy error\r\n"), .failure(.temporaryFailure, "proxy error"))
         XCTAssertEqual(line("SERVER_ERROR storage error\r\n"), .failure(.internalError, "storage error"))
