@@ -115,6 +115,38 @@ final class BinaryProtocolTests: XCTestCase {
         XCTAssertEqual(rest, 0xFFFF_FFF0 - 1)
     }
 
+    /// Whatever the bytes, the parser never reads outside its input, never consumes more than it was
+    /// given, and asks for at most one packet's worth within the limits.
+    func testRandomInputIsAlwaysAnsweredWithinBounds() {
+        var seed: UInt64 = 0xB1A7
+        func next() -> UInt8 {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return UInt8(truncatingIfNeeded: seed >> 56)
+        }
+        for round in 0..<20_000 {
+            var bytes = (0..<Int(next()) % 80).map { _ in next() }
+            if round % 2 == 0, !bytes.isEmpty { bytes[0] = 0x80 }
+            bytes.withUnsafeBytes { input in
+                switch parser.parse(input) {
+                case .request(let request, let consumed):
+                    XCTAssertLessThanOrEqual(consumed, input.count)
+                    XCTAssertEqual(consumed, 24 + request.extras.count + request.key.count + request.value.count)
+                case .needMore(let atLeast):
+                    XCTAssertGreaterThan(atLeast, input.count)
+                    XCTAssertLessThanOrEqual(atLeast, 24 + 255 + 250 + 1024, "never more than one packet within the limits")
+                case .refused(_, _, let consumed, let swallow, _):
+                    XCTAssertLessThanOrEqual(consumed, input.count)
+                    XCTAssertGreaterThanOrEqual(swallow, 0)
+                case .tooLarge(_, _, let consumed, let swallow):
+                    XCTAssertLessThanOrEqual(consumed, input.count)
+                    XCTAssertGreaterThan(swallow, 0)
+                case .badMagic:
+                    XCTAssertNotEqual(input.first, 0x80)
+                }
+            }
+        }
+    }
+
     func testQuietFormsShareTheirBaseCommand() {
         let pairs: [(UInt8, BinaryCommand, Bool)] = [
             (0x09, .get, true), (0x0D, .getk, true), (0x12, .add, true), (0x13, .replace, true), (0x14, .delete, true),
