@@ -42,9 +42,10 @@ final class BinaryProtocolClusterTests: ClusterTestCase {
 
     /// pylibmc (binary mode) runs its workload through proxy node 3, then raw binary requests check
     /// what the library does not show: cas, pipelined quiet gets in order, counters created with an
-    /// initial value, and that every write reached the master and its slave.
+    /// initial value, and that every write reached the master and its slave. The master replicates
+    /// synchronously, so its binary replies wait for the slave's confirmation.
     func testBinaryClientThroughAProxyNode() throws {
-        try startMasterAndSlave()
+        try startMasterAndSlave(nodeArguments: [1: ["--replication-type", "sync"]])
         let proxy = cluster.node(3)
 
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -98,9 +99,24 @@ final class BinaryProtocolClusterTests: ClusterTestCase {
         XCTAssertEqual(refused.status, 4)
         XCTAssertEqual(refused.opaque, 7)
 
+        // Pipelined writes straight to the master: each reply is held until the slave confirms,
+        // and they still leave in request order.
+        let direct = try TestClient(host: cluster.node(1).host, port: cluster.node(1).port)
+        defer { direct.close() }
+        let e = be(UInt32(0)) + be(UInt32(0))
+        try direct.send(packet(0x11, key: "bm:1", extras: e, value: [0x31], opaque: 1)
+                        + packet(0x01, key: "bm:2", extras: e, value: [0x32], opaque: 2)
+                        + packet(0x09, key: "bm:1", opaque: 3) + packet(0x04, key: "bm:2", opaque: 4)
+                        + packet(0x14, key: "bm:2", opaque: 5) + packet(0x0A, opaque: 6))
+        var directReplies: [Response] = []
+        repeat { directReplies.append(try read(direct)) } while directReplies.last?.opcode != 0x0A
+        XCTAssertEqual(directReplies.map(\.opaque), [2, 3, 4, 5, 6])
+        XCTAssertEqual(directReplies.map(\.status), [0, 0, 0, 1, 0], "set, getq hit, delete, deleteq of the deleted key, noop")
+        XCTAssertEqual(directReplies[1].value, [0x31])
+
         // Every write reached the master, and its slave holds the same versions.
         let onMaster = try master.dump()
-        for key in ["bx:a", "bx:n", "px:a", "px:n", "px:obj", "px:blob", "px:m20"] {
+        for key in ["bx:a", "bx:n", "px:a", "px:n", "px:obj", "px:blob", "px:m20", "bm:1"] {
             XCTAssertNotNil(onMaster[key], "\(key) on the master")
         }
         XCTAssertNil(onMaster["px:b"], "deleted through the proxy")
