@@ -220,32 +220,37 @@ extension NodeHandler {
         let slot = connection.openSlot()
         link.expect(.values) { result in
             connection.fill(slot) { output in
+                var answer = BinaryTextReply.Values.miss
                 switch result {
                 case .success(let reply):
-                    switch BinaryTextReply.values(reply) {
-                    case .hit(let flags, let cas, let range):
-                        let value = UnsafeRawBufferPointer(rebasing: reply[range])
-                        if command == .touch {
-                            output.appendBinaryFlags(header, flags: flags, cas: cas)
-                        } else if command == .getk || command == .gatk {
-                            key.withUnsafeBytes { output.appendBinaryValue(header, flags: flags, key: $0, value: value, cas: cas) }
-                        } else {
-                            output.appendBinaryValue(header, flags: flags, key: nil, value: value, cas: cas)
-                        }
-                    case .miss:
-                        if !quiet {
-                            if command == .getk || command == .gatk {
-                                key.withUnsafeBytes { output.appendBinaryKeyMiss(header, key: $0) }
-                            } else {
-                                output.appendBinaryError(header, .keyNotFound)
-                            }
-                        }
-                    case .failure(let status, let message):
-                        output.appendBinaryError(header, status, message: message)
-                    }
+                    answer = BinaryTextReply.values(reply)
                 case .failure(let failure):
                     logger.warning("\(failure)")
-                    output.appendBinaryError(header, .temporaryFailure, message: "proxy error")
+                    // An owner that cannot be reached makes a read a miss, as for text reads (and
+                    // in flare); touch is a write, and says it failed.
+                    if command == .touch { answer = .failure(.temporaryFailure, "proxy error") }
+                }
+                switch answer {
+                case .hit(let flags, let cas, let range):
+                    guard case .success(let reply) = result else { return }
+                    let value = UnsafeRawBufferPointer(rebasing: reply[range])
+                    if command == .touch {
+                        output.appendBinaryFlags(header, flags: flags, cas: cas)
+                    } else if command == .getk || command == .gatk {
+                        key.withUnsafeBytes { output.appendBinaryValue(header, flags: flags, key: $0, value: value, cas: cas) }
+                    } else {
+                        output.appendBinaryValue(header, flags: flags, key: nil, value: value, cas: cas)
+                    }
+                case .miss:
+                    if !quiet {
+                        if command == .getk || command == .gatk {
+                            key.withUnsafeBytes { output.appendBinaryKeyMiss(header, key: $0) }
+                        } else {
+                            output.appendBinaryError(header, .keyNotFound)
+                        }
+                    }
+                case .failure(let status, let message):
+                    output.appendBinaryError(header, status, message: message)
                 }
             }
         }
