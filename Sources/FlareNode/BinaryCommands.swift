@@ -201,7 +201,7 @@ extension NodeHandler {
             output.appendBinaryError(request.header, .temporaryFailure, message: "proxy error")
             return .next
         }
-        let link = peerPool.link(to: node, key: request.key)
+        let link = peerPool.link(to: node, lane: peerPool.lane(for: connection))
         let out = link.output
         if request.command == .get || request.command == .getk {
             out.append("gets ")
@@ -383,7 +383,7 @@ extension NodeHandler {
             output.appendBinaryError(request.header, .temporaryFailure, message: "proxy error")
             return .next
         }
-        let link = peerPool.link(to: node, key: request.key)
+        let link = peerPool.link(to: node, lane: peerPool.lane(for: connection))
         let mark = link.output.pendingCount
         // The owner's reply names the item's new version: the binary answer's cas.
         var text = text

@@ -13,9 +13,6 @@ final class MultiKeyGather {
 
     struct Destination {
         let node: NodeEntry
-        /// The peer link the keys share (`PeerPool.lane`): each key travels on its own lane, behind
-        /// the same client's earlier writes of it.
-        let lane: Int
         var keys: [[UInt8]] = []
         /// Hits in reply order: key and the verbatim block.
         var hits: [(key: [UInt8], block: [UInt8])] = []
@@ -40,12 +37,12 @@ final class MultiKeyGather {
     func addLocal(_ key: UnsafeRawBufferPointer) { order.append((Array(key), .local)) }
     func addMiss(_ key: UnsafeRawBufferPointer) { order.append((Array(key), .miss)) }
 
-    func addRemote(_ key: UnsafeRawBufferPointer, node: NodeEntry, lane: Int) {
+    func addRemote(_ key: UnsafeRawBufferPointer, node: NodeEntry) {
         let index: Int
-        if let existing = destinations.firstIndex(where: { $0.lane == lane && $0.node.nodeKey == node.nodeKey }) {
+        if let existing = destinations.firstIndex(where: { $0.node.nodeKey == node.nodeKey }) {
             index = existing
         } else {
-            destinations.append(Destination(node: node, lane: lane))
+            destinations.append(Destination(node: node))
             index = destinations.count - 1
             outstanding += 1
         }

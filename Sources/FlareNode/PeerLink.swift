@@ -128,6 +128,19 @@ enum ReplyFraming {
         }
     }
 
+    /// The number of `VALUE` blocks in a complete `.values` reply.
+    static func valueCount(in reply: UnsafeRawBufferPointer) -> Int {
+        var count = 0
+        var offset = 0
+        while let end = lineEnd(reply, from: offset) {
+            let line = UnsafeRawBufferPointer(rebasing: reply[offset..<end])
+            guard line.starts(with: "VALUE ".utf8), let bytes = valueLength(line) else { break }
+            count += 1
+            offset = end + bytes + 2
+        }
+        return count
+    }
+
     /// Index just past the `\n` of the line starting at `from`.
     private static func lineEnd(_ input: UnsafeRawBufferPointer, from: Int) -> Int? {
         guard from < input.count else { return nil }

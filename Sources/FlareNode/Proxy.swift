@@ -20,7 +20,7 @@ extension NodeHandler {
             if !request.noreply { output.append("SERVER_ERROR proxy error\r\n") }
             return .next
         }
-        let link = peerPool.link(to: node, key: request.key)
+        let link = peerPool.link(to: node, lane: peerPool.lane(for: connection))
         ForwardedRequest.appendWrite(request, selfKey: view.selfKey, now: clock.now, to: link.output)
         if request.noreply {
             link.sendWithoutReply()
@@ -43,6 +43,9 @@ extension NodeHandler {
     /// all sent at once; the reply is assembled in the client's key order when all have answered.
     func retrieveAcrossNodes(_ request: Request, _ connection: Connection) -> Next {
         let touching = request.command == .gat || request.command == .gats
+        if !touching, let owner = soleOwner(of: request) {
+            return relayRetrieval(request, to: owner, connection)
+        }
         let expire = Expiry.absolute(request.exptime, now: clock.now)
         let gather = MultiKeyGather(command: request.command, expire: expire)
         var keys = request.keys
@@ -52,7 +55,7 @@ extension NodeHandler {
             case .local: gather.addLocal(key)
             case .forward(let nodeKey):
                 if !isLoop(request), let node = view.map[nodeKey: nodeKey] {
-                    gather.addRemote(key, node: node, lane: peerPool.lane(for: key))
+                    gather.addRemote(key, node: node)
                 } else {
                     gather.addMiss(key)
                 }
@@ -65,8 +68,9 @@ extension NodeHandler {
         }
         let logger = context.logger
         let slot = connection.openSlot()
+        let lane = peerPool.lane(for: connection)
         for (index, destination) in gather.destinations.enumerated() {
-            let link = peerPool.link(to: destination.node, lane: destination.lane)
+            let link = peerPool.link(to: destination.node, lane: lane)
             gather.appendRequest(for: index, selfKey: view.selfKey, to: link.output)
             link.expect(.values) { [self] result in
                 switch result {
@@ -78,6 +82,58 @@ extension NodeHandler {
                 if gather.isComplete {
                     connection.fill(slot) { finishRetrieval(gather, $0) }
                 }
+            }
+        }
+        return .next
+    }
+
+    /// The one node every key of a get/gets is read from, if there is one (the common case of a
+    /// single key, or of one partition): the request can then be relayed as it is.
+    private func soleOwner(of request: Request) -> NodeEntry? {
+        guard !isLoop(request) else { return nil }
+        var owner: String?
+        var keys = request.keys
+        while let key = keys.next() {
+            guard case .forward(let nodeKey) = view.routeRead(key, using: &readerRandom) else { return nil }
+            if let owner, owner != nodeKey { return nil }
+            owner = nodeKey
+        }
+        return owner.flatMap { view.map[nodeKey: $0] }
+    }
+
+    /// Sends a get/gets whose keys all live on `node` as one request and passes its reply on
+    /// verbatim: no per-key bookkeeping. A failed owner or an error reply reads as misses, as
+    /// flare reports read failures.
+    private func relayRetrieval(_ request: Request, to node: NodeEntry, _ connection: Connection) -> Next {
+        let link = peerPool.link(to: node, lane: peerPool.lane(for: connection))
+        let out = link.output
+        out.append(request.command.name)
+        var keys = request.keys
+        var keyCount: UInt64 = 0
+        while let key = keys.next() {
+            out.append(byte: 0x20)
+            out.append(key)
+            keyCount += 1
+        }
+        out.appendCRLF()
+        counters.add(NodeCounter.cmdGet, keyCount)
+        let slot = connection.openSlot()
+        let logger = context.logger
+        link.expect(.values) { [counters] result in
+            switch result {
+            case .success(let reply) where reply.starts(with: "VALUE ".utf8) || reply.starts(with: "END".utf8):
+                let hits = UInt64(ReplyFraming.valueCount(in: reply))
+                counters.add(NodeCounter.getHits, hits)
+                counters.add(NodeCounter.getMisses, keyCount - min(hits, keyCount))
+                connection.fill(slot, with: reply)
+            case .success(let reply):
+                logger.warning("a relayed read got \(String(decoding: reply.prefix(200), as: UTF8.self))")
+                counters.add(NodeCounter.getMisses, keyCount)
+                connection.fill(slot) { $0.append("END\r\n") }
+            case .failure(let failure):
+                logger.warning("\(failure)")
+                counters.add(NodeCounter.getMisses, keyCount)
+                connection.fill(slot) { $0.append("END\r\n") }
             }
         }
         return .next

@@ -17,7 +17,7 @@ final class MultiKeyGatherTests: XCTestCase {
                 switch place {
                 case .local: gather.addLocal(key)
                 case .miss: gather.addMiss(key)
-                case .remote(let node): gather.addRemote(key, node: node, lane: 0)
+                case .remote(let node): gather.addRemote(key, node: node)
                 }
             }
         }
