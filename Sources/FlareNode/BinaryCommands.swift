@@ -143,7 +143,7 @@ extension NodeHandler {
         return .next
     }
 
-    /// touch, gat, gatk: a new expiry and version, replicated like a text touch.
+    /// touch, gat, gatk: a new expiry and version, replicated like the text touch and gat.
     private func binaryTouchLocal(_ request: BinaryRequest, _ connection: Connection) -> Next {
         let output = connection.output
         let key = request.key
@@ -177,8 +177,13 @@ extension NodeHandler {
             return .next
         }
         guard copiesWrites else { return .next }
-        var touch = Request(command: .touch, key: key)
+        var touch = Request(command: request.command == .touch ? .touch : .gat, key: key)
         touch.exptime = exptime
+        guard request.command == .touch else {
+            // As the text gat: the new expiry is copied without holding the read's reply.
+            replicateReadBack(key: key, of: touch, version: version)
+            return .next
+        }
         return replicate(touch, version: version, replyMark: mark, connection,
                          failureReply: binaryReplicationFailure(request.header))
     }

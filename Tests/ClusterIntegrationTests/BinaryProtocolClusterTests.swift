@@ -107,11 +107,14 @@ final class BinaryProtocolClusterTests: ClusterTestCase {
         try direct.send(packet(0x11, key: "bm:1", extras: e, value: [0x31], opaque: 1)
                         + packet(0x01, key: "bm:2", extras: e, value: [0x32], opaque: 2)
                         + packet(0x09, key: "bm:1", opaque: 3) + packet(0x04, key: "bm:2", opaque: 4)
-                        + packet(0x14, key: "bm:2", opaque: 5) + packet(0x0A, opaque: 6))
+                        + packet(0x14, key: "bm:2", opaque: 5) + packet(0x1C, key: "bm:1", extras: be(UInt32(1000)), opaque: 7)
+                        + packet(0x1D, key: "bm:1", extras: be(UInt32(2000)), opaque: 8) + packet(0x0A, opaque: 6))
         var directReplies: [Response] = []
         repeat { directReplies.append(try read(direct)) } while directReplies.last?.opcode != 0x0A
-        XCTAssertEqual(directReplies.map(\.opaque), [2, 3, 4, 5, 6])
-        XCTAssertEqual(directReplies.map(\.status), [0, 0, 0, 1, 0], "set, getq hit, delete, deleteq of the deleted key, noop")
+        XCTAssertEqual(directReplies.map(\.opaque), [2, 3, 4, 5, 7, 8, 6])
+        XCTAssertEqual(directReplies.map(\.status), [0, 0, 0, 1, 0, 0, 0],
+                       "set, getq hit, delete, deleteq of the deleted key, touch, gat, noop")
+        XCTAssertEqual(directReplies[5].value, [0x31])
         XCTAssertEqual(directReplies[1].value, [0x31])
 
         // Every write reached the master, and its slave holds the same versions.
