@@ -20,6 +20,8 @@ public final class Connection: @unchecked Sendable, TurnEndWork {
     public let output = ReplyBuffer()
     /// Per-connection state a handler may attach (e.g. a dump in progress).
     public var handlerState: AnyObject?
+    /// Set by the handler from the first byte it sees.
+    public var wireProtocol = WireProtocol.undecided
     /// What the connection is doing, for `stats threads`: a `Command` raw value + 1, or 0 when idle.
     public let activity = ManagedAtomic<UInt8>(0)
 

@@ -79,8 +79,12 @@ struct StoreOperation: RecordUpdater {
         switch command {
         case .add:
             guard prior.kind == .gone else { return .keep }
-        case .replace, .append, .prepend:
+        case .replace:
             guard prior.kind == .alive else { return .keep }
+        case .append, .prepend:
+            guard prior.kind == .alive else { return .keep }
+            // The binary protocol's append may name the version it extends.
+            guard casUnique == 0 || casUnique == prior.version else { outcome = .exists; return .keep }
         case .set, .cas:
             break
         }
@@ -122,6 +126,8 @@ struct DeleteOperation: RecordUpdater {
     let now: Int64
     let holds: DeleteHoldCache
     let clock: VersionClock
+    /// Non-zero: delete only this version of the item (the binary protocol's delete with a cas).
+    var casUnique: UInt64 = 0
     private(set) var outcome = DeleteOutcome.notFound
 
     init(key: UnsafeRawBufferPointer, holdUntil: Int64, version: UInt64, now: Int64, holds: DeleteHoldCache,
@@ -146,6 +152,7 @@ struct DeleteOperation: RecordUpdater {
         } else {
             // A local delete of an absent key changes nothing (and is not replicated).
             guard record != nil else { return .keep }
+            if casUnique != 0 && prior.kind == .alive && casUnique != prior.version { outcome = .exists; return .keep }
             tombstone = clock.next(after: prior.version)
         }
         // Remembered even when the key is absent: a replicated delete still orders later writes.
@@ -166,6 +173,8 @@ struct ArithmeticOperation: RecordUpdater {
     let holds: DeleteHoldCache
     let clock: VersionClock
     let digits: UnsafeMutableRawBufferPointer
+    /// Non-zero: change only this version of the item (the binary protocol's incr with a cas).
+    var casUnique: UInt64 = 0
     private(set) var outcome = ArithmeticOutcome.notFound
 
     init(key: UnsafeRawBufferPointer, delta: UInt64, increment: Bool, now: Int64, holds: DeleteHoldCache,
@@ -182,6 +191,7 @@ struct ArithmeticOperation: RecordUpdater {
     mutating func decide(_ record: RecordView?) -> RecordChange {
         guard let record else { return .keep }
         if record.header.isExpired(now: now) { return ExpiredRemoval.forget(record, key: key, holds: holds) }
+        guard casUnique == 0 || casUnique == record.header.version else { outcome = .exists; return .keep }
         guard let current = DecimalCounter.parse(record.value) else {
             outcome = .nonNumeric
             return .keep
