@@ -30,10 +30,6 @@ public final class IndexDaemon {
         }
     }
 
-    /// The ZooKeeper session timeout: a leader killed outright is replaced about this long after
-    /// its death (the original used 10 s).
-    public static let zooKeeperSessionTimeoutMilliseconds: Int32 = 4000
-
     public init(settings: IndexSettings, logger: Logger) {
         self.settings = settings
         self.logger = logger
@@ -53,7 +49,7 @@ public final class IndexDaemon {
             source = "\(directory)/flare.xml"
         case .zookeeper(let servers, let path):
             let link = ZooKeeperIndex(servers: servers, tree: IndexTree(root: path), me: "\(settings.serverName):\(settings.serverPort)",
-                                      sessionTimeoutMilliseconds: Self.zooKeeperSessionTimeoutMilliseconds, logger: logger)
+                                      sessionTimeoutMilliseconds: Int32(clamping: settings.zookeeperSessionTimeout), logger: logger)
             let (state, values) = try Self.loading { () throws(ZooKeeperIndex.Failure) in try link.load(waitingUpTo: 10) }
             meta = try Self.overriding(meta, with: values)
             coordinator = Coordinator(following: state, store: link.store, settings: monitorSettings, logger: logger)

@@ -140,7 +140,9 @@ final class ZooKeeperIndex: Sendable {
         guard current, !stopped else { return }
         switch event {
         case .connected:
-            logger.notice("connected to ZooKeeper (session 0x\(String(UInt64(bitPattern: shared.withLock { $0.session?.sessionID } ?? 0), radix: 16)))")
+            if let session = shared.withLock({ $0.session }) {
+                logger.notice("connected to ZooKeeper (session 0x\(String(UInt64(bitPattern: session.sessionID), radix: 16)), timeout \(session.sessionTimeoutMilliseconds) ms)")
+            }
             if coordinator != nil { enter() }
         case .connecting:
             logger.warning("lost the connection to ZooKeeper; reconnecting")
@@ -301,13 +303,16 @@ final class ZooKeeperIndex: Sendable {
         store.reset(session: session, version: data.version)
         shared.withLock { $0.leading = true }
         logger.notice("took the lead with \(tree.lock)/\(lockNode)")
-        coordinator.lead(fresh, confirmedUntil: sentAt + confirmationWindow)
+        coordinator.lead(fresh, confirmedUntil: sentAt + confirmationWindow(session))
         scheduleHeartbeat()
     }
 
     /// How long one confirmed round trip lets the leader decide: well inside the session
-    /// timeout, which is the least time the ensemble waits before ending a silent session.
-    private var confirmationWindow: Int64 { Int64(sessionTimeout) * 2 / 3 }
+    /// timeout (the one granted, if the ensemble lowered ours), which is the least time the
+    /// ensemble waits before ending a silent session.
+    private func confirmationWindow(_ session: ZooKeeperSession) -> Int64 {
+        Int64(min(sessionTimeout, session.sessionTimeoutMilliseconds)) * 2 / 3
+    }
 
     private func scheduleHeartbeat() {
         queue.asyncAfter(deadline: .now() + .milliseconds(Self.heartbeatMilliseconds)) { self.heartbeat() }
@@ -323,7 +328,7 @@ final class ZooKeeperIndex: Sendable {
         let sentAt = ServerClock.monotonicMilliseconds()
         do {
             if try session.exists(tree.lock + "/" + lockNode) {
-                coordinator.confirmLeadership(until: sentAt + confirmationWindow)
+                coordinator.confirmLeadership(until: sentAt + confirmationWindow(session))
             } else {
                 stepDown("our lock znode disappeared")
                 shared.withLock { $0.lockNode = nil }

@@ -87,6 +87,10 @@ public final class ZooKeeperSession: @unchecked Sendable {
     public var isConnected: Bool { zoo_state(handle) == ZOO_CONNECTED_STATE }
     public var isExpired: Bool { zoo_state(handle) == ZOO_EXPIRED_SESSION_STATE }
 
+    /// The session timeout the ensemble granted (it bounds the one asked for by its tickTime);
+    /// the one asked for until connected.
+    public var sessionTimeoutMilliseconds: Int32 { zoo_recv_timeout(handle) }
+
     /// The session id, for logs.
     public var sessionID: Int64 { zoo_client_id(handle)?.pointee.client_id ?? 0 }
 
