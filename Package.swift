@@ -104,9 +104,10 @@ let package = Package(
         .testTarget(name: "FlareConfigTests", dependencies: ["FlareConfig"]),
         .testTarget(name: "FlareClusterTests", dependencies: ["FlareCluster"]),
         .testTarget(name: "FlareToolsTests", dependencies: ["FlareTools"]),
+        .testTarget(name: "FlareZooKeeperTests", dependencies: ["FlareZooKeeper"]),
         .testTarget(name: "FlaredIntegrationTests", dependencies: ["FlareProtocol"]),
         .testTarget(name: "FlareBenchTests", dependencies: ["flare-bench"]),
-        .testTarget(name: "FlareNodeTests", dependencies: ["FlareNode", "FlareCluster", "FlareProtocol"]),
+        .testTarget(name: "FlareNodeTests", dependencies: ["FlareNode", "FlareCluster", "FlareProtocol", "FlareConfig"]),
         // Real flarei/flared processes on loopback, driven end to end (and by flare-admin/flare-stats).
         .testTarget(name: "ClusterIntegrationTests", dependencies: ["FlareCluster"]),
         // Deterministic cluster simulation: the real index, store and replication logic under a

@@ -248,19 +248,11 @@ final class ZooKeeperIndex: Sendable {
         return name
     }
 
-    /// The sequence number of a lock znode (`…-lock-0000000012`); nil for a name of another form.
-    static func sequence(of name: String) -> Int? {
-        guard let dash = name.lastIndex(of: "-") else { return nil }
-        return Int(name[name.index(after: dash)...])
-    }
-
     /// Lowest sequence number leads; everyone else watches the znode just before its own.
     private func evaluate(_ session: ZooKeeperSession, lockNode: String, coordinator: Coordinator) throws(ZooKeeperError) {
         while true {
-            let contenders = try session.children(tree.lock)
-                .compactMap { name in Self.sequence(of: name).map { (name, $0) } }
-                .sorted { $0.1 < $1.1 }
-            guard let position = contenders.firstIndex(where: { $0.0 == lockNode }) else {
+            let contenders = IndexTree.leaderFirst(try session.children(tree.lock))
+            guard let position = contenders.firstIndex(of: lockNode) else {
                 // Our znode is gone (deleted by hand): take a new place in line.
                 shared.withLock { $0.lockNode = nil }
                 stepDown("our lock znode disappeared")
@@ -271,7 +263,7 @@ final class ZooKeeperIndex: Sendable {
                 try takeLead(session, lockNode: lockNode, coordinator: coordinator)
                 return
             }
-            let predecessor = contenders[position - 1].0
+            let predecessor = contenders[position - 1]
             shared.withLock { $0.predecessor = predecessor }
             if try session.exists(tree.lock + "/" + predecessor, watch: true) {
                 logger.info("following: \(predecessor) is ahead of our \(lockNode) in \(tree.lock)")

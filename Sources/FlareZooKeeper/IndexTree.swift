@@ -32,6 +32,20 @@ public struct IndexTree: Sendable, Equatable {
     public static let metaKeys = ["partition-size", "key-hash-algorithm", "partition-type",
                                   "partition-modular-hint", "partition-modular-virtual"]
 
+    /// The sequence number ZooKeeper appended to a lock znode (`<uuid>-lock-0000000012`); nil for
+    /// a name of another form.
+    public static func lockSequence(of name: String) -> Int? {
+        guard let dash = name.lastIndex(of: "-") else { return nil }
+        let digits = name[name.index(after: dash)...]
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) else { return nil }
+        return Int(digits)
+    }
+
+    /// Lock znodes by sequence number, the leader first; names of another form are left out.
+    public static func leaderFirst(_ names: [String]) -> [String] {
+        names.compactMap { name in lockSequence(of: name).map { (name, $0) } }.sorted { $0.1 < $1.1 }.map(\.0)
+    }
+
     public enum Failure: Error, Sendable, CustomStringConvertible {
         case zooKeeper(ZooKeeperError)
         case missing(String)

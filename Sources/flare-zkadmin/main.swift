@@ -109,7 +109,7 @@ struct Show: ParsableCommand {
         let (session, layout) = try tree.connect()
         try layout.check(session)
         let servers = try session.children(layout.servers).sorted()
-        let lock = try session.children(layout.lock).sorted { (sequence($0) ?? .max) < (sequence($1) ?? .max) }
+        let lock = IndexTree.leaderFirst(try session.children(layout.lock))
         let leader = try lock.first.map { try session.get(layout.lock + "/" + $0).text } ?? ""
         print("servers \(servers.joined(separator: ","))")
         print("leader \(leader.isEmpty ? "-" : leader)")
@@ -117,10 +117,6 @@ struct Show: ParsableCommand {
         for (key, value) in try layout.readMeta(session).sorted(by: { $0.key < $1.key }) { print("meta \(key) \(value)") }
         let (state, _) = try layout.readNodeMap(session)
         print("nodemap version \(state.version) nodes \(state.map.count)")
-    }
-
-    private func sequence(_ name: String) -> Int? {
-        name.lastIndex(of: "-").flatMap { Int(name[name.index(after: $0)...]) }
     }
 }
 

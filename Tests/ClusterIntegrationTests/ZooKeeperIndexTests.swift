@@ -136,6 +136,14 @@ final class ZooKeeperIndexTests: ClusterTestCase {
         XCTAssertNotEqual(second.port, first.port)
         cluster.indexPort = second.port
 
+        // The tools take every index server and use one that answers (the dead leader is first).
+        let everyIndex = indexes.map(\.address).joined(separator: ",")
+        let listed = try runTool("flare-admin", ["list", "-i", everyIndex], in: cluster.root, timeout: 30)
+        XCTAssertEqual(listed.status, 0, "\(listed)")
+        XCTAssertTrue(listed.output.contains("\(cluster.node(1).host):\(cluster.node(1).port)"), "\(listed)")
+        let stats = try runTool("flare-stats", ["-i", everyIndex], in: cluster.root, timeout: 30)
+        XCTAssertEqual(stats.status, 0, "\(stats)")
+
         // A master killed afterwards is failed over by the new leader.
         let masterKilledAt = now()
         cluster.node(1).daemon.kill9()
