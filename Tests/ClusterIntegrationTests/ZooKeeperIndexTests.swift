@@ -10,6 +10,10 @@ import Glibc
 final class ZooKeeperIndexTests: ClusterTestCase {
     nonisolated(unsafe) static var ensemble: ZooKeeperEnsemble?
     nonisolated(unsafe) static var ensembleError: String?
+    /// A namespace whose veth pair lets one flarei be cut off from ZooKeeper (root only); the
+    /// ensemble then listens on the pair's host end, which host processes reach as well.
+    nonisolated(unsafe) static var namespace: NetworkNamespace?
+    nonisolated(unsafe) static var namespaceError: String?
 
     override class func setUp() {
         super.setUp()
@@ -17,8 +21,13 @@ final class ZooKeeperIndexTests: ClusterTestCase {
             ensembleError = "ZooKeeper is not installed (scripts/install-deps installs Debian's zookeeper)"
             return
         }
+        if geteuid() == 0 && FileManager.default.isExecutableFile(atPath: NetworkNamespace.ip) {
+            do { namespace = try NetworkNamespace.create() } catch { namespaceError = "\(error)" }
+        } else {
+            namespaceError = "creating a network namespace needs root and \(NetworkNamespace.ip)"
+        }
         do {
-            let started = try ZooKeeperEnsemble()
+            let started = try ZooKeeperEnsemble(host: namespace?.hostAddress ?? "127.0.0.1")
             ensemble = started
             try started.startAll()
         } catch {
@@ -29,13 +38,17 @@ final class ZooKeeperIndexTests: ClusterTestCase {
     override class func tearDown() {
         ensemble?.shutdown()
         ensemble = nil
+        namespace?.remove()
+        namespace = nil
         super.tearDown()
     }
 
     struct IndexProcess {
+        let host: String
+        /// Where the test reaches it (differs from `host` for one inside the namespace).
         let port: Int
         let daemon: Daemon
-        var address: String { "127.0.0.1:\(port)" }
+        var address: String { "\(host):\(port)" }
     }
 
     private var indexes: [IndexProcess] = []
@@ -48,34 +61,46 @@ final class ZooKeeperIndexTests: ClusterTestCase {
         return ensemble
     }
 
-    /// An initialised tree of its own under the ensemble, three flarei on it, and nodes 1–3 that
-    /// know all three index servers.
-    private func startIndexCluster() throws -> ZooKeeperEnsemble {
+    /// One flarei on the tree; `wrapper` runs it in a namespace (listening on all of its
+    /// addresses, named by `host`).
+    private func startIndex(_ number: Int, host: String, wrapper: [String] = []) throws -> IndexProcess {
+        let port = freePort(host: wrapper.isEmpty ? host : "127.0.0.1")
+        let dataDir = cluster.root.appendingPathComponent("i\(number)")
+        try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
+        let daemon = Daemon(label: "flarei \(number)", executable: Executables.url("flarei"),
+                            arguments: ["--data-dir", dataDir.path, "--index-db", uri, "--server-name", host,
+                                        "--server-address", wrapper.isEmpty ? host : "0.0.0.0", "--server-port", String(port)]
+                                + TestCluster.indexMonitorArguments,
+                            logPath: cluster.root.appendingPathComponent("flarei\(number).log").path, prefix: wrapper)
+        try daemon.start()
+        cluster.adopt(daemon)
+        let index = IndexProcess(host: host, port: port, daemon: daemon)
+        indexes.append(index)
+        guard waitUntil(timeout: 15, { (try? TestClient(host: host, port: port, timeout: 1).line("ping")) == "OK" }) else {
+            throw ClientError.timeout("flarei on \(index.address) to answer\n\(daemon.logTail())")
+        }
+        return index
+    }
+
+    /// An initialised tree of its own under the ensemble, three flarei on it (the first inside
+    /// `inner`, when given, and leading), and nodes 1–3 on `host` that know all three.
+    private func startIndexCluster(host: String = "127.0.0.1", inner: NetworkNamespace? = nil) throws -> ZooKeeperEnsemble {
         let ensemble = try requireEnsemble()
         uri = "zookeeper://\(ensemble.connectString)/flare-test/\(cluster.root.lastPathComponent)"
         let initialised = try runTool("flare-zkadmin", ["init", uri], in: cluster.root, timeout: 30)
         XCTAssertEqual(initialised.status, 0, "\(initialised)")
-        for number in 1...3 {
-            let port = freePort(host: "127.0.0.1")
-            let dataDir = cluster.root.appendingPathComponent("i\(number)")
-            try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
-            let daemon = Daemon(label: "flarei \(number)", executable: Executables.url("flarei"),
-                                arguments: ["--data-dir", dataDir.path, "--index-db", uri, "--server-name", "127.0.0.1",
-                                            "--server-address", "127.0.0.1", "--server-port", String(port)] + TestCluster.indexMonitorArguments,
-                                logPath: cluster.root.appendingPathComponent("flarei\(number).log").path)
-            try daemon.start()
-            cluster.adopt(daemon)
-            indexes.append(IndexProcess(port: port, daemon: daemon))
+        if let inner {
+            let first = try startIndex(1, host: inner.innerAddress, wrapper: [NetworkNamespace.ip, "netns", "exec", inner.name])
+            guard waitUntil(timeout: 10, { leader()?.port == first.port }) else { throw ClientError.timeout("the first flarei to lead\n\(indexLogs())") }
         }
-        for index in indexes {
-            guard waitUntil(timeout: 15, { (try? TestClient(host: "127.0.0.1", port: index.port, timeout: 1).line("ping")) == "OK" }) else {
-                throw ClientError.timeout("flarei on \(index.address) to answer\n\(index.daemon.logTail())")
-            }
-        }
+        while indexes.count < 3 { _ = try startIndex(indexes.count + 1, host: host) }
         guard waitUntil(timeout: 10, { leader() != nil }) else { throw ClientError.timeout("a flarei to take the lead\n\(indexLogs())") }
         cluster.nodeIndexServers = indexes.map(\.address).joined(separator: ",")
-        // The helpers ask a follower: its answers come from the map it follows.
-        cluster.indexPort = follower()!.port
+        if host != "127.0.0.1" { cluster.nodeHosts = [1: host, 2: host, 3: host] }
+        // The helpers ask a follower on the host: its answers come from the map it follows.
+        let asked = indexes.first { $0.daemon.isRunning && $0.port != leader()?.port && $0.host == host }!
+        cluster.indexHost = asked.host
+        cluster.indexPort = asked.port
         try cluster.startNodes([1, 2, 3])
         return ensemble
     }
@@ -100,7 +125,7 @@ final class ZooKeeperIndexTests: ClusterTestCase {
     /// A change that needs the leader (a no-op `node state … active` of an active proxy), sent to
     /// `index`: "OK" once some index decides (a follower forwards it).
     private func decides(through index: IndexProcess) -> Bool {
-        (try? TestClient(host: "127.0.0.1", port: index.port, timeout: 6).line("node state \(cluster.node(3).host) \(cluster.node(3).port) active")) == "OK"
+        (try? TestClient(host: index.host, port: index.port, timeout: 6).line("node state \(cluster.node(3).host) \(cluster.node(3).port) active")) == "OK"
     }
 
     func testLeaderKilledAnotherDecidesAndFailsOverAMaster() throws {
@@ -120,8 +145,8 @@ final class ZooKeeperIndexTests: ClusterTestCase {
         // Followers serve reads, and refuse leases naming the leader.
         let first = try XCTUnwrap(leader())
         let other = try XCTUnwrap(follower())
-        XCTAssertEqual(try TestClient(host: "127.0.0.1", port: other.port).line("ping"), "OK")
-        XCTAssertEqual(try TestClient(host: "127.0.0.1", port: other.port).line("lease 127.0.0.9 1 1000"),
+        XCTAssertEqual(try TestClient(host: other.host, port: other.port).line("ping"), "OK")
+        XCTAssertEqual(try TestClient(host: other.host, port: other.port).line("lease 127.0.0.9 1 1000"),
                        "SERVER_ERROR not the leading index server; the leader is \(first.address)")
 
         // kill -9 of the leader: another takes over and decides.
@@ -134,6 +159,7 @@ final class ZooKeeperIndexTests: ClusterTestCase {
         XCTAssertLessThan(takeover, 5.5, "take-over too slow")
         let second = try XCTUnwrap(leader(), indexLogs())
         XCTAssertNotEqual(second.port, first.port)
+        cluster.indexHost = second.host
         cluster.indexPort = second.port
 
         // The tools take every index server and use one that answers (the dead leader is first).
@@ -151,6 +177,7 @@ final class ZooKeeperIndexTests: ClusterTestCase {
         report(String(format: "the master killed after the take-over was failed over %.2f s after its kill", now() - masterKilledAt))
         XCTAssertTrue(cluster.waitForMapsInSync([2, 3]), cluster.mapsReport())
         let survivor = survivors.first { $0.port != second.port }!
+        cluster.indexHost = survivor.host
         cluster.indexPort = survivor.port
         XCTAssertTrue(cluster.waitForIndex(2, role: "master", state: "active", partition: 0, timeout: 5), "the follower does not follow: \(cluster.mapsReport())")
         XCTAssertEqual(try cluster.client(3).line("get zk-a").hasPrefix("VALUE zk-a"), true)
@@ -169,6 +196,95 @@ final class ZooKeeperIndexTests: ClusterTestCase {
         versions.stop()
         XCTAssertEqual(versions.decreases, [], "a node's map version went back")
         XCTAssertGreaterThan(versions.highest, 0)
+    }
+}
+
+extension ZooKeeperIndexTests {
+    /// Whether `index` itself decides: only the leader grants a lease (to a made-up node key here);
+    /// a follower refuses without forwarding.
+    private func grantsLeases(_ index: IndexProcess) -> Bool {
+        (try? TestClient(host: index.host, port: index.port, timeout: 0.5).line("lease 127.0.0.9 1 1"))?.hasPrefix("LEASE ") == true
+    }
+
+    /// The leading flarei runs in a network namespace whose link is cut: it stops deciding before
+    /// another starts (never two leaders), and follows the new one once the link is back.
+    func testLeaderCutOffFromZooKeeperStopsBeforeAnotherDecides() throws {
+        guard let space = Self.namespace else { return XCTFail("no network namespace: \(Self.namespaceError ?? "")") }
+        _ = try startIndexCluster(host: space.hostAddress, inner: space)
+        let cut = indexes[0]
+        XCTAssertEqual(leader()?.port, cut.port)
+        let versions = VersionWatch(nodes: [1, 2, 3].map { (cluster.node($0).host, cluster.node($0).port) })
+        versions.start()
+        defer { versions.stop() }
+        try cluster.makeFirstMaster(1)
+
+        // Inside the namespace, a probe asks the cut-off flarei for a lease every 20 ms, stamping
+        // each answer with the monotonic clock the test reads too.
+        let script = """
+        import socket, sys, time
+        port, end = int(sys.argv[1]), time.monotonic() + float(sys.argv[2])
+        while time.monotonic() < end:
+            try:
+                s = socket.create_connection(("127.0.0.1", port), timeout=0.3); s.settimeout(0.3)
+                s.sendall(b"lease 127.0.0.9 1 1\\r\\n"); answer = s.makefile().readline().strip(); s.close()
+            except Exception as e:
+                answer = "FAILED " + type(e).__name__
+            print("%.3f %s" % (time.monotonic(), answer), flush=True)
+            time.sleep(0.02)
+        """
+        let probeLog = cluster.root.appendingPathComponent("probe.log").path
+        let probe = Daemon(label: "lease probe", executable: URL(fileURLWithPath: "/usr/bin/python3"),
+                           arguments: ["-c", script, String(cut.port), "25"], logPath: probeLog,
+                           prefix: [NetworkNamespace.ip, "netns", "exec", space.name])
+        try probe.start()
+        cluster.adopt(probe)
+        XCTAssertTrue(waitUntil(timeout: 5) { probe.log().contains(" LEASE ") }, "the probe gets no lease from the leader: \(probe.logTail(5))")
+
+        let cutAt = now()
+        try space.setLink(up: false)
+        var healed = false
+        defer { if !healed { try? space.setLink(up: true) } }
+        var successor: IndexProcess?
+        XCTAssertTrue(waitUntil(timeout: 15, interval: 0.02) {
+            successor = indexes.dropFirst().first { grantsLeases($0) }
+            return successor != nil
+        }, "no other flarei took the lead:\n\(indexLogs())")
+        let successorAt = now()
+        usleep(500_000)
+        try space.setLink(up: true)
+        healed = true
+
+        // The cut-off flarei follows the new leader once it is back (its session expired meanwhile).
+        let newLeader = try XCTUnwrap(successor)
+        XCTAssertTrue(waitUntil(timeout: 15) {
+            (try? TestClient(host: cut.host, port: cut.port, timeout: 1).line("lease 127.0.0.9 1 1")) ==
+                "SERVER_ERROR not the leading index server; the leader is \(newLeader.address)"
+        }, "the cut-off flarei does not follow after the link is back:\n\(indexLogs())")
+        probe.kill9()
+
+        let answers = probe.log().split(separator: "\n").compactMap { line -> (at: Double, granted: Bool)? in
+            let parts = line.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, let at = Double(parts[0]) else { return nil }
+            return (at, parts[1].hasPrefix("LEASE "))
+        }
+        let lastGrant = try XCTUnwrap(answers.filter { $0.granted }.map(\.at).max())
+        XCTAssertLessThan(lastGrant, successorAt, "two leaders: the cut-off flarei granted a lease after \(newLeader.address) began deciding")
+        XCTAssertTrue(answers.contains { !$0.granted && $0.at > lastGrant && $0.at < successorAt },
+                      "the cut-off flarei was not seen refusing before the new leader decided: \(probe.logTail(10))")
+        report(String(format: "cut-off leader: last decision %.2f s after the cut, the next leader decides %.2f s after it (%.2f s without a leader)",
+                      lastGrant - cutAt, successorAt - cutAt, successorAt - lastGrant))
+
+        // The cluster goes on with the new leader: a master killed now is failed over.
+        cluster.indexHost = newLeader.host
+        cluster.indexPort = newLeader.port
+        let slave = cluster.node(2)
+        XCTAssertEqual(try cluster.indexCommand("node role \(slave.host) \(slave.port) slave 1 0"), "OK")
+        XCTAssertTrue(cluster.waitForIndex(2, role: "slave", state: "active", partition: 0), cluster.mapsReport())
+        cluster.node(1).daemon.kill9()
+        XCTAssertTrue(cluster.waitForIndex(2, role: "master", state: "active", partition: 0, timeout: 15), cluster.mapsReport() + "\n" + indexLogs())
+        XCTAssertTrue(cluster.waitForMapsInSync([2, 3]), cluster.mapsReport())
+        versions.stop()
+        XCTAssertEqual(versions.decreases, [], "a node's map version went back")
     }
 }
 

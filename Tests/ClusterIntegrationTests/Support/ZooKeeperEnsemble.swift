@@ -18,10 +18,15 @@ final class ZooKeeperEnsemble {
     private(set) var servers: [Daemon?] = [nil, nil, nil]
     static let clientPorts = [21811, 21812, 21813]
 
-    /// `host:port,host:port,host:port`, as in `index-db = zookeeper://…/path`.
-    var connectString: String { Self.clientPorts.map { "127.0.0.1:\($0)" }.joined(separator: ",") }
+    /// The address clients reach the servers at (loopback, or the host end of a test's veth pair
+    /// so that a process in a network namespace reaches them too).
+    let host: String
 
-    init() throws {
+    /// `host:port,host:port,host:port`, as in `index-db = zookeeper://…/path`.
+    var connectString: String { Self.clientPorts.map { "\(host):\($0)" }.joined(separator: ",") }
+
+    init(host: String = "127.0.0.1") throws {
+        self.host = host
         root = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("flare-zk-\(getpid())-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         for id in 1...3 {
@@ -35,7 +40,7 @@ final class ZooKeeperEnsemble {
             syncLimit=4
             dataDir=\(dir.path)
             clientPort=\(Self.clientPorts[id - 1])
-            clientPortAddress=127.0.0.1
+            clientPortAddress=\(host)
             admin.enableServer=false
             4lw.commands.whitelist=srvr,ruok
             """
@@ -64,7 +69,7 @@ final class ZooKeeperEnsemble {
 
     /// `leader` or `follower` from the four-letter `srvr` command; nil when the server does not serve.
     func mode(of id: Int) -> String? {
-        guard let client = try? TestClient(host: "127.0.0.1", port: Self.clientPorts[id - 1], timeout: 1),
+        guard let client = try? TestClient(host: host, port: Self.clientPorts[id - 1], timeout: 1),
               (try? client.send(Array("srvr".utf8))) != nil else { return nil }
         while let line = try? client.readLine() {
             if line.hasPrefix("Mode: ") { return String(line.dropFirst("Mode: ".count)) }
