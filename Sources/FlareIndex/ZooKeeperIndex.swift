@@ -72,6 +72,13 @@ final class ZooKeeperIndex: Sendable {
             .map { $0.count == 1 ? "0" + $0 : $0 }.joined()
         let parts = [hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20)]
         lockPrefix = parts.joined(separator: "-") + "-lock-"
+        store.onConflict { [self] in
+            queue.async {
+                self.logger.warning("\(self.tree.nodemap) was written by someone else: reading it again")
+                self.stepDown("the node map in ZooKeeper changed under this leader")
+                self.enter()
+            }
+        }
     }
 
     // MARK: Start and stop (main thread)
@@ -337,8 +344,15 @@ final class ZooKeeperIndex: Sendable {
     private func refreshMap() {
         guard let session = shared.withLock({ $0.session }), let coordinator = shared.withLock({ $0.coordinator }) else { return }
         do {
-            let (state, _) = try tree.readNodeMap(session, watch: true)
-            if !shared.withLock({ $0.leading }) { coordinator.adopt(state) }
+            let (state, version) = try tree.readNodeMap(session, watch: true)
+            if !shared.withLock({ $0.leading }) {
+                coordinator.adopt(state)
+            } else if version > store.expectedVersion {
+                // Not our write: the map was replaced by hand while we lead; start from it.
+                logger.warning("\(tree.nodemap) was written by someone else: reading it again")
+                stepDown("the node map in ZooKeeper changed under this leader")
+                enter()
+            }
         } catch {
             logger.warning("cannot read the node map from ZooKeeper: \(error)")
             if session.isConnected { retryLater() }

@@ -52,9 +52,9 @@ final class ZooKeeperIndexTests: ClusterTestCase {
     }
 
     private var indexes: [IndexProcess] = []
-    private var uri = ""
+    var uri = ""
 
-    private func requireEnsemble() throws -> ZooKeeperEnsemble {
+    func requireEnsemble() throws -> ZooKeeperEnsemble {
         guard let ensemble = Self.ensemble, Self.ensembleError == nil else {
             throw ClientError.unexpected("ZooKeeper ensemble", Self.ensembleError ?? "not started")
         }
@@ -63,7 +63,7 @@ final class ZooKeeperIndexTests: ClusterTestCase {
 
     /// One flarei on the tree; `wrapper` runs it in a namespace (listening on all of its
     /// addresses, named by `host`).
-    private func startIndex(_ number: Int, host: String, wrapper: [String] = []) throws -> IndexProcess {
+    func startIndex(_ number: Int, host: String, wrapper: [String] = []) throws -> IndexProcess {
         let port = freePort(host: wrapper.isEmpty ? host : "127.0.0.1")
         let dataDir = cluster.root.appendingPathComponent("i\(number)")
         try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
@@ -106,7 +106,7 @@ final class ZooKeeperIndexTests: ClusterTestCase {
     }
 
     /// The leading flarei, from the lock znodes (`flare-zkadmin show`).
-    private func leader() -> IndexProcess? {
+    func leader() -> IndexProcess? {
         guard let run = try? runTool("flare-zkadmin", ["show", uri], in: cluster.root, timeout: 20), run.status == 0,
               let line = run.output.split(separator: "\n").first(where: { $0.hasPrefix("leader ") }) else { return nil }
         let address = line.dropFirst("leader ".count)
@@ -118,7 +118,7 @@ final class ZooKeeperIndexTests: ClusterTestCase {
         return indexes.first { $0.daemon.isRunning && $0.port != lead?.port }
     }
 
-    private func indexLogs() -> String {
+    func indexLogs() -> String {
         indexes.enumerated().map { "=== flarei \($0.offset + 1) \($0.element.address):\n\($0.element.daemon.logTail(25))" }.joined(separator: "\n")
     }
 
@@ -202,7 +202,7 @@ final class ZooKeeperIndexTests: ClusterTestCase {
 extension ZooKeeperIndexTests {
     /// Whether `index` itself decides: only the leader grants a lease (to a made-up node key here);
     /// a follower refuses without forwarding.
-    private func grantsLeases(_ index: IndexProcess) -> Bool {
+    func grantsLeases(_ index: IndexProcess) -> Bool {
         (try? TestClient(host: index.host, port: index.port, timeout: 0.5).line("lease 127.0.0.9 1 1"))?.hasPrefix("LEASE ") == true
     }
 
@@ -285,6 +285,42 @@ extension ZooKeeperIndexTests {
         XCTAssertTrue(cluster.waitForMapsInSync([2, 3]), cluster.mapsReport())
         versions.stop()
         XCTAssertEqual(versions.decreases, [], "a node's map version went back")
+    }
+}
+
+extension ZooKeeperIndexTests {
+    /// Moving a cluster from `file://` to ZooKeeper: `flare-zkadmin import` loads flare.xml into the
+    /// tree, and a flarei on the tree leads with that map. An import while it leads (by hand, with
+    /// --force) replaces the map it starts from.
+    func testFlareXMLImportedIntoTheTree() throws {
+        let ensemble = try requireEnsemble()
+        try cluster.startIndex()
+        try cluster.startNodes([1])
+        try cluster.makeFirstMaster(1)
+        let fileVersion = try XCTUnwrap(UInt64(try cluster.indexClient().stats()["node_map_version"] ?? ""))
+        cluster.index.kill9()
+
+        uri = "zookeeper://\(ensemble.connectString)/flare-test/\(cluster.root.lastPathComponent)"
+        let flareXML = cluster.indexDataDir.appendingPathComponent("flare.xml").path
+        let imported = try runTool("flare-zkadmin", ["import", uri, flareXML], in: cluster.root, timeout: 30)
+        XCTAssertEqual(imported.status, 0, "\(imported)")
+        XCTAssertTrue(imported.output.contains("imported 1 node(s)"), "\(imported)")
+        let refused = try runTool("flare-zkadmin", ["import", uri, flareXML], in: cluster.root, timeout: 30)
+        XCTAssertNotEqual(refused.status, 0, "a second import without --force replaced the map: \(refused)")
+        XCTAssertTrue(refused.errors.contains("already lists 1 node(s)"), "\(refused)")
+
+        let index = try startIndex(1, host: "127.0.0.1")
+        XCTAssertTrue(waitUntil(timeout: 10) { self.leader()?.port == index.port }, indexLogs())
+        let client = try TestClient(host: index.host, port: index.port)
+        XCTAssertEqual(try client.statsNodes()[cluster.key(1)]?.role, "master")
+        XCTAssertEqual(try client.stats()["node_map_version"], String(fileVersion))
+
+        let replaced = try runTool("flare-zkadmin", ["import", "--force", uri, flareXML], in: cluster.root, timeout: 30)
+        XCTAssertEqual(replaced.status, 0, "\(replaced)")
+        XCTAssertTrue(waitUntil(timeout: 10) { (try? client.stats()["node_map_version"]) == String(fileVersion + 1) },
+                      "the leader did not take the imported map: \(indexLogs())")
+        XCTAssertTrue(waitUntil(timeout: 10) { self.grantsLeases(index) }, "the leader does not decide after the import: \(indexLogs())")
+        XCTAssertEqual(try client.line("node state \(cluster.node(1).host) \(cluster.node(1).port) active"), "OK")
     }
 }
 
