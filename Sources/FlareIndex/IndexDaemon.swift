@@ -48,6 +48,7 @@ public final class IndexDaemon {
             coordinator = try Coordinator(file: MapFile(directory: directory), settings: monitorSettings, logger: logger)
             source = "\(directory)/flare.xml"
         case .zookeeper(let servers, let path):
+            try ProcessControl.prepareDataDirectory(settings.dataDir)  // the pid file's home
             let link = ZooKeeperIndex(servers: servers, tree: IndexTree(root: path), me: "\(settings.serverName):\(settings.serverPort)",
                                       sessionTimeoutMilliseconds: Int32(clamping: settings.zookeeperSessionTimeout), logger: logger)
             let (state, values) = try Self.loading { () throws(ZooKeeperIndex.Failure) in try link.load(waitingUpTo: 10) }
