@@ -4,9 +4,9 @@ import Glibc
 #endif
 
 /// A ZooKeeper ensemble of three servers on loopback, from Debian's `zookeeper` package (Java),
-/// each with its own zoo.cfg and myid in a temporary directory. Fixed ports below the ephemeral
-/// range (other tests pick theirs with `freePort`, which stays in it): clients 21811-21813, quorum
-/// 22881-22883, election 23881-23883.
+/// each with its own zoo.cfg and myid in a temporary directory. Its nine ports (clients, quorum,
+/// election) lie below the ephemeral range, where `freePort` never picks one, at an offset from the
+/// test process's pid so that two test runs on one machine do not meet.
 final class ZooKeeperEnsemble {
     static let jar = "/usr/share/java/zookeeper.jar"
     static let java = "/usr/bin/java"
@@ -16,7 +16,8 @@ final class ZooKeeperEnsemble {
 
     let root: URL
     private(set) var servers: [Daemon?] = [nil, nil, nil]
-    static let clientPorts = [21811, 21812, 21813]
+    static let basePort = 20000 + Int(getpid() % 1000) * 12
+    static let clientPorts = [basePort, basePort + 1, basePort + 2]
 
     /// The address clients reach the servers at (loopback, or the host end of a test's veth pair
     /// so that a process in a network namespace reaches them too).
@@ -44,7 +45,7 @@ final class ZooKeeperEnsemble {
             admin.enableServer=false
             4lw.commands.whitelist=srvr,ruok
             """
-            for peer in 1...3 { config += "\nserver.\(peer)=127.0.0.1:\(22880 + peer):\(23880 + peer)" }
+            for peer in 1...3 { config += "\nserver.\(peer)=127.0.0.1:\(Self.basePort + 2 + peer):\(Self.basePort + 5 + peer)" }
             try (config + "\n").write(to: dir.appendingPathComponent("zoo.cfg"), atomically: true, encoding: .utf8)
         }
     }
