@@ -379,9 +379,10 @@ final class Coordinator: @unchecked Sendable {
     /// node's lease is revoked. The time is taken at receipt, after the node's send time.
     func renewLease(nodeKey: String, milliseconds: Int64) -> LeaseAnswer {
         let now = ServerClock.monotonicMilliseconds()
-        let (deciding, currentRole) = lock.withLock { (decidesLocked(now: now), role) }
+        let (deciding, currentRole, listed) = lock.withLock { (decidesLocked(now: now), role, state.map[nodeKey: nodeKey] != nil) }
         let granted = leases.withLock { leases -> Bool in
-            leases.lengths[nodeKey] = milliseconds
+            // Only for nodes of the map: anyone may send `lease`, the record must stay bounded.
+            if listed { leases.lengths[nodeKey] = milliseconds }
             return deciding && leases.grants.grant(nodeKey, milliseconds: milliseconds, now: now)
         }
         guard deciding else { return .notDeciding(Self.notDeciding(currentRole)) }

@@ -166,11 +166,11 @@ final class ZooKeeperIndex: Sendable {
             reopen()
         case .nodeDeleted(let path):
             let (predecessor, lockNode) = shared.withLock { ($0.predecessor, $0.lockNode) }
-            if path == tree.lock + "/" + (predecessor ?? "") || path == tree.lock + "/" + (lockNode ?? "") {
-                if path.hasSuffix("/" + (lockNode ?? "-")) {
-                    stepDown("our lock znode \(path) was deleted")
-                    shared.withLock { $0.lockNode = nil }
-                }
+            if let lockNode, path == tree.lock + "/" + lockNode {
+                stepDown("our lock znode \(path) was deleted")
+                shared.withLock { $0.lockNode = nil }
+                enter()
+            } else if let predecessor, path == tree.lock + "/" + predecessor {
                 enter()
             }
         case .nodeChanged(let path), .nodeCreated(let path):

@@ -115,7 +115,7 @@ public final class ZooKeeperSession: @unchecked Sendable {
             }
         }
         try check(code, "create", path)
-        return String(cString: created)
+        return String(decoding: created.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// A znode's data and its version (for a conditional `set`).
