@@ -105,6 +105,10 @@ let package = Package(
         .testTarget(name: "FlareClusterTests", dependencies: ["FlareCluster"]),
         .testTarget(name: "FlareToolsTests", dependencies: ["FlareTools"]),
         .testTarget(name: "FlareZooKeeperTests", dependencies: ["FlareZooKeeper"]),
+        .testTarget(name: "FlareIndexTests", dependencies: [
+            "FlareIndex", "FlareCluster", "FlareNet",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "FlaredIntegrationTests", dependencies: ["FlareProtocol"]),
         .testTarget(name: "FlareBenchTests", dependencies: ["flare-bench"]),
         .testTarget(name: "FlareNodeTests", dependencies: ["FlareNode", "FlareCluster", "FlareProtocol", "FlareConfig"]),
