@@ -22,6 +22,7 @@ enum IndexKey: String, SettingKey {
     // Additions of this implementation (not in the original flare).
     case serverAddress = "server-address"
     case logLevel = "log-level"
+    case zookeeperSessionTimeout = "zookeeper-session-timeout"
 
     var spec: SettingSpec {
         switch self {
@@ -76,6 +77,9 @@ enum IndexKey: String, SettingKey {
         case .logLevel:
             SettingSpec(.choice(LogLevel.names), default: .value("info"), dynamic: true,
                         "least severe level logged (addition of this implementation)")
+        case .zookeeperSessionTimeout:
+            SettingSpec(.integer(.positive), default: .value("3000"),
+                        "ms a flarei may be silent before ZooKeeper ends its session and another takes the lead (index-db = zookeeper://; addition of this implementation)")
         }
     }
 }

@@ -38,6 +38,8 @@ public struct IndexSettings: Equatable, Sendable {
     /// Listen address.
     public var serverAddress: String
     public var logLevel: LogLevel
+    /// Milliseconds; asked of ZooKeeper, which bounds it by its tickTime (2 to 20 ticks).
+    public var zookeeperSessionTimeout: Int
 
     /// Kept so a SIGHUP reload re-applies what the operator typed at start-up.
     /// Part of equality: settings from different command lines reload
@@ -77,5 +79,6 @@ public struct IndexSettings: Equatable, Sendable {
         threadPoolSize = values.int(.threadPoolSize)
         serverAddress = values.text(.serverAddress)
         logLevel = values.choice(.logLevel)
+        zookeeperSessionTimeout = values.int(.zookeeperSessionTimeout)
     }
 }

@@ -113,6 +113,7 @@ final class IndexHandler: ConnectionHandler {
 
     private func node(_ args: [String], _ output: ReplyBuffer) {
         guard let sub = args.first else { output.append("ERROR\r\n"); return }
+        if forwarded((["node"] + args).joined(separator: " "), list: sub == "add", output) { return }
         let rest = Array(args.dropFirst())
         switch sub {
         case "add":
@@ -161,11 +162,52 @@ final class IndexHandler: ConnectionHandler {
 
     private func shutdown(_ args: [String], _ output: ReplyBuffer) {
         guard args.count == 2, let port = Self.port(args[1]) else { output.append("ERROR\r\n"); return }
+        if forwarded((["shutdown"] + args).joined(separator: " "), list: false, output) { return }
         let name = args[0]
         reply(context.coordinator.perform("shutdown \(name) \(port)") { (state: inout IndexState) throws(IndexCommandError) in
             try state.shutdownNode(name: name, port: port)
         }, failure: "SERVER_ERROR failed to shutdown", output)
     }
+
+    /// With several index servers on ZooKeeper only the leader changes the map: a follower hands
+    /// the request to it and relays the answer (`list`: `NODE` lines up to `END`, else one line),
+    /// so nodes and tools may talk to any index. False when this index decides itself.
+    private func forwarded(_ line: String, list: Bool, _ output: ReplyBuffer) -> Bool {
+        let coordinator = context.coordinator
+        guard !coordinator.decides else { return false }
+        let role = coordinator.currentRole
+        guard case .follower(let leader?) = role, let colon = leader.lastIndex(of: ":"),
+              let port = Int(leader[leader.index(after: colon)...]) else {
+            output.append("SERVER_ERROR \(Coordinator.notDeciding(role))\r\n")
+            return true
+        }
+        let host = String(leader[..<colon])
+        guard let fd = LineClient.connect(host: host, port: port, timeoutMilliseconds: Self.forwardTimeoutMilliseconds) else {
+            output.append("SERVER_ERROR the leading index server \(leader) does not answer\r\n")
+            return true
+        }
+        defer { close(fd) }
+        LineClient.setTimeout(fd, milliseconds: Self.forwardTimeoutMilliseconds)
+        guard LineClient.send(fd, line + "\r\n") else {
+            output.append("SERVER_ERROR the leading index server \(leader) does not answer\r\n")
+            return true
+        }
+        var relayed = ""
+        while let answer = LineClient.readLine(fd) {
+            relayed += answer + "\r\n"
+            let last = !list || answer == "END" || answer.hasPrefix("ERROR") || answer.hasPrefix("SERVER_ERROR") || answer.hasPrefix("CLIENT_ERROR")
+            if last {
+                output.append(relayed)
+                return true
+            }
+        }
+        // Nothing partial is relayed: the client sees one clear failure, not half a node list.
+        output.append("SERVER_ERROR the leading index server \(leader) did not finish its answer\r\n")
+        return true
+    }
+
+    /// A forwarded change may wait for a priority push on the leader (up to a few seconds).
+    static let forwardTimeoutMilliseconds = 5000
 
     private func reply(_ result: Result<IndexState, IndexCommandError>, failure: StaticString, _ output: ReplyBuffer) {
         switch result {
@@ -189,10 +231,10 @@ final class IndexHandler: ConnectionHandler {
             return
         }
         let nodeKey = NodeEntry.nodeKey(name: args[0], port: port)
-        if let version = context.coordinator.renewLease(nodeKey: nodeKey, milliseconds: milliseconds) {
-            output.append("LEASE \(version)\r\n")
-        } else {
-            output.append("SERVER_ERROR lease revoked: \(nodeKey) is being failed over\r\n")
+        switch context.coordinator.renewLease(nodeKey: nodeKey, milliseconds: milliseconds) {
+        case .granted(let version): output.append("LEASE \(version)\r\n")
+        case .revoked: output.append("SERVER_ERROR lease revoked: \(nodeKey) is being failed over\r\n")
+        case .notDeciding(let reason): output.append("SERVER_ERROR \(reason)\r\n")
         }
     }
 

@@ -77,12 +77,17 @@ enum IndexClient {
         /// `SERVER_ERROR lease revoked` (the index is failing this node over), or `ERROR` from an
         /// index that grants no leases: the index answered, but the lease is not renewed.
         case refused(version: UInt64)
+        /// With several index servers only the leading one grants leases; the others name it
+        /// (`SERVER_ERROR not the leading index server; the leader is <name>:<port>`), or say
+        /// that none leads right now (`leader` nil).
+        case notLeading(leader: IndexServerAddress?)
 
         var isGranted: Bool { if case .granted = self { true } else { false } }
 
         var version: UInt64 {
             switch self {
             case .granted(let version), .refused(let version): version
+            case .notLeading: 0
             }
         }
     }
@@ -92,8 +97,21 @@ enum IndexClient {
     static func renewLease(fd: Int32, server: IndexServerAddress, name: String, port: Int, milliseconds: Int64) -> LeaseAnswer? {
         guard LineClient.send(fd, "lease \(name) \(port) \(milliseconds)\r\n"), let line = LineClient.readLine(fd) else { return nil }
         if line.hasPrefix("LEASE "), let version = UInt64(line.dropFirst("LEASE ".count)) { return .granted(version: version) }
+        if line.hasPrefix(notLeadingPrefix) { return .notLeading(leader: leader(named: line)) }
         guard line == "ERROR" || line.hasPrefix("SERVER_ERROR"), let version = mapVersion(fd: fd, server: server) else { return nil }
         return .refused(version: version)
+    }
+
+    static let notLeadingPrefix = "SERVER_ERROR not the leading index server"
+
+    /// The `<name>:<port>` after "the leader is " in a follower's refusal.
+    static func leader(named line: String) -> IndexServerAddress? {
+        let marker = "the leader is "
+        guard let start = line.indices.first(where: { line[$0...].hasPrefix(marker) }) else { return nil }
+        let text = line[line.index(start, offsetBy: marker.count)...]
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (1...65535).contains(port), colon > text.startIndex else { return nil }
+        return IndexServerAddress(name: String(text[..<colon]), port: port)
     }
 
     /// The index's map (`stats nodes`) on an open connection. Read after the version (of a lease

@@ -212,18 +212,21 @@ final class NodeMembership: @unchecked Sendable {
     }
 
     /// Re-registers if the index forgot us (restarted without its data); returns when to check again.
+    /// With several index servers one that lists us is enough: a follower cut off from ZooKeeper
+    /// may hold an old map, and a needless `node add` would be taken for a restart of this node.
     private func checkRegistration() -> Double {
         let (servers, key) = lock.withLock { (settings.indexServers, view.selfKey) }
+        var unlisted = false
         for server in servers {
             switch IndexClient.knows(key, at: server) {
             case .some(true): return Self.checkInterval
-            case .some(false):
-                deliver(.forgotten)
-                return 0
+            case .some(false): unlisted = true
             case .none: continue
             }
         }
-        return Self.checkInterval
+        guard unlisted else { return Self.checkInterval }
+        deliver(.forgotten)
+        return 0
     }
 
     // MARK: node sync

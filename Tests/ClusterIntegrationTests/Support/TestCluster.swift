@@ -28,7 +28,8 @@ final class NodeProcess {
 final class TestCluster {
     let name: String
     let root: URL
-    let indexPort: Int
+    /// The index the helpers ask (`indexClient`, `waitForIndex`…); a test with several moves it.
+    var indexPort: Int
     private(set) var index: Daemon!
     private(set) var nodes: [Int: NodeProcess] = [:]
     private var allDaemons: [Daemon] = []
@@ -44,6 +45,8 @@ final class TestCluster {
     /// Per-node command prefix, e.g. `ip netns exec <ns>`; such a node's port is picked on loopback,
     /// which is free in a fresh namespace too.
     var nodeWrappers: [Int: [String]] = [:]
+    /// `index-servers` of the nodes when not just `indexAddress` (several index servers).
+    var nodeIndexServers: String?
 
     init(name: String) throws {
         self.name = name
@@ -57,6 +60,9 @@ final class TestCluster {
     var indexDataDir: URL { root.appendingPathComponent("i") }
 
     // MARK: processes
+
+    /// Keeps a daemon started by the test itself, so `shutdown` kills it too.
+    func adopt(_ daemon: Daemon) { allDaemons.append(daemon) }
 
     func startIndex(extra: [String] = []) throws {
         try FileManager.default.createDirectory(at: indexDataDir, withIntermediateDirectories: true)
@@ -87,7 +93,7 @@ final class TestCluster {
         try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
         let daemon = Daemon(label: "flared \(host):\(port)", executable: Executables.url("flared"),
                             arguments: ["--data-dir", dataDir.path, "--server-name", host, "--server-address", host,
-                                        "--server-port", String(port), "--index-servers", indexAddress,
+                                        "--server-port", String(port), "--index-servers", nodeIndexServers ?? indexAddress,
                                         "--thread-pool-size", "2"] + extra,
                             logPath: root.appendingPathComponent("n\(number).log").path, prefix: wrapper)
         try daemon.start()
