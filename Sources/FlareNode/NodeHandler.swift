@@ -50,6 +50,8 @@ public final class NodeHandler: ConnectionHandler {
         return PeerPool(worker: worker, concurrency: context.proxyConcurrency, registry: context.peerLinks)
     }()
     private var peerPoolOpened = false
+    /// Where a meta command's base64 key is decoded.
+    lazy var metaKeys = MetaKeyBuffer(capacity: context.limits.maxKeyLength)
     unowned let worker: Worker
 
     public init(context: NodeContext, worker: Worker) {
@@ -180,6 +182,8 @@ public final class NodeHandler: ConnectionHandler {
         case .meta, .shutdown:
             // Index-server commands.
             output.append("ERROR\r\n")
+        case .mg, .ms, .md, .ma, .mn, .me:
+            return executeMeta(request, on: connection)
         }
         return .next
     }

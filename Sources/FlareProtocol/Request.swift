@@ -31,6 +31,8 @@ public struct Request {
     /// The `<a:1,b:2>` prefix of a forwarded request without its brackets: the nodes it passed
     /// through (flare's proxy prefix). Empty for client requests.
     public var proxyPath = UnsafeRawBufferPointer(start: nil, count: 0)
+    /// The flags of a meta command; `arguments` then starts at its first flag.
+    public var meta = MetaFlags()
 
     init(command: Command, line: UnsafeRawBufferPointer, arguments: Tokenizer) {
         self.command = command
@@ -59,6 +61,8 @@ public enum ProtocolError: Error, Sendable, Equatable {
     case invalidExptime
     case invalidDelta
     case binaryProtocol
+    /// A malformed meta command (MetaError says which way).
+    case meta(MetaError)
 
     public var reply: StaticString {
         switch self {
@@ -71,6 +75,7 @@ public enum ProtocolError: Error, Sendable, Equatable {
         case .invalidExptime: "CLIENT_ERROR invalid exptime argument\r\n"
         case .invalidDelta: "CLIENT_ERROR invalid numeric delta argument\r\n"
         case .binaryProtocol: "CLIENT_ERROR the binary protocol is not supported; use the text protocol\r\n"
+        case .meta(let error): error.reply
         }
     }
 }

@@ -48,6 +48,8 @@ public struct RequestParser: Sendable {
         var request = Request(command: command, line: line, arguments: tokens)
         request.proxyPath = proxyPath
         switch command {
+        case .mg, .ms, .md, .ma, .mn, .me:
+            return parseMeta(&request, tokens: &tokens, input: input, lineConsumed: consumed)
         case .set, .add, .replace, .append, .prepend, .cas:
             return parseStorage(&request, tokens: &tokens, input: input, lineConsumed: consumed)
         case .get, .gets:

@@ -81,6 +81,8 @@ struct StoreOperation: RecordUpdater {
             guard prior.kind == .gone else { return .keep }
         case .replace, .append, .prepend:
             guard prior.kind == .alive else { return .keep }
+            // A cas unique given with these (meta `ms C…`) must match, as memcached checks it.
+            guard casUnique == 0 || casUnique == prior.version else { outcome = .exists; return .keep }
         case .set, .cas:
             break
         }

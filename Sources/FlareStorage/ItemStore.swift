@@ -19,8 +19,8 @@
 /// get/touch may run under a record lock or on a per-thread copy of the item:
 /// keep them short and do not call back into the store from them.
 public final class ItemStore: @unchecked Sendable {
-    private let engine: any StorageEngine
-    private let holds: DeleteHoldCache
+    let engine: any StorageEngine
+    let holds: DeleteHoldCache
     /// Issues every local version; replication observes the versions it applies through it.
     public let versions: VersionClock
 
@@ -59,7 +59,7 @@ public final class ItemStore: @unchecked Sendable {
         return result
     }
 
-    /// Runs a storage command. `expire` is absolute; `casUnique` is used by `.cas` only;
+    /// Runs a storage command. `expire` is absolute; `casUnique` is compared by `.cas`, and by `.replace`/`.append`/`.prepend` when non-zero;
     /// a non-zero `version` is a replicated write, stored with that version only if it is
     /// newer than the key's item and tombstone (else `.superseded`); `.cas` ignores it.
     public func store(_ command: StoreCommand, key: UnsafeRawBufferPointer, flags: UInt32, expire: Int64,

@@ -1,0 +1,124 @@
+/// Parsing of memcached 1.6's meta commands (`mg`, `ms`, `md`, `ma`, `mn`, `me`), with the error
+/// replies of memcached 1.6.18: a client library's tests recognise them.
+extension RequestParser {
+    /// Flag letters memcached 1.6.18 knows (any meta command accepts them; each command ignores
+    /// those that do not concern it).
+    static let knownMetaFlags: UInt64 = "bNTRlOPLkstcfvhuqFCMJDI".utf8.reduce(0) { $0 | MetaFlags.bit($1) }
+
+    /// `<cmd> <key> [<datalen> (ms)] <flag>*` (+ data block for `ms`).
+    func parseMeta(_ request: inout Request, tokens: inout Tokenizer,
+                   input: UnsafeRawBufferPointer, lineConsumed: Int) -> ParseResult {
+        func fail(_ error: ProtocolError, swallow: Int = 0) -> ParseResult {
+            .invalid(error, consumed: lineConsumed, swallow: swallow, silent: false, close: false)
+        }
+        let command = request.command
+        if command == .mn { return .request(request, consumed: lineConsumed) }
+        guard let key = tokens.next() else {
+            return fail(command == .me ? .meta(.badFormat) : .unknownCommand)
+        }
+        guard isValidKey(key) else { return fail(.meta(.badFormat)) }
+        request.key = key
+        var swallow = 0
+        if command == .ms {
+            // Without a readable length the data block cannot be told from the next command.
+            guard let lengthWord = tokens.next() else { return fail(.meta(.badFormat)) }
+            guard let length = Decimal.uint64(lengthWord), length <= UInt64(Int32.max) - 2 else {
+                return fail(.meta(.badFormat))
+            }
+            swallow = Int(length) + 2
+        }
+        request.arguments = tokens
+        if command == .me {
+            // memcached's `me` reads only a `b` after the key and ignores anything else.
+            if tokens.next()?.equals("b") == true {
+                guard Base64.isValid(key) else { return fail(.meta(.badFormat)) }
+                request.meta.present = MetaFlags.bit(UInt8(ascii: "b"))
+            }
+            return .request(request, consumed: lineConsumed)
+        }
+        if let error = parseMetaFlags(&request.meta, tokens: &tokens) {
+            // md and ma answer every flag problem with one message.
+            let reported = command == .md || command == .ma ? MetaError.invalidOrDuplicateFlag : error
+            return fail(.meta(reported), swallow: swallow)
+        }
+        if request.meta.has("b"), !Base64.isValid(key) {
+            let reported = command == .md || command == .ma ? MetaError.invalidOrDuplicateFlag : .keyDecoding
+            return fail(.meta(reported), swallow: swallow)
+        }
+        switch command {
+        case .ms:
+            if request.meta.has("M") {
+                switch request.meta.mode {
+                case UInt8(ascii: "E"), UInt8(ascii: "A"), UInt8(ascii: "P"), UInt8(ascii: "R"), UInt8(ascii: "S"): break
+                default: return fail(.meta(.invalidSetMode), swallow: swallow)
+                }
+            }
+            let length = swallow - 2
+            guard length <= limits.maxValueSize else {
+                return .invalid(.objectTooLarge, consumed: lineConsumed, swallow: swallow, silent: false, close: false)
+            }
+            let total = lineConsumed + swallow
+            guard input.count >= total else { return .needMore(atLeast: total) }
+            if input[total - 2] != 0x0D || input[total - 1] != 0x0A {
+                return .invalid(.badDataChunk, consumed: total, swallow: 0, silent: false, close: false)
+            }
+            request.value = UnsafeRawBufferPointer(rebasing: input[lineConsumed..<(lineConsumed + length)])
+            return .request(request, consumed: total)
+        case .ma:
+            if request.meta.has("M") {
+                switch request.meta.mode {
+                case UInt8(ascii: "I"), UInt8(ascii: "+"), UInt8(ascii: "D"), UInt8(ascii: "-"): break
+                default: return fail(.meta(.invalidArithmeticMode))
+                }
+            }
+        default:
+            break
+        }
+        return .request(request, consumed: lineConsumed)
+    }
+
+    /// Reads every flag word; nil when all are valid.
+    func parseMetaFlags(_ flags: inout MetaFlags, tokens: inout Tokenizer) -> MetaError? {
+        while let word = tokens.next() {
+            let letter = word[0]
+            let bit = MetaFlags.bit(letter)
+            guard RequestParser.knownMetaFlags & bit != 0 else { return .invalidFlag }
+            guard flags.present & bit == 0 else { return .duplicateFlag }
+            flags.present |= bit
+            let token = UnsafeRawBufferPointer(rebasing: word[1...])
+            switch letter {
+            case UInt8(ascii: "N"), UInt8(ascii: "T"), UInt8(ascii: "R"):
+                // memcached reads these as 32-bit signed numbers.
+                guard let value = Decimal.int64(token), value >= Int64(Int32.min), value <= Int64(Int32.max) else {
+                    return .badToken
+                }
+                switch letter {
+                case UInt8(ascii: "N"): flags.vivify = value
+                case UInt8(ascii: "T"): flags.ttl = value
+                default: flags.recache = value
+                }
+            case UInt8(ascii: "O"):
+                // memcached's limit counts the letter too.
+                guard word.count <= 32 else { return .opaqueTooLong }
+            case UInt8(ascii: "F"):
+                guard let value = Decimal.uint32(token) else { return .badToken }
+                flags.clientFlags = value
+            case UInt8(ascii: "C"):
+                guard let value = Decimal.uint64(token) else { return .badToken }
+                flags.compareCas = value
+            case UInt8(ascii: "M"):
+                guard token.count == 1 else { return .modeLength }
+                flags.mode = token[0]
+            case UInt8(ascii: "J"):
+                guard let value = Decimal.uint64(token) else { return .initialValue }
+                flags.initial = value
+            case UInt8(ascii: "D"):
+                guard let value = Decimal.uint64(token) else { return .deltaValue }
+                flags.delta = value
+            default:
+                break
+            }
+        }
+        return nil
+    }
+}
