@@ -77,8 +77,7 @@ extension NodeHandler {
                 let expire = Expiry.absolute(flags.ttl, now: now)
                 hit = try store.touch(key, expire: expire, now: now) { header, value in
                     change.version = header.version
-                    // Touched into the past: gone, as memcached reports it.
-                    guard !header.isExpired(now: now) else { return false }
+                    // Touched into the past, the item is still returned this once, as memcached does.
                     appendMetaHit(request, sentKey: sentKey, header: header, value: value, now: now, output)
                     return true
                 }

@@ -168,7 +168,8 @@ public final class NodeHandler: ConnectionHandler {
             }
         case .flushAll: flushAll(request, output)
         case .quit: return .close
-        case .version: simple(request, output, reply: "VERSION flare-\(FlareVersion.string)\r\n")
+        // memcached answers `version` whatever words follow it.
+        case .version: output.append("VERSION flare-\(FlareVersion.string)\r\n")
         case .ping: ping(request, output)
         case .verbosity: if !request.noreply { output.append("OK\r\n") }
         case .stats: stats(request, output)
@@ -191,11 +192,6 @@ public final class NodeHandler: ConnectionHandler {
     func storageError(_ error: StorageError, _ output: ReplyBuffer, noreply: Bool) {
         context.markStorageFailure(error)
         if !noreply { output.append("SERVER_ERROR storage error\r\n") }
-    }
-
-    private func simple(_ request: Request, _ output: ReplyBuffer, reply: String) {
-        guard request.arguments.isAtEnd else { output.append("ERROR\r\n"); return }
-        output.append(reply)
     }
 
     private func ping(_ request: Request, _ output: ReplyBuffer) {

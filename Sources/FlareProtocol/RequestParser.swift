@@ -81,12 +81,20 @@ public struct RequestParser: Sendable {
         case .flushAll:
             return finish(parseFlushAll(&request, &tokens), request, consumed)
         case .verbosity:
-            guard let t = tokens.next(), let level = Decimal.int64(t) else {
+            // memcached: one or two words; a last word `noreply` silences even the error.
+            guard let t = tokens.next() else {
                 return .invalid(.unknownCommand, consumed: consumed, swallow: 0, silent: false, close: false)
             }
+            let second = tokens.next()
+            guard tokens.next() == nil else {
+                return .invalid(.unknownCommand, consumed: consumed, swallow: 0, silent: false, close: false)
+            }
+            request.noreply = (second ?? t).equals("noreply")
+            guard let level = Decimal.int64(t) else {
+                return .invalid(.badFormat, consumed: consumed, swallow: 0, silent: request.noreply, close: false)
+            }
             request.number = level
-            let ok = parseOptions(&request, &tokens, replication: false)
-            return finish(ok ? nil : .unknownCommand, request, consumed)
+            return .request(request, consumed: consumed)
         default:
             // Administrative commands read their own arguments from `request.arguments`.
             return .request(request, consumed: consumed)
