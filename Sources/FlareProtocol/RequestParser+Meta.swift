@@ -88,10 +88,7 @@ extension RequestParser {
             let token = UnsafeRawBufferPointer(rebasing: word[1...])
             switch letter {
             case UInt8(ascii: "N"), UInt8(ascii: "T"), UInt8(ascii: "R"):
-                // memcached reads these as 32-bit signed numbers.
-                guard let value = Decimal.int64(token), value >= Int64(Int32.min), value <= Int64(Int32.max) else {
-                    return .badToken
-                }
+                guard let value = Decimal.int64(token) else { return .badToken }
                 switch letter {
                 case UInt8(ascii: "N"): flags.vivify = value
                 case UInt8(ascii: "T"): flags.ttl = value
@@ -101,7 +98,8 @@ extension RequestParser {
                 // memcached's limit counts the letter too.
                 guard word.count <= 32 else { return .opaqueTooLong }
             case UInt8(ascii: "F"):
-                guard let value = Decimal.uint32(token) else { return .badToken }
+                // flare keeps 32-bit flags and refuses larger ones (memcached truncates them).
+                guard let value = Decimal.uint32(token) else { return .badFormat }
                 flags.clientFlags = value
             case UInt8(ascii: "C"):
                 guard let value = Decimal.uint64(token) else { return .badToken }
