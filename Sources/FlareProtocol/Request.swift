@@ -88,11 +88,17 @@ public struct ParserLimits: Sendable {
     public var maxValueSize: Int
     /// A request line longer than this without a line ending closes the connection, as memcached does.
     public var maxLineLength: Int
+    /// get/gets/gat/gats take any number of keys, as in memcached (a client's multi-get of
+    /// thousands of keys is one line): their lines may be this long, the bound on what one
+    /// connection buffers for them.
+    public var maxRetrievalLineLength: Int
 
-    public init(maxKeyLength: Int = 8191, maxValueSize: Int = 64 << 20, maxLineLength: Int = 65536) {
+    public init(maxKeyLength: Int = 8191, maxValueSize: Int = 64 << 20, maxLineLength: Int = 65536,
+                maxRetrievalLineLength: Int = 8 << 20) {
         self.maxKeyLength = maxKeyLength
         self.maxValueSize = maxValueSize
         self.maxLineLength = maxLineLength
+        self.maxRetrievalLineLength = max(maxLineLength, maxRetrievalLineLength)
     }
 }
 

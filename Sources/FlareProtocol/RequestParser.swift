@@ -20,8 +20,13 @@ public struct RequestParser: Sendable {
             return .invalid(.binaryProtocol, consumed: input.count, swallow: 0, silent: false, close: true)
         }
         let scan = min(input.count, limits.maxLineLength)
-        guard let nl = memchr(base, 0x0A, scan) else {
-            if input.count >= limits.maxLineLength {
+        var found = memchr(base, 0x0A, scan)
+        if found == nil && input.count > scan && RequestParser.isRetrieval(input) {
+            found = memchr(base + scan, 0x0A, min(input.count, limits.maxRetrievalLineLength) - scan)
+        }
+        guard let nl = found else {
+            let limit = RequestParser.isRetrieval(input) ? limits.maxRetrievalLineLength : limits.maxLineLength
+            if input.count >= limit {
                 return .invalid(.lineTooLong, consumed: input.count, swallow: 0, silent: false, close: true)
             }
             return .needMore(atLeast: 0)
@@ -99,6 +104,18 @@ public struct RequestParser: Sendable {
             // Administrative commands read their own arguments from `request.arguments`.
             return .request(request, consumed: consumed)
         }
+    }
+
+    /// Whether the line starts with get, gets, gat or gats (the commands whose lines may be long).
+    static func isRetrieval(_ input: UnsafeRawBufferPointer) -> Bool {
+        var start = 0
+        while start < input.count && input[start] == 0x20 { start += 1 }
+        let rest = UnsafeRawBufferPointer(rebasing: input[start...])
+        guard rest.count >= 4, rest[0] == UInt8(ascii: "g") else { return false }
+        let word = rest[3] == 0x20 ? 3 : rest.count >= 5 && rest[4] == 0x20 ? 4 : 0
+        guard word > 0 else { return false }
+        let command = UnsafeRawBufferPointer(rebasing: rest[0..<word])
+        return command.equals("get") || command.equals("gets") || command.equals("gat") || command.equals("gats")
     }
 
     private func finish(_ error: ProtocolError?, _ request: Request, _ consumed: Int) -> ParseResult {
