@@ -31,10 +31,10 @@ extension NodeHandler {
             output.append("CLIENT_ERROR flags h and l (hit before, last access) are not supported by flare\r\n")
             return .next
         }
-        let flags = request.meta
-        let writes = request.command != .me && (request.command != .mg || flags.has("T") || flags.has("N") || flags.has("R"))
+        // mg goes to the master like the writes: besides T and N, any hit may hand out the recache
+        // token, whose state (ItemMarks) lives on the master only.
         if serving != .serve && refused(request, output) { return .next }
-        let route = writes ? view.routeWrite(request.key) : view.routeRead(request.key)
+        let route = request.command == .me ? view.routeRead(request.key) : view.routeWrite(request.key)
         if case .forward(let node) = route { return forwardMeta(request, sentKey: sentKey, to: node, connection) }
         guard routedLocally(route, request, output) else { return .next }
 
