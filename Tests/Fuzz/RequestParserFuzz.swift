@@ -180,6 +180,32 @@ private func check(_ result: ParseResult, input: UnsafeRawBufferPointer, at: Int
             if n == 0 && (request.command == .get || request.command == .gets) { fail("get without keys accepted", stream) }
             fields += " key=\(bytesText(request.key)) keys=\(n)"
             guard consumed == lf + 1 else { fail("consumed \(consumed) != line \(lf + 1)", stream) }
+        case .ms:
+            // `ms <key> <datalen> <flag>*` + data block.
+            keyOK(request.key, "ms")
+            var commandLine = request.line
+            if request.line.first == UInt8(ascii: "<"), let close = request.line.firstIndex(of: UInt8(ascii: ">")) {
+                commandLine = UnsafeRawBufferPointer(rebasing: request.line[(close + 1)...])
+            }
+            let w = words(commandLine)
+            guard w.count >= 3, let declared = Decimal.int64(w[2]), declared >= 0 else {
+                fail("ms request without a readable length word", stream)
+            }
+            guard request.value.count == Int(declared) else {
+                fail("ms value is \(request.value.count) bytes, declared \(declared)", stream)
+            }
+            guard declared <= Int64(parser.limits.maxValueSize) else { fail("ms value over the limit accepted", stream) }
+            let valueStart = request.value.count == 0 ? lf + 1 : base.distance(to: request.value.baseAddress!)
+            guard valueStart == lf + 1 else { fail("ms value starts at \(valueStart), not after the line at \(lf + 1)", stream) }
+            let end = valueStart + Int(declared)
+            guard consumed == end + 2, input[end] == 0x0D, input[end + 1] == 0x0A else {
+                fail("ms value not followed by CR LF / consumed \(consumed) != \(end + 2)", stream)
+            }
+            fields += " key=\(bytesText(request.key)) value=\(bytesText(request.value)) meta=\(request.meta.present)"
+        case .mg, .md, .ma, .me:
+            keyOK(request.key, "\(request.command)")
+            fields += " key=\(bytesText(request.key)) meta=\(request.meta.present)"
+            guard consumed == lf + 1 else { fail("consumed \(consumed) != line \(lf + 1)", stream) }
         case .delete, .incr, .decr, .touch:
             keyOK(request.key, "\(request.command)")
             fields += " key=\(bytesText(request.key))"
