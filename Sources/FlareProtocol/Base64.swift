@@ -37,8 +37,10 @@ public enum Base64 {
             for offset in 0..<4 {
                 group = group << 6 | UInt32(sextet(text[index + offset]) ?? 0)
             }
-            for shift in [16, 8, 0] where written < length {
-                out[written] = UInt8(truncatingIfNeeded: group >> UInt32(shift))
+            var shift: UInt32 = 24
+            while shift > 0 && written < length {
+                shift -= 8
+                out[written] = UInt8(truncatingIfNeeded: group >> shift)
                 written += 1
             }
             index += 4

@@ -55,6 +55,10 @@ extension RequestParser {
             }
             let length = swallow - 2
             guard length <= limits.maxValueSize else {
+                // As for `set`, memcached drops the key's old value: the client meant to replace it.
+                if !request.meta.has("b") {
+                    return .tooLarge(key: key, consumed: lineConsumed, swallow: swallow, silent: false)
+                }
                 return .invalid(.objectTooLarge, consumed: lineConsumed, swallow: swallow, silent: false, close: false)
             }
             let total = lineConsumed + swallow

@@ -45,7 +45,8 @@ final class MetaCommandTests: FlaredTestCase {
             "md foo v\r\n", "md foo x\r\n", "md foo E5 q\r\nmn\r\n", "ma foo Dabc\r\n", "ma foo N0 Jx\r\n",
             "ms k abc\r\nxx\r\n", "ms k -1\r\nzz\r\n", "ms foo\r\n", "ms foo S2\r\nzz\r\n", "ms k 2 Mz\r\nxx\r\n",
             "ms k 2 Mp\r\nxx\r\n", "ms k 2 M\r\nxx\r\n", "ms k 2 T\r\nzz\r\n", "ms k 2 x\r\nzz\r\n", "ms k 2 v v\r\nzz\r\n",
-            "ms q 2 b\r\nzz\r\n", "ms k 2\r\nabcd\r\n", "ms k 2 Fabc\r\nzz\r\n", "ms k 2 C-1\r\nzz\r\n",
+            "ms q 2 b\r\nzz\r\n", "ms big 1\r\nx\r\n", "ms big 1048577 T0\r\n\(String(repeating: "b", count: 1_048_577))\r\n",
+            "mg big v\r\n", "ms k 2\r\nabcd\r\n", "ms k 2 Fabc\r\nzz\r\n", "ms k 2 C-1\r\nzz\r\n",
             // The data block of a meta set is data, never a command.
             "set victim 0 0 1\r\nv\r\n", "ms k 13\r\ndelete victim\r\n", "mg k v\r\n", "mg victim v\r\n",
         ]),
