@@ -75,10 +75,13 @@ extension NodeHandler {
             if flags.has("T") {
                 counters.add(NodeCounter.cmdTouch)
                 let expire = Expiry.absolute(flags.ttl, now: now)
+                // Only a `t` before the `T` shows the TTL from before the touch.
+                let before = flags.has("t") ? try store.get(key, now: now) { header, _ in header.expire } : nil
                 hit = try store.touch(key, expire: expire, now: now) { header, value in
                     change.version = header.version
                     // Touched into the past, the item is still returned this once, as memcached does.
-                    appendMetaHit(request, sentKey: sentKey, header: header, value: value, now: now, output)
+                    appendMetaHit(request, sentKey: sentKey, header: header, value: value, now: now,
+                                  expireBeforeT: before, output)
                     return true
                 }
             } else {
@@ -127,7 +130,8 @@ extension NodeHandler {
     /// `VA <size> <flags>*` + data, or `HD <flags>*`, then the stale-while-revalidate flags: Z (a
     /// client already holds the recache token), X (stale), W (this client wins it now).
     private func appendMetaHit(_ request: Request, sentKey: UnsafeRawBufferPointer, header: ItemHeader,
-                               value: UnsafeRawBufferPointer, now: Int64, _ output: ReplyBuffer) {
+                               value: UnsafeRawBufferPointer, now: Int64, expireBeforeT: Int64? = nil,
+                               _ output: ReplyBuffer) {
         let flags = request.meta
         let marks = context.itemMarks
         var current = marks.marks(of: header.version)
@@ -143,7 +147,8 @@ extension NodeHandler {
         } else {
             output.append("HD")
         }
-        appendReturnFlags(request, sentKey: sentKey, allowed: "cfstOk", header: header, size: value.count, now: now, output)
+        appendReturnFlags(request, sentKey: sentKey, allowed: "cfstOk", header: header, size: value.count, now: now,
+                          expireBeforeT: expireBeforeT, output)
         if current.contains(.tokenSent) { output.append(" Z") }
         if current.contains(.stale) { output.append(" X") }
         if won { output.append(" W") }
@@ -156,13 +161,19 @@ extension NodeHandler {
 
     /// The flags a reply returns, in the order the request gave them; `allowed` lists the letters
     /// this reply carries (`k` brings `b` along when the key was sent in base64).
+    ///
+    /// memcached applies `T` where it stands among the flags: a `t` before it reports the TTL the
+    /// item had before (`expireBeforeT`), a `t` after it the new one.
     private func appendReturnFlags(_ request: Request, sentKey: UnsafeRawBufferPointer, allowed: StaticString,
-                                   header: ItemHeader?, size: Int, now: Int64, _ output: ReplyBuffer) {
+                                   header: ItemHeader?, size: Int, now: Int64, expireBeforeT: Int64? = nil,
+                                   _ output: ReplyBuffer) {
+        var expire = expireBeforeT ?? header?.expire ?? 0
         var mask: UInt64 = 0
         for index in 0..<allowed.utf8CodeUnitCount { mask |= MetaFlags.bit(allowed.utf8Start[index]) }
         var words = request.arguments
         while let word = words.next() {
             let letter = word[0]
+            if letter == UInt8(ascii: "T") { expire = header?.expire ?? 0 }
             guard mask & MetaFlags.bit(letter) != 0 else { continue }
             output.append(byte: 0x20)
             switch letter {
@@ -183,7 +194,6 @@ extension NodeHandler {
                 output.appendDecimal(UInt64(size))
             case UInt8(ascii: "t"):
                 output.append(byte: letter)
-                let expire = header?.expire ?? 0
                 output.appendDecimal(expire == 0 ? -1 : expire - now)
             default:
                 break
@@ -351,8 +361,10 @@ extension NodeHandler {
                 return .none
             case .ran(.value(let value, var version)):
                 counters.add(increment ? NodeCounter.incrHits : NodeCounter.decrHits)
+                var expireBeforeT: Int64?
                 if flags.has("T") && !vivified {
                     let expire = Expiry.absolute(flags.ttl, now: now)
+                    if flags.has("t") { expireBeforeT = try store.get(key, now: now) { header, _ in header.expire } }
                     version = try store.touch(key, expire: expire, now: now) { header, _ in header.version } ?? version
                 }
                 // memcached's quiet mode hides the success of an existing counter, not a creation.
@@ -371,7 +383,8 @@ extension NodeHandler {
                     } else {
                         output.append("HD")
                     }
-                    appendReturnFlags(request, sentKey: sentKey, allowed: "Okct", header: header, size: number.count, now: now, output)
+                    appendReturnFlags(request, sentKey: sentKey, allowed: "Okct", header: header, size: number.count, now: now,
+                                      expireBeforeT: expireBeforeT, output)
                     output.appendCRLF()
                     if flags.has("v") {
                         output.append(number)

@@ -14,7 +14,7 @@ final class MetaCommandTests: FlaredTestCase {
             "ms new 1 ME\r\nx\r\n", "ms new 1 ME\r\nx\r\n", "ms new 1 MS q\r\ny\r\nmn\r\n", "mg new v\r\n",
             "ms foo 2 C1\r\nzz\r\n", "ms foo 2 C1 MA\r\nzz\r\n", "ms nokey 2 C1\r\nzz\r\n", "ms foo 2 c\r\nyy\r\n",
             "ms empty 0\r\n\r\n", "mg empty v s\r\n", "mg foo T-1 v\r\n", "mg foo v\r\n", "ms t 1 T100\r\nx\r\n",
-            "mg t T200 t\r\n",
+            "mg t T200 t\r\n", "mg t t T300\r\n", "mg t t\r\n", "ms c 1 T100\r\n1\r\n", "ma c t T30\r\n", "mg c t\r\n",
         ]),
         ("base64 keys", [
             "ms Zm9v 2 b k c O1\r\nhi\r\n", "mg Zm9v b k v\r\n", "mg foo v\r\n", "mg foo k b\r\n", "mg !!! b\r\n",
