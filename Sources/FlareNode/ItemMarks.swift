@@ -48,6 +48,20 @@ final class ItemMarks: Sendable {
         count.store(table.count, ordering: .relaxed)
     }
 
+    /// True while no item has marks (no lock taken).
+    var isEmpty: Bool { count.load(ordering: .relaxed) == 0 }
+
+    /// The same item under a new version (a touch, or a counter changed in place as memcached
+    /// does when the new number is no longer): its marks go with it.
+    func carry(from old: UInt64, to new: UInt64) {
+        guard old != new, !isEmpty else { return }
+        marks.withLock { table in
+            guard let mark = table.removeValue(forKey: old) else { return }
+            table[new, default: []].formUnion(mark)
+            trim(&table)
+        }
+    }
+
     /// Claims the recache token of a version: true for the first caller only.
     func claimToken(of version: UInt64) -> (won: Bool, marks: Mark) {
         marks.withLock { table in

@@ -75,13 +75,16 @@ extension NodeHandler {
             if flags.has("T") {
                 counters.add(NodeCounter.cmdTouch)
                 let expire = Expiry.absolute(flags.ttl, now: now)
-                // Only a `t` before the `T` shows the TTL from before the touch.
-                let before = flags.has("t") ? try store.get(key, now: now) { header, _ in header.expire } : nil
+                // The item before the touch: `R` and a `t` before the `T` see its TTL (memcached
+                // applies T while it writes the reply), and its marks stay with it.
+                let before = flags.has("t") || flags.has("R") || !context.itemMarks.isEmpty
+                    ? try store.get(key, now: now) { header, _ in header } : nil
                 hit = try store.touch(key, expire: expire, now: now) { header, value in
                     change.version = header.version
+                    if let before { context.itemMarks.carry(from: before.version, to: header.version) }
                     // Touched into the past, the item is still returned this once, as memcached does.
                     appendMetaHit(request, sentKey: sentKey, header: header, value: value, now: now,
-                                  expireBeforeT: before, output)
+                                  expireBeforeT: before?.expire, output)
                     return true
                 }
             } else {
@@ -102,12 +105,10 @@ extension NodeHandler {
                 let outcome = try store.store(.add, key: key, flags: 0, expire: expire,
                                               value: UnsafeRawBufferPointer(start: nil, count: 0), now: now)
                 if case .stored(let version) = outcome {
-                    context.itemMarks.add(.tokenSent, to: version)
-                    let header = ItemHeader(flags: 0, expire: expire, version: version)
-                    output.append(flags.has("v") ? "VA 0" : "HD")
-                    appendReturnFlags(request, sentKey: sentKey, allowed: "cfstOk", header: header, size: 0, now: now, output)
-                    output.append(" W\r\n")
-                    if flags.has("v") { output.appendCRLF() }
+                    // Answered as a hit; it had no TTL until its `N` (memcached sets it there).
+                    appendMetaHit(request, sentKey: sentKey, header: ItemHeader(flags: 0, expire: expire, version: version),
+                                  value: UnsafeRawBufferPointer(start: nil, count: 0), now: now, expireBeforeT: 0,
+                                  created: true, output)
                     return MetaChange(version: version)
                 }
                 // Created meanwhile by another client: answer with that item.
@@ -129,17 +130,11 @@ extension NodeHandler {
 
     /// `VA <size> <flags>*` + data, or `HD <flags>*`, then the stale-while-revalidate flags: Z (a
     /// client already holds the recache token), X (stale), W (this client wins it now).
+    /// `created`: the item this request's `N` just made.
     private func appendMetaHit(_ request: Request, sentKey: UnsafeRawBufferPointer, header: ItemHeader,
                                value: UnsafeRawBufferPointer, now: Int64, expireBeforeT: Int64? = nil,
-                               _ output: ReplyBuffer) {
+                               created: Bool = false, _ output: ReplyBuffer) {
         let flags = request.meta
-        let marks = context.itemMarks
-        var current = marks.marks(of: header.version)
-        var won = false
-        let ttl = header.expire == 0 ? -1 : header.expire - now
-        if current.contains(.stale) || (flags.has("R") && header.expire != 0 && ttl < flags.recache) {
-            (won, current) = marks.claimToken(of: header.version)
-        }
         if flags.has("v") {
             output.reserve(value.count + 64)
             output.append("VA ")
@@ -147,8 +142,14 @@ extension NodeHandler {
         } else {
             output.append("HD")
         }
-        appendReturnFlags(request, sentKey: sentKey, allowed: "cfstOk", header: header, size: value.count, now: now,
-                          expireBeforeT: expireBeforeT, output)
+        var wantsToken = appendReturnFlags(request, sentKey: sentKey, allowed: "cfstOk", header: header, size: value.count,
+                                           now: now, expireBeforeT: expireBeforeT, created: created, output)
+        let marks = context.itemMarks
+        let current = marks.marks(of: header.version)
+        // A stale item hands its token to the first client that reads it.
+        if current.contains(.stale) { wantsToken = true }
+        var won = false
+        if wantsToken && !current.contains(.tokenSent) { won = marks.claimToken(of: header.version).won }
         if current.contains(.tokenSent) { output.append(" Z") }
         if current.contains(.stale) { output.append(" X") }
         if won { output.append(" W") }
@@ -162,18 +163,33 @@ extension NodeHandler {
     /// The flags a reply returns, in the order the request gave them; `allowed` lists the letters
     /// this reply carries (`k` brings `b` along when the key was sent in base64).
     ///
-    /// memcached applies `T` where it stands among the flags: a `t` before it reports the TTL the
-    /// item had before (`expireBeforeT`), a `t` after it the new one.
+    /// memcached applies `T` (and an `N` that created the item) where it stands among the flags: a
+    /// `t` before it reports the TTL the item had before (`expireBeforeT`), a `t` after it the new
+    /// one, and `R` compares the TTL as it stands there. Returns whether `mg`'s `R` or `N` asks for
+    /// the recache token (`ma` ignores it: a counter's creation hands out no token).
+    @discardableResult
     private func appendReturnFlags(_ request: Request, sentKey: UnsafeRawBufferPointer, allowed: StaticString,
                                    header: ItemHeader?, size: Int, now: Int64, expireBeforeT: Int64? = nil,
-                                   _ output: ReplyBuffer) {
+                                   created: Bool = false, _ output: ReplyBuffer) -> Bool {
         var expire = expireBeforeT ?? header?.expire ?? 0
+        var wantsToken = false
+        let getting = request.command == .mg && header != nil
         var mask: UInt64 = 0
         for index in 0..<allowed.utf8CodeUnitCount { mask |= MetaFlags.bit(allowed.utf8Start[index]) }
         var words = request.arguments
         while let word = words.next() {
             let letter = word[0]
-            if letter == UInt8(ascii: "T") { expire = header?.expire ?? 0 }
+            switch letter {
+            case UInt8(ascii: "T"):
+                expire = header?.expire ?? 0
+            case UInt8(ascii: "N") where created:
+                expire = header?.expire ?? 0
+                wantsToken = true
+            case UInt8(ascii: "R") where getting && !created:
+                if expire != 0 && expire < Expiry.absolute(request.meta.recache, now: now) { wantsToken = true }
+            default:
+                break
+            }
             guard mask & MetaFlags.bit(letter) != 0 else { continue }
             output.append(byte: 0x20)
             switch letter {
@@ -199,6 +215,7 @@ extension NodeHandler {
                 break
             }
         }
+        return wantsToken
     }
 
     // MARK: - ms
@@ -245,6 +262,8 @@ extension NodeHandler {
                 counters.add(NodeCounter.totalItems)
                 if staleWrite { context.itemMarks.add(inherited.union(.stale), to: stored) }
                 status = "HD"
+            // memcached reports a compared replace of a missing key as not found.
+            case .notStored where command == .replace && compare != 0: status = "NF"
             case .notStored, .superseded: status = "NS"
             case .exists: status = "EX"
             case .notFound: status = "NF"
@@ -323,6 +342,9 @@ extension NodeHandler {
         }
         let expected = flags.has("C") ? flags.compareCas : 0
         do {
+            // The counter before: its TTL for a `t` before `T`, its marks for a change in place.
+            let before = (flags.has("T") && flags.has("t")) || !context.itemMarks.isEmpty
+                ? try store.get(key, now: now) { header, value in (header: header, length: value.count) } : nil
             var outcome: Guarded<ArithmeticOutcome> = expected != 0
                 ? try store.arithmetic(key, delta: flags.delta, increment: increment, ifVersion: expected, now: now)
                 : .ran(try store.arithmetic(key, delta: flags.delta, increment: increment, now: now))
@@ -361,11 +383,17 @@ extension NodeHandler {
                 return .none
             case .ran(.value(let value, var version)):
                 counters.add(increment ? NodeCounter.incrHits : NodeCounter.decrHits)
+                // memcached changes a counter in place (keeping its marks) when the number is no longer.
+                if let before, !vivified, DecimalCounter.digits(value) <= before.length {
+                    context.itemMarks.carry(from: before.header.version, to: version)
+                }
                 var expireBeforeT: Int64?
                 if flags.has("T") && !vivified {
                     let expire = Expiry.absolute(flags.ttl, now: now)
-                    if flags.has("t") { expireBeforeT = try store.get(key, now: now) { header, _ in header.expire } }
-                    version = try store.touch(key, expire: expire, now: now) { header, _ in header.version } ?? version
+                    expireBeforeT = before?.header.expire
+                    let touched = try store.touch(key, expire: expire, now: now) { header, _ in header.version } ?? version
+                    context.itemMarks.carry(from: version, to: touched)
+                    version = touched
                 }
                 // memcached's quiet mode hides the success of an existing counter, not a creation.
                 if flags.has("q") && !vivified { return MetaChange(version: version) }
@@ -383,8 +411,9 @@ extension NodeHandler {
                     } else {
                         output.append("HD")
                     }
+                    // A counter N created had no TTL until its `N` (as in mg).
                     appendReturnFlags(request, sentKey: sentKey, allowed: "Okct", header: header, size: number.count, now: now,
-                                      expireBeforeT: expireBeforeT, output)
+                                      expireBeforeT: vivified ? 0 : expireBeforeT, created: vivified, output)
                     output.appendCRLF()
                     if flags.has("v") {
                         output.append(number)
@@ -473,6 +502,25 @@ extension NodeHandler {
         }
         connection.awaitReply()
         return .awaiting
+    }
+}
+
+/// Classic commands that change an item in place in memcached (incr/decr, touch, gat) keep its
+/// stale and recache-token marks; these carry them to the item's new version. Free while no item
+/// has marks.
+extension NodeHandler {
+    /// The version and value length of `key`'s item, read only while some item has marks.
+    func itemBeforeInPlaceChange(_ key: UnsafeRawBufferPointer) -> (version: UInt64, length: Int)? {
+        guard !context.itemMarks.isEmpty else { return nil }
+        return try? store.get(key, now: clock.now) { header, value in (header.version, value.count) }
+    }
+
+    /// After a touch (`newLength` nil) or a counter change to `newVersion`.
+    func carryMarks(from before: (version: UInt64, length: Int)?, to newVersion: UInt64, newLength: Int? = nil) {
+        guard let before, newVersion != 0 else { return }
+        // memcached changes a counter in place only when the number is no longer.
+        if let newLength, newLength > before.length { return }
+        context.itemMarks.carry(from: before.version, to: newVersion)
     }
 }
 

@@ -40,4 +40,12 @@ public enum DecimalCounter {
     private static func isSpace(_ byte: UInt8) -> Bool {
         byte == 0x20 || (byte >= 0x09 && byte <= 0x0d)
     }
+
+    /// The number of decimal digits of `value`.
+    public static func digits(_ value: UInt64) -> Int {
+        var count = 1
+        var rest = value
+        while rest >= 10 { rest /= 10; count += 1 }
+        return count
+    }
 }

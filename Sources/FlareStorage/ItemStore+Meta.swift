@@ -18,7 +18,9 @@ extension ItemStore {
             let inner = ArithmeticOperation(key: key, delta: delta, increment: increment, now: now, holds: holds,
                                             clock: versions,
                                             digits: UnsafeMutableRawBufferPointer(rebasing: digits[0..<DecimalCounter.maxDigits]))
-            var operation = VersionGuard(inner: inner, expected: expected, now: now)
+            // memcached refuses an empty value as non-numeric before it compares the cas unique
+            // (other non-numeric values after).
+            var operation = VersionGuard(inner: inner, expected: expected, now: now, exempt: { $0.value.isEmpty })
             _ = try engine.update(key, &operation, written: { _ in () })
             return operation.mismatched ? .mismatch : .ran(operation.inner.outcome)
         }
@@ -52,16 +54,20 @@ struct VersionGuard<Inner: RecordUpdater>: RecordUpdater {
     var inner: Inner
     let expected: UInt64
     let now: Int64
+    /// Records `inner` judges before any comparison (it refuses them on other grounds).
+    let exempt: ((RecordView) -> Bool)?
     private(set) var mismatched = false
 
-    init(inner: Inner, expected: UInt64, now: Int64) {
+    init(inner: Inner, expected: UInt64, now: Int64, exempt: ((RecordView) -> Bool)? = nil) {
         self.inner = inner
         self.expected = expected
         self.now = now
+        self.exempt = exempt
     }
 
     mutating func decide(_ record: RecordView?) -> RecordChange {
-        if expected != 0, let record, !record.header.isExpired(now: now), record.header.version != expected {
+        if expected != 0, let record, !record.header.isExpired(now: now), record.header.version != expected,
+           exempt?(record) != true {
             mismatched = true
             return .keep
         }

@@ -37,6 +37,14 @@ final class MetaCommandTests: FlaredTestCase {
             "mg viv N30 v t s f\r\n", "mg viv N30 v t\r\n", "mg viv v\r\n", "mg viv2 N30 q\r\n", "mg viv2 q\r\nmn\r\n",
             "ms t 1 T0\r\nx\r\n", "mg t R30 v t\r\n", "ms s 1 T100\r\nx\r\n", "mg s R30 t\r\n", "mg s R300 t\r\n",
             "mg s R300 t\r\n",
+            // T and N take effect where they stand among the flags; R looks at the TTL there.
+            "ma z1 N50 t\r\n", "mg z1 t\r\n", "ma z2 t N50\r\n", "mg z2 t\r\n", "mg z4 t N50\r\n", "mg z4 t\r\n",
+            "ms r 1\r\nx\r\n", "mg r R30 T-1\r\n", "ms r2 1\r\nx\r\n", "mg r2 T10 R30 c\r\n", "mg r2\r\n",
+            // A counter changed in place, and a touched item, keep their marks.
+            "ms sc 2\r\n10\r\n", "md sc I\r\n", "incr sc 1\r\n", "mg sc v\r\n", "ma sc\r\n", "mg sc v\r\n",
+            "ms st 1\r\nx\r\n", "md st I\r\n", "mg st T100\r\n", "touch st 200\r\n", "mg st t\r\n",
+            "ms mr 1 C1 MR\r\nx\r\n", "ms mr 1 C1 MA\r\nx\r\n", "mg empty N30\r\n", "ma empty C1\r\n", "ms nn 1\r\nx\r\n",
+            "ma nn C1\r\n",
         ]),
         ("malformed meta commands", [
             "mg\r\n", "ms\r\n", "md\r\n", "ma\r\n", "me\r\n", "mn extra\r\n", "mg foo x\r\n", "mg foo v v\r\n",
