@@ -99,8 +99,15 @@ extension NodeHandler {
             }
             counters.add(NodeCounter.getMisses)
             if flags.has("N") {
-                // Vivify: an empty item whose recache token this client wins; others see Z.
-                let expire = Expiry.absolute(flags.vivify, now: now)
+                // Vivify: an empty item whose recache token this client wins; others see Z. Its TTL
+                // is that of N or T, whichever comes last (memcached applies them in order).
+                var words = request.arguments
+                var lastTTL = flags.vivify
+                while let word = words.next() {
+                    if word[0] == UInt8(ascii: "T") { lastTTL = flags.ttl }
+                    if word[0] == UInt8(ascii: "N") { lastTTL = flags.vivify }
+                }
+                let expire = Expiry.absolute(lastTTL, now: now)
                 lastStoredExpire = expire
                 let outcome = try store.store(.add, key: key, flags: 0, expire: expire,
                                               value: UnsafeRawBufferPointer(start: nil, count: 0), now: now)
@@ -181,7 +188,7 @@ extension NodeHandler {
             let letter = word[0]
             switch letter {
             case UInt8(ascii: "T"):
-                expire = header?.expire ?? 0
+                expire = Expiry.absolute(request.meta.ttl, now: now)
             case UInt8(ascii: "N") where created:
                 expire = header?.expire ?? 0
                 wantsToken = true
@@ -240,7 +247,7 @@ extension NodeHandler {
         var inherited: ItemMarks.Mark = []
         var casUnique = compare
         do {
-            if flags.has("I"), command == .cas {
+            if flags.has("I"), command == .cas || (command == .replace && compare != 0) {
                 // Invalidation: a write with an older cas unique than the item's is still stored,
                 // marked stale, keeping the item's expiry and recache token (memcached's rule).
                 let current = try store.get(key, now: now) { header, _ in header }

@@ -44,7 +44,8 @@ final class MetaCommandTests: FlaredTestCase {
             "ms sc 2\r\n10\r\n", "md sc I\r\n", "incr sc 1\r\n", "mg sc v\r\n", "ma sc\r\n", "mg sc v\r\n",
             "ms st 1\r\nx\r\n", "md st I\r\n", "mg st T100\r\n", "touch st 200\r\n", "mg st t\r\n",
             "ms mr 1 C1 MR\r\nx\r\n", "ms mr 1 C1 MA\r\nx\r\n", "mg empty N30\r\n", "ma empty C1\r\n", "ms nn 1\r\nx\r\n",
-            "ma nn C1\r\n",
+            "ma nn C1\r\n", "mg v1 N50 T-1\r\n", "mg v1\r\n", "mg v2 T-1 N50\r\n", "mg v2 t\r\n",
+            "ms inv 2\r\nab\r\n", "md inv I\r\n", "ms inv 2 C1 I MR\r\nxy\r\n", "mg inv v\r\n",
         ]),
         ("malformed meta commands", [
             "mg\r\n", "ms\r\n", "md\r\n", "ma\r\n", "me\r\n", "mn extra\r\n", "mg foo x\r\n", "mg foo v v\r\n",
