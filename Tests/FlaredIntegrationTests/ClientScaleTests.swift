@@ -28,6 +28,24 @@ final class ClientScaleTests: FlaredTestCase {
         try exchange(client, "version\r\n", "VERSION flare-1.3.4\r\n")
     }
 
+    /// The issue as a user saw it: pylibmc's get_multi of 5,000 keys (one `get` line of ~170 KB).
+    func testPylibmcGetMultiOfFiveThousandKeys() throws {
+        let flared = try startFlared()
+        let scratch = try scratchDirectory()
+        try scratch.write("get_multi.py", """
+            import sys, pylibmc
+            c = pylibmc.Client(["127.0.0.1:%s" % sys.argv[1]])
+            keys = ["key-number-%06d-with-padding" % i for i in range(5000)]
+            c.set_multi({k: "v" + k for k in keys[::2]})
+            got = c.get_multi(keys)
+            print(len(got), got.get(keys[4998]))
+
+            """)
+        let run = try ToolRun.run("/usr/bin/python3", [scratch.file("get_multi.py"), String(flared.port)], in: scratch.path)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(run.stdout, "2500 vkey-number-004998-with-padding\n", run.stderr)
+    }
+
     /// The bound: a get line without an end past 8 MiB is refused and the connection closed, as
     /// any other line past 64 KiB.
     func testGetLineBeyondTheBoundIsRefused() throws {
