@@ -76,9 +76,12 @@ public final class NodeHandler: ConnectionHandler {
         let output = connection.output
         defer { connection.activity.store(0, ordering: .relaxed) }
         serving = context.stallGuard.check(version: view.version)
+        // What an earlier call scanned of the line the input starts with.
+        let scanned = connection.scannedWithoutNewline
+        connection.scannedWithoutNewline = 0
         while offset < input.count {
             let rest = UnsafeRawBufferPointer(rebasing: input[offset...])
-            switch parser.parse(rest) {
+            switch parser.parse(rest, scannedWithoutNewline: offset == 0 ? scanned : 0) {
             case .request(let request, let consumed):
                 connection.activity.store(request.command.rawValue &+ 1, ordering: .relaxed)
                 if request.command == .node {
@@ -98,6 +101,8 @@ public final class NodeHandler: ConnectionHandler {
                 case .streaming, .awaiting: return ProcessOutcome(consumed: offset)
                 }
             case .needMore(let atLeast):
+                // No line end in what is buffered: the next call starts scanning after it.
+                if atLeast == 0 { connection.scannedWithoutNewline = rest.count }
                 return ProcessOutcome(consumed: offset, needAtLeast: atLeast)
             case .tooLarge(let key, let consumed, let swallow, let silent):
                 // memcached drops the old value of a key whose new value was refused.

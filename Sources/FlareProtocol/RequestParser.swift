@@ -14,15 +14,19 @@ public struct RequestParser: Sendable {
         self.limits = limits
     }
 
-    public func parse(_ input: UnsafeRawBufferPointer) -> ParseResult {
+    /// `scannedWithoutNewline`: how many leading bytes of `input` an earlier call found to hold no
+    /// line end (it returned `.needMore(atLeast: 0)` for them); they are not scanned again.
+    public func parse(_ input: UnsafeRawBufferPointer, scannedWithoutNewline: Int = 0) -> ParseResult {
         guard let base = input.baseAddress, input.count > 0 else { return .needMore(atLeast: 0) }
         if input[0] == 0x80 {
             return .invalid(.binaryProtocol, consumed: input.count, swallow: 0, silent: false, close: true)
         }
         let scan = min(input.count, limits.maxLineLength)
-        var found = memchr(base, 0x0A, scan)
+        let skip = max(0, min(scannedWithoutNewline, scan))
+        var found = memchr(base + skip, 0x0A, scan - skip)
         if found == nil && input.count > scan && RequestParser.isRetrieval(input) {
-            found = memchr(base + scan, 0x0A, min(input.count, limits.maxRetrievalLineLength) - scan)
+            let from = max(scan, min(scannedWithoutNewline, input.count))
+            found = memchr(base + from, 0x0A, max(0, min(input.count, limits.maxRetrievalLineLength) - from))
         }
         guard let nl = found else {
             let limit = RequestParser.isRetrieval(input) ? limits.maxRetrievalLineLength : limits.maxLineLength

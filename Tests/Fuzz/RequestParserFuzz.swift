@@ -219,13 +219,14 @@ private func check(_ result: ParseResult, input: UnsafeRawBufferPointer, at: Int
 
 /// Parses `stream[from..<to]` from an exactly-sized heap copy (so ASan sees any stray read).
 private func parseCopy(_ parser: RequestParser, _ stream: UnsafeRawBufferPointer, from: Int, to: Int,
+                       scannedWithoutNewline: Int = 0,
                        _ body: (ParseResult, UnsafeRawBufferPointer) -> Void) {
     let count = to - from
     let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 1)
     defer { copy.deallocate() }
     if count > 0 { copy.baseAddress!.copyMemory(from: stream.baseAddress! + from, byteCount: count) }
     let view = UnsafeRawBufferPointer(start: count > 0 ? copy.baseAddress : nil, count: count)
-    body(parser.parse(view), view)
+    body(parser.parse(view, scannedWithoutNewline: scannedWithoutNewline), view)
 }
 
 /// Drives the parser over `stream` as a connection would when `available` bytes have arrived so far.
@@ -237,6 +238,9 @@ private struct StreamState {
     var outcomes: [Outcome] = []
     /// The last `.needMore(atLeast:)` at `position`, to check its promise as more bytes arrive.
     var promise: (position: Int, atLeast: Int, available: Int)?
+    /// Bytes at `position` a `.needMore(atLeast: 0)` found without a line end, passed back to the
+    /// parser as a connection does (so property 5 covers the scan hint too).
+    var scanned: (position: Int, count: Int)?
 
     mutating func advance(_ parser: RequestParser, _ stream: UnsafeRawBufferPointer, available: Int) {
         while !closed {
@@ -248,11 +252,14 @@ private struct StreamState {
             guard position < available else { return }
             var progressed = false
             let here = position
-            parseCopy(parser, stream, from: here, to: available) { result, view in
+            let hint = scanned.map { $0.position == here ? $0.count : 0 } ?? 0
+            parseCopy(parser, stream, from: here, to: available, scannedWithoutNewline: hint) { result, view in
                 guard let outcome = check(result, input: view, at: here, parser: parser, stream: stream) else {
                     if case .needMore(let atLeast) = result, atLeast > 0 { promise = (here, atLeast, available - here) }
+                    if case .needMore(0) = result { scanned = (here, available - here) }
                     return
                 }
+                scanned = nil
                 if let p = promise, p.position == here, available - here < p.atLeast {
                     fail("after .needMore(atLeast: \(p.atLeast)) with \(p.available) bytes at \(here), "
                          + "\(available - here) bytes gave \(outcome)", stream)
