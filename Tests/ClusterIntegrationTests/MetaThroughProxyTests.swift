@@ -10,7 +10,7 @@ import socket, sys
 from pymemcache.client.base import Client
 
 host, port = sys.argv[1], int(sys.argv[2])
-c = Client((host, port), connect_timeout=5, timeout=10)
+c = Client((host, port), connect_timeout=10, timeout=30)
 
 def check(what, got, want):
     if got != want:
@@ -30,7 +30,7 @@ check("stale cas", c.cas(keys[2], b"again", cas), False)
 check("incr", (c.set("counter", b"10"), c.incr("counter", 5))[1], 15)
 
 # Meta commands on a raw socket through the same proxy.
-s = socket.create_connection((host, port), timeout=10)
+s = socket.create_connection((host, port), timeout=30)
 buffer = b""
 def exchange(request, until=b"MN\r\n"):
     global buffer
@@ -69,6 +69,11 @@ print("ok")
             throw ClientError.timeout("/usr/bin/python3 with python3-pymemcache is needed; run scripts/install-deps")
         }
         try startMasterAndSlave()
+        // Every node serves writes once the index has confirmed its map.
+        for number in [1, 2, 3] {
+            XCTAssertTrue(waitUntil(timeout: 10) { (try? cluster.client(number).store("set", "ready-\(number)", "1")) == "STORED" },
+                          "node \(number) does not take writes")
+        }
         let proxy = cluster.node(3)
         let scriptPath = cluster.root.appendingPathComponent("meta_through_proxy.py").path
         try MetaThroughProxyTests.script.write(toFile: scriptPath, atomically: false, encoding: .utf8)
