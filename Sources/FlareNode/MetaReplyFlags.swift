@@ -12,8 +12,8 @@ extension NodeHandler {
     /// the recache token (`ma` ignores it: a counter's creation hands out no token).
     @discardableResult
     func appendReturnFlags(_ request: Request, sentKey: UnsafeRawBufferPointer, allowed: StaticString,
-                                   header: ItemHeader?, size: Int, now: Int64, expireBeforeT: Int64? = nil,
-                                   created: Bool = false, _ output: ReplyBuffer) -> Bool {
+                           header: ItemHeader?, size: Int, now: Int64, expireBeforeT: Int64? = nil,
+                           created: Bool = false, _ output: ReplyBuffer) -> Bool {
         var expire = expireBeforeT ?? header?.expire ?? 0
         var wantsToken = false
         let getting = request.command == .mg && header != nil

@@ -81,8 +81,8 @@ extension NodeHandler {
     /// client already holds the recache token), X (stale), W (this client wins it now).
     /// `created`: the item this request's `N` just made.
     func appendMetaHit(_ request: Request, sentKey: UnsafeRawBufferPointer, header: ItemHeader,
-                               value: UnsafeRawBufferPointer, now: Int64, expireBeforeT: Int64? = nil,
-                               created: Bool = false, _ output: ReplyBuffer) {
+                       value: UnsafeRawBufferPointer, now: Int64, expireBeforeT: Int64? = nil,
+                       created: Bool = false, _ output: ReplyBuffer) {
         let flags = request.meta
         if flags.has("v") {
             output.reserve(value.count + 64)
@@ -91,8 +91,9 @@ extension NodeHandler {
         } else {
             output.append("HD")
         }
-        var wantsToken = appendReturnFlags(request, sentKey: sentKey, allowed: "cfstOk", header: header, size: value.count,
-                                           now: now, expireBeforeT: expireBeforeT, created: created, output)
+        var wantsToken = appendReturnFlags(request, sentKey: sentKey, allowed: "cfstOk", header: header,
+                                           size: value.count, now: now, expireBeforeT: expireBeforeT,
+                                           created: created, output)
         let marks = context.itemMarks
         let current = marks.marks(of: header.version)
         // A stale item hands its token to the first client that reads it.
