@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cluster benchmarks on loopback, with the release build:
-#   1. proxied vs direct: flare-bench against the master of partition 0 and against a proxy node,
-#      alternately, and the ratio proxy/direct;
+#   1. proxied vs direct: four workloads (50 connections; the same pipelined 16 deep; one
+#      connection's round trip; 100-key multi-gets) against Debian's memcached, the master of
+#      partition 0 and a proxy node, alternately; throughput, latency and the ratio proxied/direct;
 #   2. slave construction: a master holding ITEMS items of VALUE_SIZE bytes (default 100,000 × 10 KB,
 #      the tutorial's 1 GB), then a new slave; the time until the index lists it slave/active.
 # Environment: ROUNDS (3), DURATION (5 s), ITEMS (100000), VALUE_SIZE (10240), BENCH_DIR (/tmp),
@@ -33,17 +34,48 @@ sleep 1.5
 wait_node "$ip" "127.0.0.1:$p1" active master
 
 if [ -z "${SKIP_PROXY:-}" ]; then
-    echo "proxied vs direct: 50 connections, 90:10 get:set, 32-byte values, $ROUNDS × $DURATION s each"
-    direct=(); proxied=()
-    for r in $(seq 1 "$ROUNDS"); do
-        direct+=("$("$bin/flare-bench" --host 127.0.0.1 --port "$p1" --duration "$DURATION" --json 2>/dev/null | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["ops_per_sec"]))')")
-        proxied+=("$("$bin/flare-bench" --host 127.0.0.2 --port "$p2" --duration "$DURATION" --json 2>/dev/null | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["ops_per_sec"]))')")
+    # Debian's memcached with the same two worker threads: the common reference.
+    mp=$(free_port)
+    memcached -p "$mp" -l 127.0.0.1 -t 2 -U 0 -u "$(id -un)" >"$work/memcached.log" 2>&1 & pids+=($!)
+    sleep 0.3
+    echo "direct vs proxied: each workload $ROUNDS × $DURATION s per target, targets alternating; medians"
+    # name | flare-bench arguments
+    workloads=(
+        "50 connections, 90:10 get:set, 32 B|--connections 50 --threads 2"
+        "same, pipelined 16 deep|--connections 50 --threads 2 --pipeline 16"
+        "one connection, round trip|--connections 1 --threads 1"
+        "100-key multi-get, 50 connections|--connections 50 --threads 2 --ratio 100:0 --multiget 100"
+    )
+    results="$work/results"
+    : >"$results"
+    for workload in "${workloads[@]}"; do
+        name=${workload%%|*}; args=${workload#*|}
+        for r in $(seq 1 "$ROUNDS"); do
+            for target in "memcached 127.0.0.1 $mp" "direct 127.0.0.1 $p1" "proxied 127.0.0.2 $p2"; do
+                set -- $target
+                # shellcheck disable=SC2086
+                json=$("$bin/flare-bench" --host "$2" --port "$3" --duration "$DURATION" --warmup 1 $args --json 2>/dev/null)
+                echo "$name|$1|$json" >>"$results"
+            done
+        done
     done
-    python3 - "${direct[*]}" "${proxied[*]}" <<'PY'
-import statistics, sys
-d = [int(x) for x in sys.argv[1].split()]; p = [int(x) for x in sys.argv[2].split()]
-md, mp = statistics.median(d), statistics.median(p)
-print(f"| direct (master) ops/s | via a proxy node ops/s | proxy / direct |\n|---:|---:|---:|\n| {md:,.0f} | {mp:,.0f} | {mp/md:.2f} |")
+    python3 - "$results" <<'PY'
+import json, statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    name, target, payload = line.rstrip("\n").split("|", 2)
+    rows.setdefault(name, {}).setdefault(target, []).append(json.loads(payload))
+print("| workload | memcached ops/s | direct ops/s | proxied ops/s | proxied / direct | p50 direct / proxied µs | p99 direct / proxied µs |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+for name, targets in rows.items():
+    med = {t: statistics.median(r["ops_per_sec"] for r in runs) for t, runs in targets.items()}
+    lat = {t: (statistics.median(r["latency_us"]["p50"] for r in runs), statistics.median(r["latency_us"]["p99"] for r in runs))
+           for t, runs in targets.items()}
+    errors = sum(r["errors"]["total"] for runs in targets.values() for r in runs)
+    note = f" ({errors} errors!)" if errors else ""
+    print(f"| {name}{note} | {med['memcached']:,.0f} | {med['direct']:,.0f} | {med['proxied']:,.0f} | "
+          f"{med['proxied'] / med['direct']:.2f} | {lat['direct'][0]:.0f} / {lat['proxied'][0]:.0f} | "
+          f"{lat['direct'][1]:.0f} / {lat['proxied'][1]:.0f} |")
 PY
 fi
 

@@ -38,5 +38,8 @@ void event_free(struct event *ev);
 /* timeout: a const struct timeval *, or NULL for none */
 int event_add(struct event *ev, const void *timeout);
 int event_del(struct event *ev);
+/* Makes `ev` active now: its callback runs in the current loop iteration, after the callbacks
+   already queued. */
+void event_active(struct event *ev, int res, short ncalls);
 
 #endif

@@ -79,8 +79,15 @@ public struct WriteRouting: Sendable {
 
     /// Reads are served locally by the master and by active slaves with a read weight; otherwise
     /// by a node drawn from the partition's read multiset (docs/routing.md, "Reads").
-    @inline(__always)
     public func routeRead(_ key: UnsafeRawBufferPointer) -> Route {
+        var generator = SystemRandomNumberGenerator()
+        return routeRead(key, using: &generator)
+    }
+
+    /// `routeRead` drawing the reader from `generator` (a worker's own, so that routing a read
+    /// costs no system call).
+    @inline(__always)
+    public func routeRead(_ key: UnsafeRawBufferPointer, using generator: inout some RandomNumberGenerator) -> Route {
         if ownsEverything { return .local }
         let count = layout.activeCount
         guard count > 0 else { return .noPartition }
@@ -88,7 +95,7 @@ public struct WriteRouting: Sendable {
         guard let entry = layout.partition(partition) else { return .unavailable }
         if entry.master?.nodeKey == selfKey { return .local }
         if entry.slaves.contains(where: { $0.nodeKey == selfKey && $0.balance > 0 }) { return .local }
-        guard let target = entry.readers.randomElement() else { return .unavailable }
+        guard let target = entry.readers.randomElement(using: &generator) else { return .unavailable }
         return target == selfKey ? .local : .forward(target)
     }
 

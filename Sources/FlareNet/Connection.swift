@@ -10,7 +10,7 @@ import FlareProtocol
 /// Owned by its worker thread: every mutable field is touched only on that thread. Other threads
 /// (`stats threads`, `kill`) read `id`, `peer`, `openedAt` (immutable) and `activity` (atomic) only,
 /// and ask the worker to act through `Worker.post`.
-public final class Connection: @unchecked Sendable {
+public final class Connection: @unchecked Sendable, TurnEndWork {
     public let id: Int
     public let peer: String
     public let openedAt: Int64
@@ -76,7 +76,7 @@ public final class Connection: @unchecked Sendable {
     private(set) var lastActive: Int64 = 0
 
     /// Whether the idle sweep may close this connection: nothing in flight either way.
-    var isIdle: Bool { !streaming && !awaitingReply && output.isEmpty && !closed }
+    var isIdle: Bool { !streaming && !awaitingReply && slots.isEmpty && output.isEmpty && !closed }
 
     // MARK: Streaming replies
 
@@ -119,6 +119,59 @@ public final class Connection: @unchecked Sendable {
     private var awaitingReply = false
     /// The client shut down its sending side; close once everything it asked for is answered.
     private var inputEnded = false
+
+    // MARK: Replies that arrive later (pipelining through a proxy)
+
+    /// A place in the reply stream held for a reply that comes later (a forwarded request's).
+    public struct ReplySlot: Sendable { fileprivate let id: UInt64 }
+
+    /// The open slots, oldest first, each with its position among the pending output bytes.
+    /// Output is written only up to the first one, so replies leave in request order while the
+    /// requests behind a forwarded one are already being served.
+    private var slots: [(id: UInt64, position: Int)] = []
+    private var lastSlotID: UInt64 = 0
+    /// More forwarded requests than this in flight stop reading the connection's requests.
+    public static let maxOpenSlots = 128
+
+    /// Holds the reply of the request being handled for later: requests behind it are processed
+    /// and answered after it. Fill it exactly once with `fill(_:with:)`.
+    public func openSlot() -> ReplySlot {
+        lastSlotID &+= 1
+        slots.append((lastSlotID, output.pendingCount))
+        return ReplySlot(id: lastSlotID)
+    }
+
+    /// Puts `reply` in its slot; what the slot held back is written at the end of this loop turn
+    /// (one send for every reply that arrived in it). Worker thread only; no-op once closed.
+    public func fill(_ slot: ReplySlot, with reply: UnsafeRawBufferPointer) {
+        fill(slot) { $0.append(reply) }
+    }
+
+    /// Like `fill(_:with:)`, with the reply formatted by `write` (appended to the buffer it gets).
+    public func fill(_ slot: ReplySlot, _ write: (ReplyBuffer) -> Void) {
+        guard !closed, let index = slots.firstIndex(where: { $0.id == slot.id }) else { return }
+        let position = slots[index].position
+        let mark = output.pendingCount
+        write(output)
+        let length = output.pendingCount - mark
+        output.moveTail(from: mark, to: position)
+        slots.remove(at: index)
+        for later in index..<slots.count { slots[later].position += length }
+        if index == 0 { scheduleDrive() }
+    }
+
+    private var driveScheduled = false
+
+    private func scheduleDrive() {
+        guard !driveScheduled else { return }
+        driveScheduled = true
+        worker.atTurnEnd(self)
+    }
+
+    func turnEnded() {
+        driveScheduled = false
+        if !closed { drive() }
+    }
 
     // MARK: Event handling (worker thread)
 
@@ -212,6 +265,8 @@ public final class Connection: @unchecked Sendable {
         while !closed {
             let stalledOnOutput = processInput()
             guard writeOut() else { return }
+            // Replies still owed to open slots come first: filling one drives again.
+            if !slots.isEmpty && (closeAfterFlush || streaming) { return }
             if closeAfterFlush { close(); return }
             if streaming {
                 if pausedUntilTimer { return }
@@ -220,7 +275,7 @@ public final class Connection: @unchecked Sendable {
                 continue
             }
             if !stalledOnOutput {
-                if inputEnded && !awaitingReply { close() }
+                if inputEnded && !awaitingReply && slots.isEmpty { close() }
                 return
             }
         }
@@ -228,7 +283,7 @@ public final class Connection: @unchecked Sendable {
 
     /// Hands complete requests to the handler. Returns true if it stopped because output piled up.
     private func processInput() -> Bool {
-        while !closed && !streaming && !awaitingReply && !closeAfterFlush {
+        while !closed && !streaming && !awaitingReply && !closeAfterFlush && slots.count < Connection.maxOpenSlots {
             if output.pendingCount >= Connection.outputHighWater { return true }
             if swallow > 0 {
                 let dropped = min(swallow, inputEnd - inputStart)
@@ -264,15 +319,19 @@ public final class Connection: @unchecked Sendable {
         input = UnsafeMutableRawPointer.allocate(byteCount: inputCapacity, alignment: 16)
     }
 
-    /// Writes pending replies. Returns true once everything is written; false if the socket is full
-    /// (the write event will call `drive` again) or the connection closed.
+    /// Writes pending replies, up to the first open slot. Returns true once all of those are
+    /// written; false if the socket is full (the write event will call `drive` again) or the
+    /// connection closed.
     private func writeOut() -> Bool {
-        while !output.isEmpty && !closed {
+        while !closed {
+            let writable = slots.first?.position ?? output.pendingCount
+            if writable == 0 { break }
             let pending = output.pending
-            let n = send(fd, pending.baseAddress, pending.count, Int32(MSG_NOSIGNAL))
+            let n = send(fd, pending.baseAddress, writable, Int32(MSG_NOSIGNAL))
             if n > 0 {
                 worker.counters.add(NetCounter.bytesWritten, UInt64(n))
                 output.consume(n)
+                for index in slots.indices { slots[index].position -= n }
                 continue
             }
             if n < 0 && errno == EINTR { continue }

@@ -15,7 +15,7 @@ public protocol OutboundDelegate: AnyObject {
 
 /// A non-blocking client connection to another daemon on a worker's event loop (node-to-node
 /// forwarding). Owned and used by that worker's thread only.
-public final class OutboundConnection {
+public final class OutboundConnection: TurnEndWork {
     public let host: String
     public let port: Int
     public let output = ReplyBuffer()
@@ -78,6 +78,21 @@ public final class OutboundConnection {
         worker.post { [weak self] in self?.fail(reason) }
     }
 
+    /// Sends `output`'s bytes at the end of this loop turn, together with whatever else is
+    /// appended before then: one system call for all requests of the turn.
+    public func flushAtTurnEnd() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        worker.atTurnEnd(self)
+    }
+
+    private var flushScheduled = false
+
+    func turnEnded() {
+        flushScheduled = false
+        flush()
+    }
+
     /// Queues `output`'s bytes for sending (call after appending to `output`).
     public func flush() {
         guard connected, !closed else { return }  // sent once the connect completes
@@ -125,10 +140,13 @@ public final class OutboundConnection {
     fileprivate func onReadable() {
         while !closed {
             if inputCapacity - inputEnd < 16 * 1024 { makeRoom() }
-            let n = read(fd, input + inputEnd, inputCapacity - inputEnd)
+            let free = inputCapacity - inputEnd
+            let n = read(fd, input + inputEnd, free)
             if n > 0 {
                 inputEnd += n
                 deliver()
+                // A short read drained the socket: skip the read that would only say EAGAIN.
+                if n < free { return }
                 continue
             }
             if n == 0 { fail("\(host):\(port) closed the connection"); return }

@@ -69,9 +69,32 @@ public final class Worker: @unchecked Sendable {
         _ = write(wakeWriteFD, &one, 1)
     }
 
+    // MARK: End of the loop turn
+
+    /// Asks for one `turnEnded()` call once the events libevent has already queued in this loop
+    /// iteration have run: a peer link gathers every request of the turn into one send, a client
+    /// connection every reply that arrived in it. Worker thread only; a work item asks again
+    /// only after it has been called (each keeps its own flag).
+    func atTurnEnd(_ work: TurnEndWork) {
+        turnEndQueue.append(work)
+        if turnEndQueue.count == 1 { event_active(turnEndEvent, Int32(EV_TIMEOUT), 1) }
+    }
+
+    private var turnEndQueue: [TurnEndWork] = []
+    /// The queue being run; swapped with `turnEndQueue` so neither is reallocated per turn.
+    private var turnEndRunning: [TurnEndWork] = []
+    private var turnEndEvent: OpaquePointer?
+
+    fileprivate func runTurnEnd() {
+        swap(&turnEndQueue, &turnEndRunning)
+        for work in turnEndRunning { work.turnEnded() }
+        turnEndRunning.removeAll(keepingCapacity: true)
+    }
+
     func start() throws(NetError) {
         every(seconds: 1) { [unowned self] in closeIdleConnections() }
         let me = Unmanaged.passUnretained(self).toOpaque()
+        turnEndEvent = event_new(base, -1, 0, workerTurnEndCallback, me)
         wakeEvent = event_new(base, wakeFD, Int16(EV_READ | EV_PERSIST), workerWakeCallback, me)
         event_add(wakeEvent, nil)
         let retained = Unmanaged.passRetained(self).toOpaque()
@@ -89,6 +112,7 @@ public final class Worker: @unchecked Sendable {
         for connection in Array(connections.values) { connection.close() }
         event_del(wakeEvent)
         event_free(wakeEvent)
+        event_free(turnEndEvent)
         Glibc.close(wakeFD)
         Glibc.close(wakeWriteFD)
     }
@@ -154,6 +178,15 @@ public final class Worker: @unchecked Sendable {
 
 private func workerWakeCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
     Unmanaged<Worker>.fromOpaque(arg!).takeUnretainedValue().runTasks()
+}
+
+private func workerTurnEndCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
+    Unmanaged<Worker>.fromOpaque(arg!).takeUnretainedValue().runTurnEnd()
+}
+
+/// Work a worker runs once at the end of a loop turn (`Worker.atTurnEnd`).
+protocol TurnEndWork: AnyObject {
+    func turnEnded()
 }
 
 private func workerTimerCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {

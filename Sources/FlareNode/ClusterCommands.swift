@@ -38,7 +38,7 @@ extension NodeHandler {
         let touching = request.command == .gat || request.command == .gats
         var keys = request.keys
         while let key = keys.next() {
-            if (touching ? view.routeWrite(key) : view.routeRead(key)) != .local { return false }
+            if (touching ? view.routeWrite(key) : view.routeRead(key, using: &readerRandom)) != .local { return false }
         }
         return true
     }

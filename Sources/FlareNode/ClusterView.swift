@@ -57,6 +57,10 @@ public final class ClusterView: Sendable {
     /// Reads: the master, an active slave with a read weight, or a node of the read multiset.
     @inline(__always)
     public func routeRead(_ key: UnsafeRawBufferPointer) -> Route { routing.routeRead(key) }
+    @inline(__always)
+    public func routeRead(_ key: UnsafeRawBufferPointer, using generator: inout ReaderRandom) -> Route {
+        routing.routeRead(key, using: &generator)
+    }
 
     /// Whether a copy of `key` that `sender` stamped with map version `stamp` may be applied here:
     /// the sender is the source of the key's copies in this map, and the copy was made in the

@@ -148,12 +148,17 @@ extension NodeHandler {
             counters.add(NodeCounter.cmdGet)
             let before = itemBeforeInPlaceChange(key)
             do {
-                let hit: Void? = try store.touch(key, expire: expire, now: now) { header, value in
+                let version: UInt64? = try store.touch(key, expire: expire, now: now) { header, value in
                     carryMarks(from: before, to: header.version)
                     output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
+                    return header.version
                 }
-                counters.add(hit == nil ? NodeCounter.touchMisses : NodeCounter.touchHits)
-                counters.add(hit == nil ? NodeCounter.getMisses : NodeCounter.getHits)
+                counters.add(version == nil ? NodeCounter.touchMisses : NodeCounter.touchHits)
+                counters.add(version == nil ? NodeCounter.getMisses : NodeCounter.getHits)
+                // The new expiry is a write: the slaves get it as they would a touch's.
+                if let version, view.mayReplicate || recordsBacklog {
+                    replicateReadBack(key: key, of: request, version: version)
+                }
             } catch {
                 context.markStorageFailure(error)
                 counters.add(NodeCounter.getMisses)

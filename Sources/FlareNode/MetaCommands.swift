@@ -67,14 +67,15 @@ extension NodeHandler {
     /// Sends the meta command to the key's owner as the client wrote it (keys in base64 stay so)
     /// and relays the reply. Quiet mode travels too: the request is followed by `mn`, so the reply
     /// ends at the owner's `MN` whether or not the command itself answered.
+    /// The reply holds the request's place in the client's reply stream (`Connection.openSlot`),
+    /// so an `mn` behind it answers after it.
     func forwardMeta(_ request: Request, sentKey: UnsafeRawBufferPointer, to nodeKey: String,
-                             _ connection: Connection) -> Next {
-        let output = connection.output
+                     _ connection: Connection) -> Next {
         guard !isLoop(request), let node = view.map[nodeKey: nodeKey] else {
-            output.append("SERVER_ERROR proxy error\r\n")
+            connection.output.append("SERVER_ERROR proxy error\r\n")
             return .next
         }
-        let link = peerPool.link(to: node, key: request.key)
+        let link = peerPool.link(to: node, lane: peerPool.lane(for: connection))
         let out = link.output
         ForwardedRequest.appendPrefix(request, selfKey: view.selfKey, to: out)
         out.append(request.command.name)
@@ -97,19 +98,18 @@ extension NodeHandler {
         let quiet = request.meta.has("q")
         if quiet { out.append("mn\r\n") }
         let logger = context.logger
+        let slot = connection.openSlot()
         link.expect(quiet ? .metaUntilNoop : .meta) { result in
             switch result {
             case .success(let reply):
                 // Drop the `MN` that only closed a quiet request.
-                output.append(quiet ? UnsafeRawBufferPointer(rebasing: reply.dropLast(4)) : reply)
+                connection.fill(slot, with: quiet ? UnsafeRawBufferPointer(rebasing: reply.dropLast(4)) : reply)
             case .failure(let failure):
                 logger.warning("\(failure)")
-                output.append("SERVER_ERROR proxy error\r\n")
+                connection.fill(slot) { $0.append("SERVER_ERROR proxy error\r\n") }
             }
-            connection.replyArrived()
         }
-        connection.awaitReply()
-        return .awaiting
+        return .next
     }
 }
 

@@ -30,7 +30,7 @@ extension NodeHandler {
             let touching = request.command == .gat || request.command == .gats
             var keys = request.keys
             while let key = keys.next() {
-                if (touching ? view.routeWrite(key) : view.routeRead(key)) == .local { return true }
+                if (touching ? view.routeWrite(key) : view.routeRead(key, using: &readerRandom)) == .local { return true }
             }
             return false
         default:

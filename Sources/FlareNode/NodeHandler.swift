@@ -1,4 +1,5 @@
 import FlareConfig
+import FlareCluster
 import FlareNet
 import FlareProtocol
 import FlareStorage
@@ -31,6 +32,8 @@ public final class NodeHandler: ConnectionHandler {
     var streams: [String: ReplicationStream] = [:]
     /// Whether writes executed here go to the replication backlog (an active master of the map).
     var recordsBacklog = false
+    /// Draws the reader of a partition for reads this node forwards.
+    var readerRandom: ReaderRandom
     /// Sync writes waiting for their copies to be confirmed, by token.
     var pendingReplicas: [UInt64: ReplicaGather] = [:]
     var nextReplicaToken: UInt64 = 1
@@ -62,6 +65,8 @@ public final class NodeHandler: ConnectionHandler {
         self.clock = worker.server.clock
         self.view = context.membership.current
         self.worker = worker
+        var seed = SystemRandomNumberGenerator()
+        readerRandom = ReaderRandom(seed: seed.next())
         streams = context.replication.streams(for: view, on: worker)
         context.installedVersions[worker.index % context.installedVersions.count].store(view.version, ordering: .releasing)
         // The streams this worker is home to: deadlines, silent destinations, reconnects.

@@ -51,15 +51,16 @@ final class PeerLink: OutboundDelegate {
     var output: ReplyBuffer { connection.output }
     var outstanding: Int { waiters.count - head }
 
-    /// Registers the waiter for the request just appended to `output`, then sends.
+    /// Registers the waiter for the request just appended to `output`; it is sent at the end of
+    /// the loop turn with every other request for this link.
     func expect(_ shape: ReplyShape, _ completion: @escaping Completion) {
         waiters.append(Waiter(shape: shape, sentAt: clock.now, completion: completion))
         publishQueue()
-        connection.flush()
+        connection.flushAtTurnEnd()
     }
 
-    /// Sends a request that has no reply (noreply).
-    func sendWithoutReply() { connection.flush() }
+    /// Sends a request that has no reply (noreply), with the others of this loop turn.
+    func sendWithoutReply() { connection.flushAtTurnEnd() }
 
     /// Age in seconds of the oldest unanswered request (0 if none).
     func oldestWait(now: Int64) -> Int64 {
@@ -157,6 +158,19 @@ enum ReplyFraming {
         if word.last == 0x0D { word = UnsafeRawBufferPointer(rebasing: word.dropLast()) }
         guard let bytes = Decimal.uint64(word), bytes <= UInt64(Int32.max) else { return nil }
         return Int(bytes)
+    }
+
+    /// The number of `VALUE` blocks in a complete `.values` reply.
+    static func valueCount(in reply: UnsafeRawBufferPointer) -> Int {
+        var count = 0
+        var offset = 0
+        while let end = lineEnd(reply, from: offset) {
+            let line = UnsafeRawBufferPointer(rebasing: reply[offset..<end])
+            guard line.starts(with: "VALUE ".utf8), let bytes = valueLength(line) else { break }
+            count += 1
+            offset = end + bytes + 2
+        }
+        return count
     }
 
     /// Index just past the `\n` of the line starting at `from`.

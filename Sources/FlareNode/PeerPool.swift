@@ -1,9 +1,8 @@
 import FlareCluster
 import FlareNet
 
-/// This worker's connections to the other nodes: up to `proxy-concurrency` per node, a key always
-/// using the same one (libhashkit murmur of the key, as flare does) so writes to one key stay in
-/// order. Used on its worker's thread only.
+/// This worker's connections to the other nodes: up to `proxy-concurrency` per node, a client
+/// connection always using the same one (`lane(for:)`). Used on its worker's thread only.
 final class PeerPool {
     private var links: [String: [PeerLink?]] = [:]
     private let concurrency: Int
@@ -21,8 +20,15 @@ final class PeerPool {
         worker.every(seconds: 1) { [unowned self] in expireSlowLinks() }
     }
 
-    func link(to node: NodeEntry, key: UnsafeRawBufferPointer) -> PeerLink {
-        let index = concurrency > 1 ? Int(KeyHashAlgorithm.murmur(key) % UInt32(concurrency)) : 0
+    /// Which of a node's links carries a client connection's requests: always the same one, so
+    /// the requests a pipelining client sends to one owner arrive in the order it sent them (it
+    /// reads its own writes), and a multi-get needs one request per owner. Different clients
+    /// spread over the links.
+    func lane(for connection: Connection) -> Int {
+        Int(UInt(bitPattern: connection.id) % UInt(concurrency))
+    }
+
+    func link(to node: NodeEntry, lane index: Int) -> PeerLink {
         var slots = links[node.nodeKey] ?? Array(repeating: nil, count: concurrency)
         if let link = slots[index] {
             if !link.failed { return link }

@@ -2,10 +2,11 @@ import FlareCluster
 import FlareNet
 import FlareProtocol
 
-/// Forwarding requests for keys this node does not own (node-server.md §7): writes to the
-/// partition's master, reads to a node of the partition. The client's connection waits for the
-/// owner's reply (`awaitReply`), so replies stay in request order, while the worker goes on
-/// serving its other connections.
+/// Forwarding requests for keys this node does not own (docs/routing.md): writes to the
+/// partition's master, reads to a node of the partition. A forwarded request holds its place in
+/// the client's reply stream (`Connection.openSlot`) and the connection goes on with the requests
+/// behind it, so a pipelining client has many requests in flight, across any number of owners,
+/// and still gets its replies in request order.
 extension NodeHandler {
     /// A forwarded request must not come back to a node it already passed through.
     func isLoop(_ request: Request) -> Bool {
@@ -19,35 +20,37 @@ extension NodeHandler {
             if !request.noreply { output.append("SERVER_ERROR proxy error\r\n") }
             return .next
         }
-        let link = peerPool.link(to: node, key: request.key)
+        let link = peerPool.link(to: node, lane: peerPool.lane(for: connection))
         ForwardedRequest.appendWrite(request, selfKey: view.selfKey, now: clock.now, to: link.output)
         if request.noreply {
             link.sendWithoutReply()
             return .next
         }
         let logger = context.logger
+        let slot = connection.openSlot()
         link.expect(request.command == .gat || request.command == .gats ? .values : .line) { result in
             switch result {
-            case .success(let reply): output.append(reply)
+            case .success(let reply): connection.fill(slot, with: reply)
             case .failure(let failure):
                 logger.warning("\(failure)")
-                output.append("SERVER_ERROR proxy error\r\n")
+                connection.fill(slot) { $0.append("SERVER_ERROR proxy error\r\n") }
             }
-            connection.replyArrived()
         }
-        connection.awaitReply()
-        return .awaiting
+        return .next
     }
 
     /// get/gets/gat/gats whose keys are not all local: each owner gets one request with its keys,
     /// all sent at once; the reply is assembled in the client's key order when all have answered.
     func retrieveAcrossNodes(_ request: Request, _ connection: Connection) -> Next {
         let touching = request.command == .gat || request.command == .gats
+        if !touching, let owner = soleOwner(of: request) {
+            return relayRetrieval(request, to: owner, connection)
+        }
         let expire = Expiry.absolute(request.exptime, now: clock.now)
         let gather = MultiKeyGather(command: request.command, expire: expire)
         var keys = request.keys
         while let key = keys.next() {
-            let route = touching ? view.routeWrite(key) : view.routeRead(key)
+            let route = touching ? view.routeWrite(key) : view.routeRead(key, using: &readerRandom)
             switch route {
             case .local: gather.addLocal(key)
             case .forward(let nodeKey):
@@ -64,8 +67,10 @@ extension NodeHandler {
             return .next
         }
         let logger = context.logger
+        let slot = connection.openSlot()
+        let lane = peerPool.lane(for: connection)
         for (index, destination) in gather.destinations.enumerated() {
-            let link = destination.keys[0].withUnsafeBytes { peerPool.link(to: destination.node, key: $0) }
+            let link = peerPool.link(to: destination.node, lane: lane)
             gather.appendRequest(for: index, selfKey: view.selfKey, to: link.output)
             link.expect(.values) { [self] result in
                 switch result {
@@ -75,13 +80,63 @@ extension NodeHandler {
                     gather.failed(index)
                 }
                 if gather.isComplete {
-                    finishRetrieval(gather, connection.output)
-                    connection.replyArrived()
+                    connection.fill(slot) { finishRetrieval(gather, $0) }
                 }
             }
         }
-        connection.awaitReply()
-        return .awaiting
+        return .next
+    }
+
+    /// The one node every key of a get/gets is read from, if there is one (the common case of a
+    /// single key, or of one partition): the request can then be relayed as it is.
+    private func soleOwner(of request: Request) -> NodeEntry? {
+        guard !isLoop(request) else { return nil }
+        var owner: String?
+        var keys = request.keys
+        while let key = keys.next() {
+            guard case .forward(let nodeKey) = view.routeRead(key, using: &readerRandom) else { return nil }
+            if let owner, owner != nodeKey { return nil }
+            owner = nodeKey
+        }
+        return owner.flatMap { view.map[nodeKey: $0] }
+    }
+
+    /// Sends a get/gets whose keys all live on `node` as one request and passes its reply on
+    /// verbatim: no per-key bookkeeping. A failed owner or an error reply reads as misses, as
+    /// flare reports read failures.
+    private func relayRetrieval(_ request: Request, to node: NodeEntry, _ connection: Connection) -> Next {
+        let link = peerPool.link(to: node, lane: peerPool.lane(for: connection))
+        let out = link.output
+        out.append(request.command.name)
+        var keys = request.keys
+        var keyCount: UInt64 = 0
+        while let key = keys.next() {
+            out.append(byte: 0x20)
+            out.append(key)
+            keyCount += 1
+        }
+        out.appendCRLF()
+        counters.add(NodeCounter.cmdGet, keyCount)
+        let slot = connection.openSlot()
+        let logger = context.logger
+        link.expect(.values) { [counters] result in
+            switch result {
+            case .success(let reply) where reply.starts(with: "VALUE ".utf8) || reply.starts(with: "END".utf8):
+                let hits = UInt64(ReplyFraming.valueCount(in: reply))
+                counters.add(NodeCounter.getHits, hits)
+                counters.add(NodeCounter.getMisses, keyCount - min(hits, keyCount))
+                connection.fill(slot, with: reply)
+            case .success(let reply):
+                logger.warning("a relayed read got \(String(decoding: reply.prefix(200), as: UTF8.self))")
+                counters.add(NodeCounter.getMisses, keyCount)
+                connection.fill(slot) { $0.append("END\r\n") }
+            case .failure(let failure):
+                logger.warning("\(failure)")
+                counters.add(NodeCounter.getMisses, keyCount)
+                connection.fill(slot) { $0.append("END\r\n") }
+            }
+        }
+        return .next
     }
 
     /// Writes the assembled hits (local ones read now) in key order, then `END`.

@@ -17,28 +17,11 @@ extension NodeHandler {
         let copy = replicaScratch
         copy.removeAll()
         let key = appendReplica(request, version: version, to: copy)
-        let bytes = Array(copy.pending)
-        if recordsBacklog {
-            // The same array the streams get: recording costs no copy of the bytes.
-            context.backlog.append(.init(bytes: bytes, version: version, appendedAt: ServerClock.monotonicMilliseconds(),
-                                         keyStart: UInt32(key.lowerBound), keyLength: UInt32(key.count)),
-                                   worker: worker.index)
-        }
-
         let waits = !request.noreply && (request.replication == .sync ||
                     request.replication == .configured && context.synchronousReplication.load(ordering: .relaxed))
         let gather = ReplicaGather()
         let token = nextReplicaToken
-        for target in targets {
-            let waited = waits && target.waitFor
-            guard let stream = streams[target.node.nodeKey] else {
-                // This worker's map is older than the newest one, which no longer copies there.
-                if waited { gather.failedNodes.append(target.node.nodeKey) }
-                continue
-            }
-            if waited { gather.outstanding += 1 }
-            stream.send(bytes, waiter: waited ? ReplicaWaiter(worker: worker, token: token) : nil)
-        }
+        distribute(copy, key: key, version: version, to: targets, waiting: waits ? (gather, token) : nil)
         guard waits else { return .next }
         let output = connection.output
         if gather.outstanding == 0 {
@@ -78,6 +61,44 @@ extension NodeHandler {
         gather.finish?()
     }
 
+    /// Copies the item `key` as this node now holds it (or its tombstone at `version` if it is
+    /// gone), asynchronously: for writes that change an item as a side effect of a read, like
+    /// `gat`'s new expiry, which must reach the slaves as a touch would.
+    func replicateReadBack(key: UnsafeRawBufferPointer, of request: Request, version: UInt64) {
+        guard occurrencesOfSelf(in: request) < 2 else { return }
+        let targets = view.replicaTargets(for: key)
+        guard !targets.isEmpty || recordsBacklog else { return }
+        let copy = replicaScratch
+        copy.removeAll()
+        ForwardedRequest.appendPrefix(request, selfKey: view.selfKey, stamp: view.version, to: copy)
+        let range = appendReadBack(key: key, version: version, to: copy)
+        distribute(copy, key: range, version: version, to: targets, waiting: nil)
+    }
+
+    /// Hands the copy in `copy` to the backlog and to each target's stream; `waiting` names the
+    /// sync write that waits for the active slaves' confirmations, and collects the ones that
+    /// cannot come.
+    private func distribute(_ copy: ReplyBuffer, key: Range<Int>, version: UInt64, to targets: [ReplicaTarget],
+                            waiting: (gather: ReplicaGather, token: UInt64)?) {
+        let bytes = Array(copy.pending)
+        if recordsBacklog {
+            // The same array the streams get: recording costs no copy of the bytes.
+            context.backlog.append(.init(bytes: bytes, version: version, appendedAt: ServerClock.monotonicMilliseconds(),
+                                         keyStart: UInt32(key.lowerBound), keyLength: UInt32(key.count)),
+                                   worker: worker.index)
+        }
+        for target in targets {
+            let waited = waiting != nil && target.waitFor
+            guard let stream = streams[target.node.nodeKey] else {
+                // This worker's map is older than the newest one, which no longer copies there.
+                if waited { waiting?.gather.failedNodes.append(target.node.nodeKey) }
+                continue
+            }
+            if waited { waiting?.gather.outstanding += 1 }
+            stream.send(bytes, waiter: waited ? ReplicaWaiter(worker: worker, token: waiting!.token) : nil)
+        }
+    }
+
     private func occurrencesOfSelf(in request: Request) -> Int {
         ProxyPath.count(of: view.selfKey, in: request.proxyPath)
     }
@@ -115,33 +136,43 @@ extension NodeHandler {
         default:
             break
         }
-        if request.command != .delete {
-            let keyStart = out.pendingCount + 4
-            let found = try? store.get(request.key, now: clock.now) { header, value -> Bool in
-                out.append("set ")
-                out.append(request.key)
-                out.append(byte: 0x20)
-                out.appendDecimal(UInt64(header.flags))
-                out.append(byte: 0x20)
-                out.appendDecimal(header.expire)
-                out.append(byte: 0x20)
-                out.appendDecimal(UInt64(value.count))
-                out.append(byte: 0x20)
-                out.appendDecimal(header.version)
-                out.appendCRLF()
-                out.append(value)
-                out.appendCRLF()
-                return true
-            }
-            if found == true { return keyStart..<(keyStart + request.key.count) }
+        if request.command == .delete { return appendTombstone(key: request.key, version: version, to: out) }
+        return appendReadBack(key: request.key, version: version, to: out)
+    }
+
+    /// `set` with the item `key` as the store holds it now, or, if it vanished since the write
+    /// of `version`, that write's tombstone.
+    private func appendReadBack(key: UnsafeRawBufferPointer, version: UInt64, to out: ReplyBuffer) -> Range<Int> {
+        let keyStart = out.pendingCount + 4
+        let found = try? store.get(key, now: clock.now) { header, value -> Bool in
+            out.append("set ")
+            out.append(key)
+            out.append(byte: 0x20)
+            out.appendDecimal(UInt64(header.flags))
+            out.append(byte: 0x20)
+            out.appendDecimal(header.expire)
+            out.append(byte: 0x20)
+            out.appendDecimal(UInt64(value.count))
+            out.append(byte: 0x20)
+            out.appendDecimal(header.version)
+            out.appendCRLF()
+            out.append(value)
+            out.appendCRLF()
+            return true
         }
+        if found == true { return keyStart..<(keyStart + key.count) }
+        return appendTombstone(key: key, version: version, to: out)
+    }
+
+    /// `delete <key> 0 <version>`: a versioned deletion the receiver orders like any copy.
+    private func appendTombstone(key: UnsafeRawBufferPointer, version: UInt64, to out: ReplyBuffer) -> Range<Int> {
         let keyStart = out.pendingCount + 7
         out.append("delete ")
-        out.append(request.key)
+        out.append(key)
         out.append(" 0 ")
         out.appendDecimal(version)
         out.appendCRLF()
-        return keyStart..<(keyStart + request.key.count)
+        return keyStart..<(keyStart + key.count)
     }
 }
 

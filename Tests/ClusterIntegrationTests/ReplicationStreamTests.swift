@@ -26,8 +26,8 @@ final class ReplicationStreamTests: ClusterTestCase {
                       file: file, line: line)
     }
 
-    /// Six clients (three on the master, three through the proxy) set, delete, append to, incr and
-    /// touch the same eight keys as fast as they are answered. Whatever order two clients' writes of
+    /// Six clients (three on the master, three through the proxy) set, delete, append to, incr,
+    /// touch and gat the same eight keys as fast as they are answered. Whatever order two clients' writes of
     /// a key reach the master in, the slave must end with exactly the master's items.
     func testClientsWritingTheSameKeysLeaveIdenticalCopies() throws {
         try startMasterAndSlave(replicationType: "async")
@@ -43,12 +43,16 @@ final class ReplicationStreamTests: ClusterTestCase {
                     for op in 0..<300 {
                         let key = keys[Int(random.next() % UInt64(keys.count))]
                         let reply: String?
-                        switch random.next() % 6 {
+                        switch random.next() % 7 {
                         case 0, 1: reply = try client.store("set", key, "\(number * 1000 + op)")
                         case 2: reply = try client.delete(key)
                         case 3: reply = try client.store("append", key, "+\(number)")
                         case 4: reply = try client.line("incr \(key) 3")
-                        default: reply = try client.line("touch \(key) 1000")
+                        case 5: reply = try client.line("touch \(key) 1000")
+                        default:
+                            // A gat's new expiry must reach the slave like a touch's.
+                            _ = try client.get([key], command: "gat \(500 + op)")
+                            reply = nil
                         }
                         if let reply, reply.hasPrefix("SERVER_ERROR") || reply == "ERROR" { failures.add("\(key): \(reply)") }
                     }

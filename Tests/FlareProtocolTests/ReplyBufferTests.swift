@@ -16,6 +16,23 @@ final class ReplyBufferTests: XCTestCase {
         XCTAssertEqual(text(buffer), "-42")
     }
 
+    /// A late reply moved into the place held for it, with part of the buffer already written.
+    func testMoveTailPutsTheLateReplyInItsPlace() {
+        let buffer = ReplyBuffer(capacity: 8)
+        buffer.append("xxA\r\n")
+        buffer.consume(2)
+        let hole = buffer.pendingCount
+        buffer.append("C\r\nD\r\n")
+        let mark = buffer.pendingCount
+        buffer.append("BBBB\r\n")
+        buffer.moveTail(from: mark, to: hole)
+        XCTAssertEqual(text(buffer), "A\r\nBBBB\r\nC\r\nD\r\n")
+        // Nothing after the hole, or nothing appended: unchanged.
+        buffer.moveTail(from: buffer.pendingCount, to: 0)
+        buffer.moveTail(from: 3, to: 3)
+        XCTAssertEqual(text(buffer), "A\r\nBBBB\r\nC\r\nD\r\n")
+    }
+
     func testValueLineAndGrowthKeepPendingBytes() {
         let buffer = ReplyBuffer(capacity: 64)
         let key = Array("k1".utf8), value = Array(repeating: UInt8(ascii: "v"), count: 1000)
