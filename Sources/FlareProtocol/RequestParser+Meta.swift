@@ -16,7 +16,8 @@ extension RequestParser {
         guard let key = tokens.next() else {
             return fail(command == .me ? .meta(.badFormat) : .unknownCommand)
         }
-        guard isValidKey(key) else { return fail(.meta(.badFormat)) }
+        // memcached refuses a key that is too long before it reads the data length.
+        guard !key.isEmpty, key.count <= limits.maxKeyLength else { return fail(.meta(.badFormat)) }
         request.key = key
         var swallow = 0
         if command == .ms {
@@ -27,6 +28,8 @@ extension RequestParser {
             }
             swallow = Int(length) + 2
         }
+        // flare refuses control bytes in keys (memcached stores them); the block is skipped.
+        guard isValidKey(key) else { return fail(.meta(.badFormat), swallow: swallow) }
         request.arguments = tokens
         if command == .me {
             // memcached's `me` reads only a `b` after the key and ignores anything else.
@@ -36,13 +39,9 @@ extension RequestParser {
             }
             return .request(request, consumed: lineConsumed)
         }
-        if let error = parseMetaFlags(&request.meta, tokens: &tokens) {
+        if let error = parseMetaFlags(&request.meta, tokens: &tokens, key: key) {
             // md and ma answer every flag problem with one message.
             let reported = command == .md || command == .ma ? MetaError.invalidOrDuplicateFlag : error
-            return fail(.meta(reported), swallow: swallow)
-        }
-        if request.meta.has("b"), !Base64.isValid(key) {
-            let reported = command == .md || command == .ma ? MetaError.invalidOrDuplicateFlag : .keyDecoding
             return fail(.meta(reported), swallow: swallow)
         }
         switch command {
@@ -82,7 +81,18 @@ extension RequestParser {
     }
 
     /// Reads every flag word; nil when all are valid.
-    func parseMetaFlags(_ flags: inout MetaFlags, tokens: inout Tokenizer) -> MetaError? {
+    ///
+    /// As memcached 1.6.18: an unknown or repeated letter stops at once; a bad token is noted and
+    /// reading goes on, the last such message standing (a bad `F` has none of its own: `bad command
+    /// line format`); an over-long opaque counts only if nothing else is wrong.
+    func parseMetaFlags(_ flags: inout MetaFlags, tokens: inout Tokenizer, key: UnsafeRawBufferPointer) -> MetaError? {
+        var failed = false
+        var message: MetaError?
+        var opaqueTooLong = false
+        func fail(_ error: MetaError?) {
+            failed = true
+            if let error { message = error }
+        }
         while let word = tokens.next() {
             let letter = word[0]
             let bit = MetaFlags.bit(letter)
@@ -91,8 +101,10 @@ extension RequestParser {
             flags.present |= bit
             let token = UnsafeRawBufferPointer(rebasing: word[1...])
             switch letter {
+            case UInt8(ascii: "b"):
+                if !Base64.isValid(key) { fail(.keyDecoding) }
             case UInt8(ascii: "N"), UInt8(ascii: "T"), UInt8(ascii: "R"):
-                guard let value = Decimal.int64(token) else { return .badToken }
+                guard let value = Decimal.int64(token) else { fail(.badToken); continue }
                 switch letter {
                 case UInt8(ascii: "N"): flags.vivify = value
                 case UInt8(ascii: "T"): flags.ttl = value
@@ -100,27 +112,28 @@ extension RequestParser {
                 }
             case UInt8(ascii: "O"):
                 // memcached's limit counts the letter too.
-                guard word.count <= 32 else { return .opaqueTooLong }
+                if word.count > 32 { opaqueTooLong = true }
             case UInt8(ascii: "F"):
                 // flare keeps 32-bit flags and refuses larger ones (memcached truncates them).
-                guard let value = Decimal.uint32(token) else { return .badFormat }
+                guard let value = Decimal.uint32(token) else { fail(nil); continue }
                 flags.clientFlags = value
             case UInt8(ascii: "C"):
-                guard let value = Decimal.uint64(token) else { return .badToken }
+                guard let value = Decimal.uint64(token) else { fail(.badToken); continue }
                 flags.compareCas = value
             case UInt8(ascii: "M"):
-                guard token.count == 1 else { return .modeLength }
+                guard token.count == 1 else { fail(.modeLength); continue }
                 flags.mode = token[0]
             case UInt8(ascii: "J"):
-                guard let value = Decimal.uint64(token) else { return .initialValue }
+                guard let value = Decimal.uint64(token) else { fail(.initialValue); continue }
                 flags.initial = value
             case UInt8(ascii: "D"):
-                guard let value = Decimal.uint64(token) else { return .deltaValue }
+                guard let value = Decimal.uint64(token) else { fail(.deltaValue); continue }
                 flags.delta = value
             default:
                 break
             }
         }
-        return nil
+        if failed { return message ?? .badFormat }
+        return opaqueTooLong ? .opaqueTooLong : nil
     }
 }

@@ -56,6 +56,10 @@ final class MetaCommandTests: FlaredTestCase {
             "ms k 2 Mp\r\nxx\r\n", "ms k 2 M\r\nxx\r\n", "ms k 2 T\r\nzz\r\n", "ms k 2 x\r\nzz\r\n", "ms k 2 v v\r\nzz\r\n",
             "ms q 2 b\r\nzz\r\n", "ms big 1\r\nx\r\n", "ms big 1048577 T0\r\n\(String(repeating: "b", count: 1_048_577))\r\n",
             "mg big v\r\n", "ms k 2\r\nabcd\r\n", "ms k 2 Fabc\r\nzz\r\n", "ms k 2 C-1\r\nzz\r\n",
+            // Which error stands when several flags are wrong.
+            "mg abc Tx b\r\n", "mg abc b Tx\r\n", "mg abc O\(String(repeating: "o", count: 40)) x\r\n",
+            "mg abc O\(String(repeating: "o", count: 40)) Tx\r\n", "mg abc M x\r\n", "mg abc Fx Tx\r\n",
+            "ms abc 1 Fx Tx\r\nz\r\n", "ms abc 1 M x\r\nz\r\n",
             // The data block of a meta set is data, never a command.
             "set victim 0 0 1\r\nv\r\n", "ms k 13\r\ndelete victim\r\n", "mg k v\r\n", "mg victim v\r\n",
         ]),
