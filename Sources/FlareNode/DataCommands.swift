@@ -63,6 +63,10 @@ extension NodeHandler {
         }
         guard !request.noreply else { return stored }
         switch outcome {
+        case .stored(let version) where request.returnsVersion:
+            output.append("STORED ")
+            output.appendDecimal(version)
+            output.appendCRLF()
         case .stored: output.append("STORED\r\n")
         // A copy older than what this node holds: the sender counts it as delivered.
         case .notStored, .superseded: output.append("NOT_STORED\r\n")
@@ -78,11 +82,13 @@ extension NodeHandler {
         let now = clock.now
         let hold = request.number == 0 ? 0 : Expiry.absolute(request.number, now: now)
         do {
-            let outcome = try store.delete(request.key, holdUntil: hold, version: request.version, now: now)
+            // A cas unique comes only with a binary delete.
+            let outcome = try store.delete(request.key, holdUntil: hold, version: request.version,
+                                           casUnique: request.casUnique, now: now)
             var tombstone: UInt64 = 0
             if case .deleted(let version) = outcome { tombstone = version }
             counters.add(tombstone != 0 ? NodeCounter.deleteHits : NodeCounter.deleteMisses)
-            if !request.noreply { output.append(tombstone != 0 ? "DELETED\r\n" : "NOT_FOUND\r\n") }
+            if !request.noreply { output.append(tombstone != 0 ? "DELETED\r\n" : outcome == .exists ? "EXISTS\r\n" : "NOT_FOUND\r\n") }
             return tombstone
         } catch {
             storageError(error, output, noreply: request.noreply)
@@ -96,13 +102,18 @@ extension NodeHandler {
         let increment = request.command == .incr
         let before = itemBeforeInPlaceChange(request.key)
         do {
-            let outcome = try store.arithmetic(request.key, delta: request.delta, increment: increment, now: clock.now)
+            let outcome = try store.arithmetic(request.key, delta: request.delta, increment: increment,
+                                               casUnique: request.casUnique, now: clock.now)
             switch outcome {
             case .value(let value, let version):
                 carryMarks(from: before, to: version, newLength: DecimalCounter.digits(value))
                 counters.add(increment ? NodeCounter.incrHits : NodeCounter.decrHits)
                 if !request.noreply {
                     output.appendDecimal(value)
+                    if request.returnsVersion {
+                        output.append(byte: 0x20)
+                        output.appendDecimal(version)
+                    }
                     output.appendCRLF()
                 }
                 return version
@@ -111,6 +122,8 @@ extension NodeHandler {
                 if !request.noreply { output.append("NOT_FOUND\r\n") }
             case .nonNumeric:
                 if !request.noreply { output.append("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n") }
+            case .exists:
+                if !request.noreply { output.append("EXISTS\r\n") }  // only a binary incr names a cas
             }
             return 0
         } catch {

@@ -31,6 +31,7 @@ enum ForwardedRequest {
 
     static func appendOptions(_ request: Request, to out: ReplyBuffer) {
         if request.noreply { out.append(" noreply") }
+        if request.returnsVersion { out.append(" withcas") }
         switch request.replication {
         case .sync: out.append(" sync")
         case .async: out.append(" async")

@@ -63,37 +63,43 @@ final class IndexLease: @unchecked Sendable {
     private func run() {
         while running.load(ordering: .relaxed) {
             let sentAt = ServerClock.monotonicMilliseconds()
-            round(sentAt: sentAt)
+            let reached = round(sentAt: sentAt)
             let elapsed = ServerClock.monotonicMilliseconds() - sentAt
             if elapsed < Self.intervalMilliseconds {
+                // A wanted map is fetched at once, but an unreachable index is not retried in a
+                // tight loop (a fetch left pending by a failed round must still wait).
                 wakeUp.withLock {
-                    if !fetchWanted.load(ordering: .acquiring) { wakeUp.wait(milliseconds: Int(Self.intervalMilliseconds - elapsed)) }
+                    if !reached || !fetchWanted.load(ordering: .acquiring) {
+                        wakeUp.wait(milliseconds: Int(Self.intervalMilliseconds - elapsed))
+                    }
                 }
             }
         }
         if fd >= 0 { close(fd) }
     }
 
-    private func round(sentAt: Int64) {
+    /// One renewal (and a map fetch if one is wanted). Returns false if the index did not answer.
+    private func round(sentAt: Int64) -> Bool {
         guard let server = connected() else {
             membership.deliver(.indexUnreachable(now: ServerClock.monotonicMilliseconds()))
-            return
+            return false
         }
         let fetch = fetchWanted.exchange(false, ordering: .acquiringAndReleasing)
         if let answer = IndexClient.renewLease(fd: fd, server: server, name: name, port: port, milliseconds: leaseMilliseconds) {
             let granted = answer.isGranted
             if !fetch {
                 membership.deliver(.indexContact(sentAt: sentAt, indexVersion: answer.version, granted: granted))
-                return
+                return true
             }
             if let map = IndexClient.currentMap(fd: fd, server: server) {
                 membership.deliver(.mapFetched(version: answer.version, map: map, sentAt: sentAt, granted: granted))
-                return
+                return true
             }
         }
         if fetch { fetchWanted.store(true, ordering: .releasing) }
         disconnect()
         membership.deliver(.indexUnreachable(now: ServerClock.monotonicMilliseconds()))
+        return false
     }
 
     /// The open connection, or a new one to the next configured server.

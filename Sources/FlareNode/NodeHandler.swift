@@ -47,6 +47,8 @@ public final class NodeHandler: ConnectionHandler {
     var lastCopySender: (bytes: [UInt8], key: String) = ([], "")
     /// Scratch space for composing a replica write once before copying it to each target.
     let replicaScratch = ReplyBuffer(capacity: 4096)
+    /// The text reply of a binary request run through the text paths, before it is translated.
+    let binaryScratch = ReplyBuffer(capacity: 1024)
     /// Connections to other nodes for forwarding, opened on first use.
     lazy var peerPool: PeerPool = {
         peerPoolOpened = true
@@ -60,7 +62,9 @@ public final class NodeHandler: ConnectionHandler {
     public init(context: NodeContext, worker: Worker) {
         self.context = context
         self.store = context.store
-        self.parser = RequestParser(limits: context.limits)
+        var parser = RequestParser(limits: context.limits)
+        parser.refusesBinary = false  // binary connections are told apart by their first byte (processBinary)
+        self.parser = parser
         self.counters = context.counters[worker.index % context.counters.count]
         self.clock = worker.server.clock
         self.view = context.membership.current
@@ -80,6 +84,12 @@ public final class NodeHandler: ConnectionHandler {
         var offset = 0
         let output = connection.output
         defer { connection.activity.store(0, ordering: .relaxed) }
+        if connection.wireProtocol != .text {
+            if connection.wireProtocol == .undecided, let first = input.first {
+                connection.wireProtocol = first == BinaryProtocol.requestMagic ? .binary : .text
+            }
+            if connection.wireProtocol == .binary { return processBinary(connection, input: input) }
+        }
         serving = context.stallGuard.check(version: view.version)
         // What an earlier call scanned of the line the input starts with.
         let scanned = connection.scannedWithoutNewline

@@ -9,7 +9,10 @@ import FlareProtocol
 extension NodeHandler {
     /// Copies the write this node just executed as master (`version`: the version it gave the
     /// item or the tombstone) to every replica target, through the process-wide stream of each.
-    func replicate(_ request: Request, version: UInt64, replyMark: Int, _ connection: Connection) -> Next {
+    /// `failureReply` writes the error for copies that were not confirmed (default: the text
+    /// protocol's SERVER_ERROR), given the nodes that failed.
+    func replicate(_ request: Request, version: UInt64, replyMark: Int, _ connection: Connection,
+                   failureReply: ((ReplyBuffer, String) -> Void)? = nil) -> Next {
         // A write that already passed this node twice is looping between confused maps.
         guard occurrencesOfSelf(in: request) < 2 else { return .next }
         let targets = view.replicaTargets(for: request.key)
@@ -27,7 +30,7 @@ extension NodeHandler {
         if gather.outstanding == 0 {
             if !gather.failedNodes.isEmpty {
                 output.truncate(toPending: replyMark)
-                output.append("SERVER_ERROR replication to \(gather.failedNodes.joined(separator: ",")) failed\r\n")
+                replicationFailed(gather.failedNodes, output, failureReply)
             }
             return .next
         }
@@ -39,13 +42,22 @@ extension NodeHandler {
             if gather.failedNodes.isEmpty {
                 reply.withUnsafeBytes { output.append($0) }
             } else {
-                output.append("SERVER_ERROR replication to \(gather.failedNodes.joined(separator: ",")) failed\r\n")
+                self.replicationFailed(gather.failedNodes, output, failureReply)
             }
             connection.replyArrived()
         }
         pendingReplicas[token] = gather
         connection.awaitReply()
         return .awaiting
+    }
+
+    private func replicationFailed(_ nodes: [String], _ output: ReplyBuffer, _ failureReply: ((ReplyBuffer, String) -> Void)?) {
+        let list = nodes.joined(separator: ",")
+        if let failureReply {
+            failureReply(output, list)
+        } else {
+            output.append("SERVER_ERROR replication to \(list) failed\r\n")
+        }
     }
 
     /// A stream's answer for the sync write `token` (posted to this worker: never re-entrant).

@@ -38,6 +38,9 @@ public final class ReplyBuffer {
 
     public func removeAll() { readIndex = 0; writeIndex = 0 }
 
+    /// Marks `count` bytes written in place after `reserve` as part of the pending output.
+    func advance(_ count: Int) { writeIndex += count }
+
     /// Drops pending bytes beyond the first `count` (a reply held back until replicas confirm).
     public func truncate(toPending count: Int) {
         writeIndex = min(writeIndex, readIndex + count)

@@ -27,6 +27,9 @@ public struct Request {
     /// delete hold time, flush_all delay or verbosity level.
     public var number: Int64 = 0
     public var noreply = false
+    /// `withcas` (between nodes only): a storage command's `STORED` and incr/decr's value are
+    /// followed by the item's new version, which a binary request forwarded by a proxy returns as its cas.
+    public var returnsVersion = false
     public var replication = ReplicationOverride.configured
     /// The `<a:1,b:2>` prefix of a forwarded request without its brackets: the nodes it passed
     /// through (flare's proxy prefix). Empty for client requests.

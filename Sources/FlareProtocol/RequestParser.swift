@@ -9,6 +9,10 @@ import Glibc
 /// bytes, or describes the error. It is a value type; each worker thread keeps its own copy.
 public struct RequestParser: Sendable {
     public var limits: ParserLimits
+    /// Whether a request starting with the binary protocol's magic byte is refused as such
+    /// (servers without the binary protocol); otherwise it is read as a text line, as memcached
+    /// does once a connection has chosen text.
+    public var refusesBinary = true
 
     public init(limits: ParserLimits = ParserLimits()) {
         self.limits = limits
@@ -18,7 +22,7 @@ public struct RequestParser: Sendable {
     /// line end (it returned `.needMore(atLeast: 0)` for them); they are not scanned again.
     public func parse(_ input: UnsafeRawBufferPointer, scannedWithoutNewline: Int = 0) -> ParseResult {
         guard let base = input.baseAddress, input.count > 0 else { return .needMore(atLeast: 0) }
-        if input[0] == 0x80 {
+        if input[0] == 0x80 && refusesBinary {
             return .invalid(.binaryProtocol, consumed: input.count, swallow: 0, silent: false, close: true)
         }
         let scan = min(input.count, limits.maxLineLength)
@@ -243,6 +247,8 @@ public struct RequestParser: Sendable {
                 request.replication = .sync
             } else if replication && word.equals("async") {
                 request.replication = .async
+            } else if replication && word.equals("withcas") {
+                request.returnsVersion = true
             } else {
                 return false
             }

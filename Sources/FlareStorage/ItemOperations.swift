@@ -81,7 +81,8 @@ struct StoreOperation: RecordUpdater {
             guard prior.kind == .gone else { return .keep }
         case .replace, .append, .prepend:
             guard prior.kind == .alive else { return .keep }
-            // A cas unique given with these (meta `ms C…`) must match, as memcached checks it.
+            // A cas unique given with these (meta `ms C…`, the binary protocol's append) must match,
+            // as memcached checks it.
             guard casUnique == 0 || casUnique == prior.version else { outcome = .exists; return .keep }
         case .set, .cas:
             break
@@ -124,6 +125,8 @@ struct DeleteOperation: RecordUpdater {
     let now: Int64
     let holds: DeleteHoldCache
     let clock: VersionClock
+    /// Non-zero: delete only this version of the item (the binary protocol's delete with a cas).
+    var casUnique: UInt64 = 0
     private(set) var outcome = DeleteOutcome.notFound
 
     init(key: UnsafeRawBufferPointer, holdUntil: Int64, version: UInt64, now: Int64, holds: DeleteHoldCache,
@@ -148,6 +151,7 @@ struct DeleteOperation: RecordUpdater {
         } else {
             // A local delete of an absent key changes nothing (and is not replicated).
             guard record != nil else { return .keep }
+            if casUnique != 0 && prior.kind == .alive && casUnique != prior.version { outcome = .exists; return .keep }
             tombstone = clock.next(after: prior.version)
         }
         // Remembered even when the key is absent: a replicated delete still orders later writes.
@@ -168,6 +172,8 @@ struct ArithmeticOperation: RecordUpdater {
     let holds: DeleteHoldCache
     let clock: VersionClock
     let digits: UnsafeMutableRawBufferPointer
+    /// Non-zero: change only this version of the item (the binary protocol's incr with a cas).
+    var casUnique: UInt64 = 0
     private(set) var outcome = ArithmeticOutcome.notFound
 
     init(key: UnsafeRawBufferPointer, delta: UInt64, increment: Bool, now: Int64, holds: DeleteHoldCache,
@@ -184,6 +190,7 @@ struct ArithmeticOperation: RecordUpdater {
     mutating func decide(_ record: RecordView?) -> RecordChange {
         guard let record else { return .keep }
         if record.header.isExpired(now: now) { return ExpiredRemoval.forget(record, key: key, holds: holds) }
+        guard casUnique == 0 || casUnique == record.header.version else { outcome = .exists; return .keep }
         guard let current = DecimalCounter.parse(record.value) else {
             outcome = .nonNumeric
             return .keep

@@ -59,7 +59,8 @@ public final class ItemStore: @unchecked Sendable {
         return result
     }
 
-    /// Runs a storage command. `expire` is absolute; `casUnique` is compared by `.cas`, and by `.replace`/`.append`/`.prepend` when non-zero;
+    /// Runs a storage command. `expire` is absolute; `casUnique` is required by `.cas` and, when
+    /// non-zero, checked by `.replace`/`.append`/`.prepend` (else `.exists`);
     /// a non-zero `version` is a replicated write, stored with that version only if it is
     /// newer than the key's item and tombstone (else `.superseded`); `.cas` ignores it.
     public func store(_ command: StoreCommand, key: UnsafeRawBufferPointer, flags: UInt32, expire: Int64,
@@ -77,10 +78,12 @@ public final class ItemStore: @unchecked Sendable {
     /// A non-zero `version` is a replicated delete: it removes only an older item,
     /// is remembered even if the key is absent, and is `.superseded` when the key
     /// already has this version or a newer one.
+    /// A non-zero `casUnique` deletes only that version of a live item (else `.exists`).
     public func delete(_ key: UnsafeRawBufferPointer, holdUntil: Int64 = 0, version: UInt64 = 0,
-                       now: Int64) throws(StorageError) -> DeleteOutcome {
+                       casUnique: UInt64 = 0, now: Int64) throws(StorageError) -> DeleteOutcome {
         var operation = DeleteOperation(key: key, holdUntil: holdUntil, version: version, now: now, holds: holds,
                                         clock: versions)
+        operation.casUnique = casUnique
         _ = try engine.update(key, &operation, written: { _ in () })
         return operation.outcome
     }
@@ -88,12 +91,14 @@ public final class ItemStore: @unchecked Sendable {
     /// incr/decr with memcached 1.6 semantics: the value must be a decimal
     /// uint64 text (else .nonNumeric); incr wraps modulo 2^64, decr stops at 0.
     /// Stores the decimal text with the same flags and expiry and a new version (in `.value`).
-    public func arithmetic(_ key: UnsafeRawBufferPointer, delta: UInt64, increment: Bool,
+    /// A non-zero `casUnique` changes only that version of the item (else `.exists`).
+    public func arithmetic(_ key: UnsafeRawBufferPointer, delta: UInt64, increment: Bool, casUnique: UInt64 = 0,
                            now: Int64) throws(StorageError) -> ArithmeticOutcome {
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)   // room for 20 digits, on the stack
         return try withUnsafeMutableBytes(of: &digits) { (digits: UnsafeMutableRawBufferPointer) throws(StorageError) in
             var operation = ArithmeticOperation(key: key, delta: delta, increment: increment, now: now, holds: holds,
                                                 clock: versions, digits: UnsafeMutableRawBufferPointer(rebasing: digits[0..<DecimalCounter.maxDigits]))
+            operation.casUnique = casUnique
             _ = try engine.update(key, &operation, written: { _ in () })
             return operation.outcome
         }

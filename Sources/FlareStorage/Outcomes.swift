@@ -20,6 +20,8 @@ public enum DeleteOutcome: Equatable, Sendable {
     /// A live item was removed; `version` is the tombstone's (for replication).
     case deleted(version: UInt64)
     case notFound
+    /// The item's version is not the one the delete named.
+    case exists
     /// A replicated delete older than the item or tombstone this copy holds: nothing changed.
     case superseded
 }
@@ -31,4 +33,6 @@ public enum ArithmeticOutcome: Equatable, Sendable {
     case notFound
     /// The stored value is not a decimal uint64 (memcached's CLIENT_ERROR case).
     case nonNumeric
+    /// The item's version is not the one the request named.
+    case exists
 }

@@ -103,6 +103,15 @@ final class RequestParserTests: XCTestCase {
     func testLineEndingsAndSpaces() {
         XCTAssertEqual(outcome("get a\n"), "get key=a consumed=6")
         XCTAssertEqual(outcome("  get   a  \r\n"), "get key=a consumed=13")
+        var nodeParser = RequestParser()
+        nodeParser.refusesBinary = false
+        let later: [UInt8] = [0x80, 0x0A]
+        XCTAssertTrue(later.withUnsafeBytes { describe(nodeParser.parse($0)) }.hasPrefix("unknownCommand"),
+                      "a node's text connection reads 0x80 as text")
+        XCTAssertEqual(Array("incr n 1 withcas\r\n".utf8).withUnsafeBytes {
+            guard case .request(let request, _) = RequestParser().parse($0) else { return false }
+            return request.returnsVersion
+        }, true, "withcas: between nodes, the reply names the new version")
         let binary: [UInt8] = [0x80, 0x01, 0x00]
         XCTAssertEqual(binary.withUnsafeBytes { describe(RequestParser().parse($0)) }, "binaryProtocol consumed=3 swallow=0 close")
     }

@@ -135,6 +135,30 @@ final class ItemStoreContractTests: XCTestCase {
         }
     }
 
+    /// The binary protocol names the version it expects on append, prepend, delete and incr/decr.
+    func testAppendDeleteAndArithmeticWithACasChangeOnlyThatVersion() throws {
+        try forEachEngine {
+            let store = try freshStore()
+            try store.set("k", "1")  // version base
+            XCTAssertEqual(try store.store(.append, bytes("k"), bytes("0"), casUnique: base + 7), .exists)
+            XCTAssertEqual(try store.store(.append, bytes("k"), bytes("0"), casUnique: base), .stored(version: base + 1))
+            XCTAssertEqual(try store.store(.prepend, bytes("k"), bytes("9"), casUnique: base), .exists)
+            XCTAssertEqual(try store.text("k"), "10")
+            func incr(_ cas: UInt64) throws -> ArithmeticOutcome {
+                try bytes("k").withUnsafeBytes { try store.arithmetic($0, delta: 5, increment: true, casUnique: cas, now: t0) }
+            }
+            XCTAssertEqual(try incr(base), .exists)
+            XCTAssertEqual(try incr(base + 1), .value(15, version: base + 2))
+            func delete(_ cas: UInt64) throws -> DeleteOutcome {
+                try bytes("k").withUnsafeBytes { try store.delete($0, casUnique: cas, now: t0) }
+            }
+            XCTAssertEqual(try delete(base + 1), .exists)
+            XCTAssertEqual(try store.text("k"), "15", "a refused delete leaves the item")
+            XCTAssertEqual(try delete(base + 2), .deleted(version: base + 3))
+            XCTAssertEqual(try delete(base + 2), .notFound)
+        }
+    }
+
     // MARK: delete
 
     func testDeleteRemovesAliveItemsAndItsTombstoneTakesANewVersion() throws {

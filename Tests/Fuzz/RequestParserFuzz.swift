@@ -19,6 +19,7 @@
 //      parsing the same bytes with fewer than k available never returns anything but `.needMore`;
 //   6. the parser never reads outside the bytes it is given: each call sees an exactly-sized heap
 //      copy, so AddressSanitizer reports any over- or under-read.
+// The same input also goes through the binary-protocol parser (BinaryParserFuzz.swift).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -44,7 +45,7 @@ struct Outcome: Equatable, CustomStringConvertible {
     }
 }
 
-private func fail(_ message: String, _ stream: UnsafeRawBufferPointer) -> Never {
+func fail(_ message: String, _ stream: UnsafeRawBufferPointer) -> Never {
     var shown = ""
     for byte in stream.prefix(512) {
         switch byte {
@@ -62,7 +63,7 @@ private func fail(_ message: String, _ stream: UnsafeRawBufferPointer) -> Never 
     abort()
 }
 
-private func bytesText(_ p: UnsafeRawBufferPointer) -> String {
+func bytesText(_ p: UnsafeRawBufferPointer) -> String {
     var s = "\""
     for b in p { s += (b >= 0x20 && b < 0x7F && b != 0x22) ? String(UnicodeScalar(b)) : "\\x\(String(b, radix: 16))" }
     return s + "\""
@@ -280,6 +281,7 @@ private struct StreamState {
 public func fuzzRequestParser(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let stream = UnsafeRawBufferPointer(start: size > 0 ? UnsafeRawPointer(data) : nil, count: size)
     for limits in limitSets {
+        checkBinaryParser(stream, limits: limits)  // BinaryParserFuzz.swift
         let parser = RequestParser(limits: limits)
         var whole = StreamState()
         whole.advance(parser, stream, available: size)
