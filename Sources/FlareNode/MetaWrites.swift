@@ -153,7 +153,7 @@ extension NodeHandler {
                 }
             }
             switch outcome {
-            case .mismatch:
+            case .mismatch, .ran(.exists):
                 output.append("EX")
                 appendReturnFlags(request, sentKey: sentKey, allowed: "Ok", header: nil, size: 0, now: now, output)
                 output.appendCRLF()
