@@ -59,7 +59,8 @@ enum NodeKey: String, SettingKey {
     var spec: SettingSpec {
         switch self {
         case .backLog:
-            SettingSpec(.integer(.positive), default: .value("30"), "listen backlog")
+            // memcached's 1024: the original flare's 30 stalls connects under a burst of new connections.
+            SettingSpec(.integer(.positive), default: .value("1024"), "listen backlog")
         case .daemonize:
             SettingSpec(.toggle, default: .value("false"), "run as a daemon (fork, setsid, stdio to /dev/null)")
         case .dataDir:

@@ -100,11 +100,13 @@ extension NodeHandler {
     @discardableResult
     func arithmetic(_ request: Request, _ output: ReplyBuffer) -> UInt64 {
         let increment = request.command == .incr
+        let before = itemBeforeInPlaceChange(request.key)
         do {
             let outcome = try store.arithmetic(request.key, delta: request.delta, increment: increment,
                                                casUnique: request.casUnique, now: clock.now)
             switch outcome {
             case .value(let value, let version):
+                carryMarks(from: before, to: version, newLength: DecimalCounter.digits(value))
                 counters.add(increment ? NodeCounter.incrHits : NodeCounter.decrHits)
                 if !request.noreply {
                     output.appendDecimal(value)
@@ -135,8 +137,10 @@ extension NodeHandler {
     func touch(_ request: Request, _ output: ReplyBuffer) -> UInt64 {
         counters.add(NodeCounter.cmdTouch)
         let now = clock.now
+        let before = itemBeforeInPlaceChange(request.key)
         do {
             let version = try store.touch(request.key, expire: Expiry.absolute(request.exptime, now: now), now: now) { header, _ in header.version }
+            carryMarks(from: before, to: version ?? 0)
             counters.add(version == nil ? NodeCounter.touchMisses : NodeCounter.touchHits)
             if !request.noreply { output.append(version == nil ? "NOT_FOUND\r\n" : "TOUCHED\r\n") }
             return version ?? 0
@@ -155,8 +159,10 @@ extension NodeHandler {
         while let key = keys.next() {
             counters.add(NodeCounter.cmdTouch)
             counters.add(NodeCounter.cmdGet)
+            let before = itemBeforeInPlaceChange(key)
             do {
                 let version: UInt64? = try store.touch(key, expire: expire, now: now) { header, value in
+                    carryMarks(from: before, to: header.version)
                     output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
                     return header.version
                 }

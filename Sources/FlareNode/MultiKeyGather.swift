@@ -14,6 +14,8 @@ final class MultiKeyGather {
     struct Destination {
         let node: NodeEntry
         var keys: [[UInt8]] = []
+        /// The length of the keys, so that one request line stays short.
+        var keyBytes = 0
         /// Hits in reply order: key and the verbatim block.
         var hits: [(key: [UInt8], block: [UInt8])] = []
     }
@@ -25,6 +27,7 @@ final class MultiKeyGather {
     private(set) var destinations: [Destination] = []
     private var order: [(key: [UInt8], source: Source)] = []
     private var outstanding = 0
+    static let requestKeyBytes = 32 * 1024
 
     init(command: Command, expire: Int64) {
         self.command = command
@@ -39,7 +42,10 @@ final class MultiKeyGather {
 
     func addRemote(_ key: UnsafeRawBufferPointer, node: NodeEntry) {
         let index: Int
-        if let existing = destinations.firstIndex(where: { $0.node.nodeKey == node.nodeKey }) {
+        // A node's keys go in requests of at most `requestKeyBytes`: the owner reads get lines of
+        // any length, but a bounded line is forwarded and parsed in one piece.
+        if let existing = destinations.lastIndex(where: { $0.node.nodeKey == node.nodeKey }),
+           destinations[existing].keyBytes + key.count < MultiKeyGather.requestKeyBytes {
             index = existing
         } else {
             destinations.append(Destination(node: node))
@@ -47,6 +53,7 @@ final class MultiKeyGather {
             outstanding += 1
         }
         destinations[index].keys.append(Array(key))
+        destinations[index].keyBytes += key.count + 1
         order.append((Array(key), .remote(index)))
     }
 

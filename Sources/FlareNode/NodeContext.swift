@@ -34,6 +34,8 @@ public final class NodeContext: @unchecked Sendable {
     let catchUpsFull = ManagedAtomic<UInt64>(0)
     /// Only one `dump`/`dump_key` iterates the store at a time, as in flare.
     let iterationBusy = ManagedAtomic<Bool>(false)
+    /// Stale and recache-token marks of the meta commands.
+    let itemMarks = ItemMarks()
     /// The cluster this node belongs to (or its standalone stand-in).
     let membership: NodeMembership
     /// `show variables` lines of the effective settings.

@@ -8,6 +8,10 @@ enum ReplyShape {
     case line
     /// VALUE blocks up to END (get, gets, gat, gats), or a single error line.
     case values
+    /// A meta command's reply: one line, or `VA <size> …` and its data block.
+    case meta
+    /// Meta replies up to and including `MN` (a quiet meta request followed by `mn`).
+    case metaUntilNoop
 }
 
 /// One pipelined connection from this worker to another node, with the replies it still owes.
@@ -125,7 +129,35 @@ enum ReplyFraming {
                 // END, or an error line that ends the reply.
                 return end
             }
+        case .meta:
+            return metaReplyEnd(input, from: 0)
+        case .metaUntilNoop:
+            var offset = 0
+            while true {
+                guard let end = metaReplyEnd(input, from: offset) else { return nil }
+                if input[offset...].starts(with: "MN\r\n".utf8) { return end }
+                offset = end
+            }
         }
+    }
+
+    /// The end of one meta reply starting at `from`: a line, or `VA <size> …` and its data block.
+    private static func metaReplyEnd(_ input: UnsafeRawBufferPointer, from: Int) -> Int? {
+        guard let end = lineEnd(input, from: from) else { return nil }
+        let line = UnsafeRawBufferPointer(rebasing: input[from..<end])
+        guard line.starts(with: "VA ".utf8), let bytes = metaValueLength(line) else { return end }
+        let next = end + bytes + 2
+        return input.count >= next ? next : nil
+    }
+
+    /// The `<size>` of `VA <size> <flags>*\r\n`.
+    static func metaValueLength(_ line: UnsafeRawBufferPointer) -> Int? {
+        var tokens = Tokenizer(UnsafeRawBufferPointer(rebasing: line[..<(line.count - (line.last == 0x0A ? 1 : 0))]))
+        _ = tokens.next()
+        guard var word = tokens.next() else { return nil }
+        if word.last == 0x0D { word = UnsafeRawBufferPointer(rebasing: word.dropLast()) }
+        guard let bytes = Decimal.uint64(word), bytes <= UInt64(Int32.max) else { return nil }
+        return Int(bytes)
     }
 
     /// The number of `VALUE` blocks in a complete `.values` reply.

@@ -6,6 +6,8 @@ public enum Command: UInt8, Sendable, CaseIterable {
     case backlog
     // Cluster and administrative commands; which daemon accepts which is decided by the executor.
     case node, meta, shutdown
+    /// memcached 1.6's meta commands (MetaFlags): get, set, delete, arithmetic, no-op, debug.
+    case mg, ms, md, ma, mn, me
 
     /// The name as it appears on the wire (and in `stats threads` as `op`).
     public var name: StaticString {
@@ -39,6 +41,12 @@ public enum Command: UInt8, Sendable, CaseIterable {
         case .node: "node"
         case .meta: "meta"
         case .shutdown: "shutdown"
+        case .mg: "mg"
+        case .ms: "ms"
+        case .md: "md"
+        case .ma: "ma"
+        case .mn: "mn"
+        case .me: "me"
         }
     }
 
@@ -62,6 +70,7 @@ public enum Command: UInt8, Sendable, CaseIterable {
     static func lookup(_ word: UnsafeRawBufferPointer) -> Command? {
         guard let first = word.first else { return nil }
         switch (word.count, first) {
+        case (2, UInt8(ascii: "m")): return metaLookup(word[1])
         case (3, UInt8(ascii: "g")): return word.equals("get") ? .get : word.equals("gat") ? .gat : nil
         case (3, UInt8(ascii: "s")): return word.equals("set") ? .set : nil
         case (3, UInt8(ascii: "a")): return word.equals("add") ? .add : nil
@@ -88,6 +97,29 @@ public enum Command: UInt8, Sendable, CaseIterable {
         case (9, UInt8(ascii: "f")): return word.equals("flush_all") ? .flushAll : nil
         case (9, UInt8(ascii: "v")): return word.equals("verbosity") ? .verbosity : nil
         default: return nil
+        }
+    }
+}
+
+extension Command {
+    /// The two-letter meta commands by their second letter.
+    static func metaLookup(_ second: UInt8) -> Command? {
+        switch second {
+        case UInt8(ascii: "g"): .mg
+        case UInt8(ascii: "s"): .ms
+        case UInt8(ascii: "d"): .md
+        case UInt8(ascii: "a"): .ma
+        case UInt8(ascii: "n"): .mn
+        case UInt8(ascii: "e"): .me
+        default: nil
+        }
+    }
+
+    /// Meta commands carry their flags after the key (`ms`: after the data length).
+    @inlinable public var isMeta: Bool {
+        switch self {
+        case .mg, .ms, .md, .ma, .mn, .me: true
+        default: false
         }
     }
 }

@@ -79,11 +79,10 @@ struct StoreOperation: RecordUpdater {
         switch command {
         case .add:
             guard prior.kind == .gone else { return .keep }
-        case .replace:
+        case .replace, .append, .prepend:
             guard prior.kind == .alive else { return .keep }
-        case .append, .prepend:
-            guard prior.kind == .alive else { return .keep }
-            // The binary protocol's append may name the version it extends.
+            // A cas unique given with these (meta `ms C…`, the binary protocol's append) must match,
+            // as memcached checks it.
             guard casUnique == 0 || casUnique == prior.version else { outcome = .exists; return .keep }
         case .set, .cas:
             break

@@ -19,8 +19,8 @@
 /// get/touch may run under a record lock or on a per-thread copy of the item:
 /// keep them short and do not call back into the store from them.
 public final class ItemStore: @unchecked Sendable {
-    private let engine: any StorageEngine
-    private let holds: DeleteHoldCache
+    let engine: any StorageEngine
+    let holds: DeleteHoldCache
     /// Issues every local version; replication observes the versions it applies through it.
     public let versions: VersionClock
 
@@ -60,7 +60,7 @@ public final class ItemStore: @unchecked Sendable {
     }
 
     /// Runs a storage command. `expire` is absolute; `casUnique` is required by `.cas` and, when
-    /// non-zero, checked by `.append`/`.prepend` (else `.exists`);
+    /// non-zero, checked by `.replace`/`.append`/`.prepend` (else `.exists`);
     /// a non-zero `version` is a replicated write, stored with that version only if it is
     /// newer than the key's item and tombstone (else `.superseded`); `.cas` ignores it.
     public func store(_ command: StoreCommand, key: UnsafeRawBufferPointer, flags: UInt32, expire: Int64,

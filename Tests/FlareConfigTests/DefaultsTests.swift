@@ -4,7 +4,7 @@ import XCTest
 final class DefaultsTests: XCTestCase {
     func testNodeDefaults() throws {
         let settings = try parseNode(nodeBasics)
-        XCTAssertEqual(settings.backLog, 30)
+        XCTAssertEqual(settings.backLog, 1024)
         XCTAssertFalse(settings.daemonize)
         XCTAssertEqual(settings.indexServers, [IndexServerAddress(name: "index.example", port: 12120)])
         XCTAssertEqual(settings.logFacility, "")
