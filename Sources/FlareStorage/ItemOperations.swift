@@ -205,10 +205,11 @@ struct ArithmeticOperation: RecordUpdater {
 }
 
 /// touch / gat: a new expiry and a new version (so that a replicated touch is
-/// ordered against sets of the key); flags and data stay.
+/// ordered against sets of the key); flags and data stay. Without an expiry (a meta
+/// command's bump), only the version changes.
 struct TouchOperation: RecordUpdater {
     let key: UnsafeRawBufferPointer
-    let expire: Int64
+    let expire: Int64?
     let now: Int64
     let holds: DeleteHoldCache
     let clock: VersionClock
@@ -217,7 +218,7 @@ struct TouchOperation: RecordUpdater {
         guard let record else { return .keep }
         if record.header.isExpired(now: now) { return ExpiredRemoval.forget(record, key: key, holds: holds) }
         var header = record.header
-        header.expire = expire
+        if let expire { header.expire = expire }
         header.version = clock.next(after: header.version)
         return .write(header, record.value, noBytes)
     }

@@ -31,7 +31,7 @@ extension ItemStore {
     /// version. Returns the new header, nil when the key has no live item.
     public func bump(_ key: UnsafeRawBufferPointer, expire: Int64?, ifVersion expected: UInt64 = 0,
                      now: Int64) throws(StorageError) -> Guarded<ItemHeader?> {
-        var operation = VersionGuard(inner: BumpOperation(key: key, expire: expire, now: now, holds: holds, clock: versions),
+        var operation = VersionGuard(inner: TouchOperation(key: key, expire: expire, now: now, holds: holds, clock: versions),
                                      expected: expected, now: now)
         let header = try engine.update(key, &operation, written: { record in record.header })
         return operation.mismatched ? .mismatch : .ran(header)
@@ -72,23 +72,5 @@ struct VersionGuard<Inner: RecordUpdater>: RecordUpdater {
             return .keep
         }
         return inner.decide(record)
-    }
-}
-
-/// A new version and optionally a new expiry for a live item.
-struct BumpOperation: RecordUpdater {
-    let key: UnsafeRawBufferPointer
-    let expire: Int64?
-    let now: Int64
-    let holds: DeleteHoldCache
-    let clock: VersionClock
-
-    mutating func decide(_ record: RecordView?) -> RecordChange {
-        guard let record else { return .keep }
-        if record.header.isExpired(now: now) { return ExpiredRemoval.forget(record, key: key, holds: holds) }
-        var header = record.header
-        if let expire { header.expire = expire }
-        header.version = clock.next(after: header.version)
-        return .write(header, record.value, UnsafeRawBufferPointer(start: nil, count: 0))
     }
 }
