@@ -55,6 +55,8 @@ public struct NodeCore: Sendable {
     public private(set) var layout: PartitionLayout = .empty
     /// The index knows this node (it answered `node add` or pushed a map).
     public private(set) var registered = false
+    /// The operator removed this node from the index's map: it does not register again.
+    public private(set) var removed = false
     public private(set) var serving: ServingDecision = .open
     var fence: Fence = .none
     /// The send time of the last index contact that counts for the lease.
@@ -103,7 +105,12 @@ public struct NodeCore: Sendable {
             }
             heardFromIndex(&effects)
             effects.append(.log(.notice, "registered with the index server as \(configuration.selfKey)"))
-        case .forgotten:
+        case .unlisted(let indexVersion) where version > 0 && indexVersion >= version:
+            guard !removed else { break }
+            removed = true
+            registered = false
+            effects.append(.log(.warning, "removed from the node map by the index server (its map version \(indexVersion)): not registering again; restart flared to rejoin the cluster"))
+        case .unlisted:
             registered = false
             // The index restarted from scratch: its versions start over too, so a version floor
             // from its old numbering would refuse every new map. The workers keep their view.

@@ -44,7 +44,8 @@ public final class IndexDaemon {
                                      hint: settings.partitionModularHint, virtual: settings.partitionModularVirtual)
         let variables = VariablesSnapshot(settings.showVariablesLines())
         let context = IndexContext(coordinator: coordinator, meta: meta, showVariables: { variables.lines() })
-        let options = ServerOptions(address: settings.serverAddress, port: settings.serverPort, backlog: 30,
+        let listen = try ListenAddresses.choose(configured: settings.serverAddress, serverName: settings.serverName)
+        let options = ServerOptions(addresses: listen.addresses, port: settings.serverPort, backlog: 30,
                                     workers: max(1, min(settings.threadPoolSize, 4)),
                                     maxConnections: settings.maxConnection, readTimeoutSeconds: settings.netReadTimeout)
         server = try Server(options: options, logger: logger) { worker in IndexHandler(context: context, worker: worker) }
@@ -60,7 +61,7 @@ public final class IndexDaemon {
         server.onSignal(SIGINT) { [unowned self] in shutdown("SIGINT") }
         server.onSignal(SIGHUP) { [unowned self] in reload(variables) }
         let state = coordinator.snapshot
-        logger.info("flarei listening on \(settings.serverAddress):\(settings.serverPort); node map version \(state.version) with \(state.map.count) node(s) from \(directory)/flare.xml")
+        logger.info("flarei listening on \(listen.describe(port: settings.serverPort)) (\(listen.origin)); node map version \(state.version) with \(state.map.count) node(s) from \(directory)/flare.xml")
         coordinator.startMonitoring()
         try server.run()
         coordinator.stopMonitoring()

@@ -65,7 +65,8 @@ public final class NodeDaemon {
         let context = NodeContext(store: store, limits: limits, logger: logger, workers: workers,
                                   proxyConcurrency: settings.proxyConcurrency, backlogBytes: settings.replicationBacklog,
                                   membership: membership, showVariables: { variables.lines() })
-        let serverOptions = ServerOptions(address: settings.serverAddress, port: settings.serverPort,
+        let listen = try ListenAddresses.choose(configured: settings.serverAddress, serverName: settings.serverName)
+        let serverOptions = ServerOptions(addresses: listen.addresses, port: settings.serverPort,
                                           backlog: settings.backLog, workers: workers,
                                           maxConnections: settings.maxConnection,
                                           readTimeoutSeconds: settings.netReadTimeout)
@@ -134,7 +135,7 @@ public final class NodeDaemon {
         recorder?.start()
         defer { recorder?.stop() }
         membership.start(formerMember: member.exists, formerPartition: former?.partition, formerRole: former?.role, progress: progress)
-        logger.info("flared listening on \(settings.serverAddress):\(settings.serverPort) with \(workers) worker threads, storage \(settings.storageType) in \(settings.dataDir)")
+        logger.info("flared listening on \(listen.describe(port: settings.serverPort)) (\(listen.origin)) as node \(settings.serverName):\(settings.serverPort) with \(workers) worker threads, storage \(settings.storageType) in \(settings.dataDir)")
         try server.run()
         logger.info("flared stopped; storage closed cleanly")
     }

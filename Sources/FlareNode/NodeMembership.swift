@@ -184,7 +184,7 @@ final class NodeMembership: @unchecked Sendable {
         DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
             guard running.load(ordering: .relaxed) else { return }
             let next = lock.withLock { core.registered } ? checkRegistration() : register()
-            schedule(after: next)
+            if let next { schedule(after: next) }
         }
     }
 
@@ -211,15 +211,16 @@ final class NodeMembership: @unchecked Sendable {
         return Self.retryInterval
     }
 
-    /// Re-registers if the index forgot us (restarted without its data); returns when to check again.
-    private func checkRegistration() -> Double {
+    /// Re-registers if the index forgot us (restarted without its data); returns when to check
+    /// again, nil once the operator removed this node (it stays out until restarted).
+    private func checkRegistration() -> Double? {
         let (servers, key) = lock.withLock { (settings.indexServers, view.selfKey) }
         for server in servers {
-            switch IndexClient.knows(key, at: server) {
-            case .some(true): return Self.checkInterval
-            case .some(false):
-                deliver(.forgotten)
-                return 0
+            switch IndexClient.listing(of: key, at: server) {
+            case .some(let listing) where listing.listed: return Self.checkInterval
+            case .some(let listing):
+                deliver(.unlisted(indexVersion: listing.indexVersion))
+                return lock.withLock { core.removed } ? nil : 0
             case .none: continue
             }
         }
