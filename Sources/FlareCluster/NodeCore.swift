@@ -222,7 +222,6 @@ public struct NodeCore: Sendable {
     /// Installs a map and derives what the change of this node's entry asks for.
     private mutating func apply(_ newMap: NodeMap, version newVersion: UInt64, _ effects: inout [NodeEffect]) {
         let old = me
-        let oldCount = map == nil ? 0 : layout.activeCount
         do {
             layout = try newMap.partitionLayout()
         } catch {
@@ -243,12 +242,8 @@ public struct NodeCore: Sendable {
             effects.append(.rememberRole(new))
             if let old { selfChanged(from: old, to: new, &effects) }
         }
-        // Masters and slaves of the old partitions drop the keys that moved to the new one.
-        if oldCount > 0 && layout.activeCount > oldCount,
-           new.role == .master || new.role == .slave, new.state == .active,
-           new.partition >= 0, new.partition < layout.activeCount {
-            effects.append(.reclaim(partition: new.partition, count: layout.activeCount))
-        }
+        // The old partitions keep the keys that moved to a new one (as the original): routing
+        // never reads them again, and the operator drops them with `reclaim` when convenient.
     }
 
     private mutating func toldIndex(line: String, accepted: Bool, _ effects: inout [NodeEffect]) {

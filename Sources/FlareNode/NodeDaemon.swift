@@ -120,10 +120,7 @@ public final class NodeDaemon {
                 do { try store.flushAll() } catch { logger.error("rejoin-as-slave: clearing the old data failed: \(error)") }
             },
             rememberRole: { rejoin.remember($0) },
-            recordMembership: { member.write() },
-            reclaim: { [logger] partition, count, view in
-                Reclaim(store: store, resolver: view.resolver, partition: partition, count: count, clock: clock, logger: logger).start()
-            })
+            recordMembership: { member.write() })
         if !settings.indexServers.isEmpty {
             let stallGuard = context.stallGuard
             stallGuard.onStall = { [membership] now in membership.deliver(.stallDetected(now: now)) }

@@ -27,7 +27,6 @@ final class NodeMembership: @unchecked Sendable {
         var clearData: () -> Void = {}
         var rememberRole: (NodeEntry) -> Void = { _ in }
         var recordMembership: () -> Void = {}
-        var reclaim: (_ partition: Int, _ count: Int, ClusterView) -> Void = { _, _, _ in }
     }
 
     private let lock = Lock()
@@ -135,7 +134,6 @@ final class NodeMembership: @unchecked Sendable {
             case .clearData: actions.clearData()
             case .rememberRole(let entry): actions.rememberRole(entry)
             case .recordMembership: actions.recordMembership()
-            case .reclaim(let partition, let count): actions.reclaim(partition, count, current)
             }
         }
     }
