@@ -218,7 +218,7 @@ final class FlowTests: XCTestCase {
         XCTAssertTrue(console.out.text.contains("The partition needs one more slave to reconstruct 127.0.0.1:2 safely.\n"))
         let unsafe = TestConsole(answers: ["h", "q"])
         XCTAssertEqual(try ReconstructOperation(nodes: [address], unsafe: true).run(unsafe.session(index: index)), .success)
-        XCTAssertTrue(unsafe.out.text.contains("you are trying to reconstruct 127.0.0.1:2 without redundancy.\n"
+        XCTAssertTrue(unsafe.out.text.contains("you are trying to reconstruct 127.0.0.1:2 without redanduncy.\n"
                                                + "y: execute, n: skip, a: execute all the left nodes, q: quit, h: help\n"))
         XCTAssertEqual(unsafe.err.text, String(repeating: "reconstructing node (node=127.0.0.1:2, role=slave) (y/n/a/q/h:help): ", count: 2))
         XCTAssertFalse(index.requests.contains { $0.hasPrefix("node") })

@@ -51,7 +51,8 @@ public struct ReconstructOperation {
                 }
                 var execute = confirmAll
                 if !execute {
-                    if !safe { console.say("you are trying to reconstruct \(key) without redundancy.") }
+                    // The original's words, misspelling included (scripts may match them).
+                    if !safe { console.say("you are trying to reconstruct \(key) without redanduncy.") }
                     switch askReconstruction(key: key, role: node.role, console: console) {
                     case .yes: execute = true
                     case .all: execute = true; confirmAll = true
