@@ -79,7 +79,10 @@ public struct ReconstructOperation {
                     return .failure
                 }
                 try watch.waitForSlave(key)
-                if try !index.setRole(host: address.host, port: address.port, role: NodeRole.slave.name, balance: node.balance,
+                // As the original: unless forced (or answered `a`), ask before giving the balance back.
+                let restore = confirmAll
+                    || console.confirm("changing node's balance (node=\(key), balance=0 -> \(node.balance)) (y/n): ")
+                if restore, try !index.setRole(host: address.host, port: address.port, role: NodeRole.slave.name, balance: node.balance,
                                       partition: node.partition).succeeded {
                     console.note("failed to restore the balance of \(key)")
                     status = .failure
