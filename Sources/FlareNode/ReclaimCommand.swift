@@ -13,7 +13,7 @@ import FlareStorage
 /// space and show in item counts.
 ///
 /// Without arguments, on an active master: drops them here, then sends `reclaim <p> <n>` to each
-/// slave of its partition that is not down, and answers one `RECLAIMED <node> <items>` line per
+/// active slave of its partition, and answers one `RECLAIMED <node> <items>` line per
 /// node and `END`; a slave that failed turns the `END` into `SERVER_ERROR reclaim failed on …`.
 /// Without arguments on an active slave, or with arguments on an active master or slave of
 /// exactly that partition and count (what the master sends): here only. The count must be this
@@ -42,7 +42,8 @@ enum ReclaimCommand {
             return .failure(.init("SERVER_ERROR this node serves partition \(me.partition) of \(active), not \(partition) of \(count)"))
         }
         let forward = partition == nil && me.role == .master
-        let slaves = forward ? view.map.entries.filter { $0.role == .slave && $0.partition == me.partition && $0.state != .down } : []
+        // A preparing slave copies only its partition's keys (nothing to drop); a down one is rebuilt.
+        let slaves = forward ? view.map.entries.filter { $0.role == .slave && $0.partition == me.partition && $0.state == .active } : []
         return .success(Target(partition: me.partition, count: active, slaves: slaves))
     }
 
