@@ -25,6 +25,27 @@ public struct ServerOptions: Sendable {
     }
 }
 
+/// Listening sockets bound and listening, not yet served: connections queue in the kernel until a
+/// `Server` adopts them and runs. Closed on deinit unless adopted.
+public final class ListeningSockets: @unchecked Sendable {
+    private var fds: [Int32] = []
+
+    public init(addresses: [String], port: Int, backlog: Int) throws(NetError) {
+        for address in addresses {
+            fds.append(try Server.listeningSocket(address: address, port: port, backlog: backlog))
+        }
+    }
+
+    fileprivate func take() -> [Int32] {
+        defer { fds = [] }
+        return fds
+    }
+
+    deinit {
+        for fd in fds { Glibc.close(fd) }
+    }
+}
+
 /// What `stats threads` and `kill` see of a connection.
 public struct ConnectionInfo: Sendable {
     public let id: Int
@@ -89,18 +110,16 @@ public final class Server: @unchecked Sendable {
 
     /// Binds the listening sockets. Separate from `run` so start-up errors surface before daemonizing work.
     public func bind() throws(NetError) {
-        do {
-            for address in options.addresses {
-                listenFDs.append(try Self.listeningSocket(address: address, port: options.port, backlog: options.backlog))
-            }
-        } catch {
-            for fd in listenFDs { Glibc.close(fd) }
-            listenFDs.removeAll()
-            throw error
-        }
+        adopt(try ListeningSockets(addresses: options.addresses, port: options.port, backlog: options.backlog))
     }
 
-    private static func listeningSocket(address: String, port: Int, backlog: Int) throws(NetError) -> Int32 {
+    /// Takes sockets bound earlier (a daemon binds first thing, so clients connecting while it
+    /// opens its storage wait in the kernel's backlog instead of being refused).
+    public func adopt(_ sockets: ListeningSockets) {
+        listenFDs.append(contentsOf: sockets.take())
+    }
+
+    fileprivate static func listeningSocket(address: String, port: Int, backlog: Int) throws(NetError) -> Int32 {
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)

@@ -47,6 +47,10 @@ public final class NodeDaemon {
     /// Runs until SIGTERM/SIGINT. Throws start-up failures with a message for the operator.
     public func run() throws {
         warnAboutInertSettings()
+        // Bound first: clients (and the tools' start-up checks) connecting while the storage opens
+        // wait in the backlog instead of being refused; a port in use stops us before the database.
+        let listen = try ListenAddresses.choose(configured: settings.serverAddress, serverName: settings.serverName)
+        let sockets = try ListeningSockets(addresses: listen.addresses, port: settings.serverPort, backlog: settings.backLog)
         try ProcessControl.prepareDataDirectory(settings.dataDir)
         let options = StorageOptions(type: settings.storageType, dataDir: settings.dataDir,
                                      bucketSize: settings.storageBucketSize,
@@ -65,7 +69,6 @@ public final class NodeDaemon {
         let context = NodeContext(store: store, limits: limits, logger: logger, workers: workers,
                                   proxyConcurrency: settings.proxyConcurrency, backlogBytes: settings.replicationBacklog,
                                   membership: membership, showVariables: { variables.lines() })
-        let listen = try ListenAddresses.choose(configured: settings.serverAddress, serverName: settings.serverName)
         let serverOptions = ServerOptions(addresses: listen.addresses, port: settings.serverPort,
                                           backlog: settings.backLog, workers: workers,
                                           maxConnections: settings.maxConnection,
@@ -78,7 +81,7 @@ public final class NodeDaemon {
         context.server = server
         context.synchronousReplication.store(settings.replicationType == .sync, ordering: .relaxed)
         self.context = context
-        try server.bind()
+        server.adopt(sockets)
 
         let pidPath = settings.effectivePidPath
         try ProcessControl.writePidFile(pidPath)

@@ -101,10 +101,17 @@ final class ConfigTests: FlaredTestCase {
                 usleep(20_000)
             }
         }
-        let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        // The socket is bound before the storage opens: the log line may come a moment later.
+        let wanted = "listening on 127.0.0.7:\(port) (the address of server-name 127.0.0.7)"
+        var stderr = ""
+        for _ in 0..<500 {
+            stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+            if stderr.contains(wanted) { break }
+            usleep(20_000)
+        }
         XCTAssertTrue(listening, stderr)
         XCTAssertNil(try? RawClient(port: port, host: "127.0.0.1"), "must not listen on 127.0.0.1 too")
-        XCTAssertTrue(stderr.contains("listening on 127.0.0.7:\(port) (the address of server-name 127.0.0.7)"), stderr)
+        XCTAssertTrue(stderr.contains(wanted), stderr)
     }
 
     func testUnresolvableServerNameWithoutServerAddressIsAStartUpError() throws {
