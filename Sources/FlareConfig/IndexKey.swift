@@ -72,8 +72,8 @@ enum IndexKey: String, SettingKey {
         case .threadPoolSize:
             SettingSpec(.integer(.positive), default: .value("5"), dynamic: true, "idle threads kept for reuse")
         case .serverAddress:
-            SettingSpec(.nonEmptyText, default: .value("127.0.0.1"), valueName: "address",
-                        "listen address; 0.0.0.0 for all (addition of this implementation: loopback is the safe default)")
+            SettingSpec(.nonEmptyText, default: .derived("addresses of server-name"), valueName: "address",
+                        "IPv4 listen address; 0.0.0.0 for all; unset, the addresses server-name resolves to (addition of this implementation)")
         case .logLevel:
             SettingSpec(.choice(LogLevel.names), default: .value("info"), dynamic: true,
                         "least severe level logged (addition of this implementation)")

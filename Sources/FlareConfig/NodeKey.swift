@@ -180,8 +180,8 @@ enum NodeKey: String, SettingKey {
             SettingSpec(.integer(.positive), default: .value("67108864"),
                         "largest value in bytes; flare accepts values over 1 MB (addition of this implementation)")
         case .serverAddress:
-            SettingSpec(.nonEmptyText, default: .value("127.0.0.1"), valueName: "address",
-                        "listen address; 0.0.0.0 for all (addition of this implementation: loopback is the safe default)")
+            SettingSpec(.nonEmptyText, default: .derived("addresses of server-name"), valueName: "address",
+                        "IPv4 listen address; 0.0.0.0 for all; unset, the addresses server-name resolves to (addition of this implementation)")
         case .logLevel:
             SettingSpec(.choice(LogLevel.names), default: .value("info"), dynamic: true,
                         "least severe level logged (addition of this implementation)")

@@ -75,8 +75,8 @@ public struct NodeSettings: Equatable, Sendable {
     public var maxKeyLength: Int
     /// Bytes.
     public var maxValueSize: Int
-    /// Listen address.
-    public var serverAddress: String
+    /// Listen address as the operator set it; nil = every IPv4 address `serverName` resolves to.
+    public var serverAddress: String?
     public var logLevel: LogLevel
     /// After a restart, rejoin the former partition as a slave on its own (off by default).
     public var rejoinAsSlave: Bool
@@ -150,7 +150,7 @@ public struct NodeSettings: Equatable, Sendable {
         storageMemoryLimit = values.int(.storageMemoryLimit)
         maxKeyLength = values.int(.maxKeyLength)
         maxValueSize = values.int(.maxValueSize)
-        serverAddress = values.text(.serverAddress)
+        serverAddress = values.optionalText(.serverAddress)
         logLevel = values.choice(.logLevel)
         rejoinAsSlave = values.bool(.rejoinAsSlave)
         masterLease = values.int(.masterLease)

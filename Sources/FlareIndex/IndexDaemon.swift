@@ -59,7 +59,8 @@ public final class IndexDaemon {
         }
         let variables = VariablesSnapshot(settings.showVariablesLines())
         let context = IndexContext(coordinator: coordinator, meta: meta, showVariables: { variables.lines() })
-        let options = ServerOptions(address: settings.serverAddress, port: settings.serverPort, backlog: 30,
+        let listen = try ListenAddresses.choose(configured: settings.serverAddress, serverName: settings.serverName)
+        let options = ServerOptions(addresses: listen.addresses, port: settings.serverPort, backlog: 30,
                                     workers: max(1, min(settings.threadPoolSize, 4)),
                                     maxConnections: settings.maxConnection, readTimeoutSeconds: settings.netReadTimeout)
         server = try Server(options: options, logger: logger) { worker in IndexHandler(context: context, worker: worker) }
@@ -75,7 +76,7 @@ public final class IndexDaemon {
         server.onSignal(SIGINT) { [unowned self] in shutdown("SIGINT") }
         server.onSignal(SIGHUP) { [unowned self] in reload(variables) }
         let state = coordinator.snapshot
-        logger.info("flarei listening on \(settings.serverAddress):\(settings.serverPort); node map version \(state.version) with \(state.map.count) node(s) from \(source)")
+        logger.info("flarei listening on \(listen.describe(port: settings.serverPort)) (\(listen.origin)); node map version \(state.version) with \(state.map.count) node(s) from \(source)")
         if let zooKeeper {
             // Leads or follows once the election says so; the listener is up first, so a leader
             // is reachable as soon as it is named in index/primary.

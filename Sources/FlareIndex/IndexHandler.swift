@@ -55,8 +55,8 @@ final class IndexHandler: ConnectionHandler {
         case "ping": output.append(args.isEmpty ? "OK\r\n" : "ERROR\r\n")
         case "version": output.append(args.isEmpty ? "VERSION flare-\(FlareVersion.string)\r\n" : "ERROR\r\n")
         case "quit":
+            // As the original: the connection closes without a reply (its END never left the buffer).
             guard args.isEmpty else { output.append("ERROR\r\n"); return .next }
-            output.append("END\r\n")
             return .close
         case "verbosity": verbosity(args, output)
         case "meta": meta(args, output)

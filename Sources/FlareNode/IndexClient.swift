@@ -146,12 +146,16 @@ enum IndexClient {
         return try? NodeMap(entries)
     }
 
-    /// Whether the index still lists this node (it may have restarted with an empty map).
-    static func knows(_ nodeKey: String, at server: IndexServerAddress) -> Bool? {
+    /// Whether the index still lists this node, and its node map version read just before (an index
+    /// restarted without its data numbers its maps from the start again).
+    static func listing(of nodeKey: String, at server: IndexServerAddress) -> (listed: Bool, indexVersion: UInt64)? {
         guard let fd = LineClient.connect(host: server.name, port: server.port, timeoutMilliseconds: timeoutMilliseconds) else { return nil }
         defer { close(fd) }
-        guard let lines = try? exchange(fd, server, "stats nodes") else { return nil }
-        return lines.contains { $0.hasPrefix("STAT \(nodeKey):role ") }
+        guard let stats = try? exchange(fd, server, "stats"),
+              let versionLine = stats.first(where: { $0.hasPrefix("STAT node_map_version ") }),
+              let version = UInt64(versionLine.dropFirst("STAT node_map_version ".count)),
+              let lines = try? exchange(fd, server, "stats nodes") else { return nil }
+        return (lines.contains { $0.hasPrefix("STAT \(nodeKey):role ") }, version)
     }
 
     /// Sends one request and reads lines up to `END`; an error line is a refusal.

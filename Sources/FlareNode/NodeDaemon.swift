@@ -47,6 +47,10 @@ public final class NodeDaemon {
     /// Runs until SIGTERM/SIGINT. Throws start-up failures with a message for the operator.
     public func run() throws {
         warnAboutInertSettings()
+        // Bound first: clients (and the tools' start-up checks) connecting while the storage opens
+        // wait in the backlog instead of being refused; a port in use stops us before the database.
+        let listen = try ListenAddresses.choose(configured: settings.serverAddress, serverName: settings.serverName)
+        let sockets = try ListeningSockets(addresses: listen.addresses, port: settings.serverPort, backlog: settings.backLog)
         try ProcessControl.prepareDataDirectory(settings.dataDir)
         let options = StorageOptions(type: settings.storageType, dataDir: settings.dataDir,
                                      bucketSize: settings.storageBucketSize,
@@ -65,7 +69,7 @@ public final class NodeDaemon {
         let context = NodeContext(store: store, limits: limits, logger: logger, workers: workers,
                                   proxyConcurrency: settings.proxyConcurrency, backlogBytes: settings.replicationBacklog,
                                   membership: membership, showVariables: { variables.lines() })
-        let serverOptions = ServerOptions(address: settings.serverAddress, port: settings.serverPort,
+        let serverOptions = ServerOptions(addresses: listen.addresses, port: settings.serverPort,
                                           backlog: settings.backLog, workers: workers,
                                           maxConnections: settings.maxConnection,
                                           readTimeoutSeconds: settings.netReadTimeout)
@@ -77,7 +81,7 @@ public final class NodeDaemon {
         context.server = server
         context.synchronousReplication.store(settings.replicationType == .sync, ordering: .relaxed)
         self.context = context
-        try server.bind()
+        server.adopt(sockets)
 
         let pidPath = settings.effectivePidPath
         try ProcessControl.writePidFile(pidPath)
@@ -119,10 +123,7 @@ public final class NodeDaemon {
                 do { try store.flushAll() } catch { logger.error("rejoin-as-slave: clearing the old data failed: \(error)") }
             },
             rememberRole: { rejoin.remember($0) },
-            recordMembership: { member.write() },
-            reclaim: { [logger] partition, count, view in
-                Reclaim(store: store, resolver: view.resolver, partition: partition, count: count, clock: clock, logger: logger).start()
-            })
+            recordMembership: { member.write() })
         if !settings.indexServers.isEmpty {
             let stallGuard = context.stallGuard
             stallGuard.onStall = { [membership] now in membership.deliver(.stallDetected(now: now)) }
@@ -134,7 +135,7 @@ public final class NodeDaemon {
         recorder?.start()
         defer { recorder?.stop() }
         membership.start(formerMember: member.exists, formerPartition: former?.partition, formerRole: former?.role, progress: progress)
-        logger.info("flared listening on \(settings.serverAddress):\(settings.serverPort) with \(workers) worker threads, storage \(settings.storageType) in \(settings.dataDir)")
+        logger.info("flared listening on \(listen.describe(port: settings.serverPort)) (\(listen.origin)) as node \(settings.serverName):\(settings.serverPort) with \(workers) worker threads, storage \(settings.storageType) in \(settings.dataDir)")
         try server.run()
         logger.info("flared stopped; storage closed cleanly")
     }

@@ -198,6 +198,7 @@ public final class NodeHandler: ConnectionHandler {
         case .keys: keys(request, output)
         case .dump, .dumpKey: return startDump(request, connection)
         case .backlog: return startBacklogReplay(request, connection)
+        case .reclaim: return startReclaim(request, connection)
         case .node:
             output.append("ERROR\r\n")  // handled in `process`; never reached
         case .meta, .shutdown:

@@ -27,7 +27,6 @@ final class NodeMembership: @unchecked Sendable {
         var clearData: () -> Void = {}
         var rememberRole: (NodeEntry) -> Void = { _ in }
         var recordMembership: () -> Void = {}
-        var reclaim: (_ partition: Int, _ count: Int, ClusterView) -> Void = { _, _, _ in }
     }
 
     private let lock = Lock()
@@ -135,7 +134,6 @@ final class NodeMembership: @unchecked Sendable {
             case .clearData: actions.clearData()
             case .rememberRole(let entry): actions.rememberRole(entry)
             case .recordMembership: actions.recordMembership()
-            case .reclaim(let partition, let count): actions.reclaim(partition, count, current)
             }
         }
     }
@@ -184,7 +182,7 @@ final class NodeMembership: @unchecked Sendable {
         DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
             guard running.load(ordering: .relaxed) else { return }
             let next = lock.withLock { core.registered } ? checkRegistration() : register()
-            schedule(after: next)
+            if let next { schedule(after: next) }
         }
     }
 
@@ -211,22 +209,23 @@ final class NodeMembership: @unchecked Sendable {
         return Self.retryInterval
     }
 
-    /// Re-registers if the index forgot us (restarted without its data); returns when to check again.
-    /// With several index servers one that lists us is enough: a follower cut off from ZooKeeper
-    /// may hold an old map, and a needless `node add` would be taken for a restart of this node.
-    private func checkRegistration() -> Double {
+    /// Re-registers if the index forgot us (restarted without its data); returns when to check
+    /// again, nil once the operator removed this node (it stays out until restarted). With several
+    /// index servers one that lists us is enough: a follower cut off from ZooKeeper may hold an old
+    /// map, and a needless `node add` would be taken for a restart of this node.
+    private func checkRegistration() -> Double? {
         let (servers, key) = lock.withLock { (settings.indexServers, view.selfKey) }
-        var unlisted = false
+        var newestUnlisting: UInt64?
         for server in servers {
-            switch IndexClient.knows(key, at: server) {
-            case .some(true): return Self.checkInterval
-            case .some(false): unlisted = true
+            switch IndexClient.listing(of: key, at: server) {
+            case .some(let listing) where listing.listed: return Self.checkInterval
+            case .some(let listing): newestUnlisting = max(newestUnlisting ?? 0, listing.indexVersion)
             case .none: continue
             }
         }
-        guard unlisted else { return Self.checkInterval }
-        deliver(.forgotten)
-        return 0
+        guard let newestUnlisting else { return Self.checkInterval }
+        deliver(.unlisted(indexVersion: newestUnlisting))
+        return lock.withLock { core.removed } ? nil : 0
     }
 
     // MARK: node sync

@@ -4,6 +4,8 @@ public enum Command: UInt8, Sendable, CaseIterable {
     case flushAll, stats, version, verbosity, quit, ping, dump, dumpKey, kill, show, keys
     /// `backlog <since-version> <partition> <partition-count>`: a slave catching up from its master.
     case backlog
+    /// `reclaim [<partition> <partition-count>]`: drop the copies of keys that moved to a newer partition.
+    case reclaim
     // Cluster and administrative commands; which daemon accepts which is decided by the executor.
     case node, meta, shutdown
     /// memcached 1.6's meta commands (MetaFlags): get, set, delete, arithmetic, no-op, debug.
@@ -38,6 +40,7 @@ public enum Command: UInt8, Sendable, CaseIterable {
         case .show: "show"
         case .keys: "keys"
         case .backlog: "backlog"
+        case .reclaim: "reclaim"
         case .node: "node"
         case .meta: "meta"
         case .shutdown: "shutdown"
@@ -88,7 +91,7 @@ public enum Command: UInt8, Sendable, CaseIterable {
         case (5, UInt8(ascii: "s")): return word.equals("stats") ? .stats : nil
         case (6, UInt8(ascii: "d")): return word.equals("delete") ? .delete : nil
         case (6, UInt8(ascii: "a")): return word.equals("append") ? .append : nil
-        case (7, UInt8(ascii: "r")): return word.equals("replace") ? .replace : nil
+        case (7, UInt8(ascii: "r")): return word.equals("replace") ? .replace : word.equals("reclaim") ? .reclaim : nil
         case (7, UInt8(ascii: "p")): return word.equals("prepend") ? .prepend : nil
         case (7, UInt8(ascii: "v")): return word.equals("version") ? .version : nil
         case (7, UInt8(ascii: "b")): return word.equals("backlog") ? .backlog : nil

@@ -51,7 +51,7 @@ final class DefaultsTests: XCTestCase {
         XCTAssertEqual(settings.storageMemoryLimit, 64)
         XCTAssertEqual(settings.maxKeyLength, 8191)
         XCTAssertEqual(settings.maxValueSize, 67_108_864)
-        XCTAssertEqual(settings.serverAddress, "127.0.0.1")
+        XCTAssertNil(settings.serverAddress, "unset: the daemon listens on the addresses of server-name")
         XCTAssertEqual(settings.logLevel, .info)
     }
 
@@ -81,7 +81,7 @@ final class DefaultsTests: XCTestCase {
         XCTAssertNil(settings.serverSocket)
         XCTAssertEqual(settings.stackSize, 128)
         XCTAssertEqual(settings.threadPoolSize, 5)
-        XCTAssertEqual(settings.serverAddress, "127.0.0.1")
+        XCTAssertNil(settings.serverAddress, "unset: the daemon listens on the addresses of server-name")
         XCTAssertEqual(settings.logLevel, .info)
     }
 
