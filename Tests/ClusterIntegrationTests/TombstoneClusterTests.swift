@@ -104,6 +104,10 @@ final class TombstoneClusterTests: ClusterTestCase {
         XCTAssertTrue(cluster.waitForIndex(2, role: "slave", state: "active", partition: 0, timeout: 30),
                       "the restarted slave did not become active: \(cluster.mapsReport())")
         XCTAssertTrue(cluster.waitForMapsInSync([1, 2]), cluster.mapsReport())
+        let replication = try cluster.client(2).call("stats replication")
+        XCTAssertTrue(replication.contains("STAT tombstone_retention 3600"), "\(replication)")
+        let tombstones = replication.first { $0.hasPrefix("STAT tombstones ") }.flatMap { Int($0.split(separator: " ")[2]) }
+        XCTAssertGreaterThanOrEqual(tombstones ?? 0, keys.count, "the slave's tombstones survived the restart: \(replication)")
 
         // The master's old copies again, stamped as the master's stream stamps them.
         let stats = try cluster.client(1).call("stats")
