@@ -125,6 +125,24 @@ final class TombstoneClusterTests: ClusterTestCase {
         XCTAssertEqual(Set(slaveItems.keys), ["probe", "kept"])
         XCTAssertEqual(try cluster.client(2).get(keys).count, 0)
     }
+
+    /// With a one-second retention, the daemon's sweeper purges tombstones nobody reads again.
+    func testTheSweeperPurgesTombstonesAfterTheirRetention() throws {
+        try startCluster(nodes: [1], nodeArguments: [1: ["--tombstone-retention", "1"]])
+        try cluster.makeFirstMaster(1)
+        let client = try cluster.client(1)
+        for key in keyNames("swept-", 50) {
+            XCTAssertEqual(try client.store("set", key, "v"), "STORED")
+            XCTAssertEqual(try client.delete(key), "DELETED")
+        }
+        func tombstones() -> Int? {
+            let lines = try? cluster.client(1).call("stats replication")
+            return lines?.first { $0.hasPrefix("STAT tombstones ") }.flatMap { Int($0.split(separator: " ")[2]) }
+        }
+        XCTAssertEqual(tombstones(), 50)
+        XCTAssertTrue(waitUntil(timeout: 10, interval: 0.2) { tombstones() == 0 }, "tombstones left: \(tombstones() ?? -1)")
+        XCTAssertTrue(cluster.node(1).daemon.log().contains("tombstones older than 1 s"), cluster.node(1).daemon.logTail())
+    }
 }
 
 private final class DeleteProgress: Sendable {
