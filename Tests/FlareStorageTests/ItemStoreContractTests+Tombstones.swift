@@ -125,4 +125,34 @@ extension ItemStoreContractTests {
             XCTAssertEqual(try store.set("k", "v", version: 15), .superseded, "the cache remembers it")
         }
     }
+
+    func testTombstoneCountStaysExactUnderConcurrentWritesAndDeletes() throws {
+        try forEachEngine {
+            let store = try freshStore()
+            runConcurrently(4) { thread in
+                var random = UInt64(thread + 1) &* 0x9E37_79B9_7F4A_7C15
+                for _ in 0..<3000 {
+                    random = random &* 6364136223846793005 &+ 1442695040888963407
+                    let key = "k\((random >> 33) % 40)"
+                    switch (random >> 20) % 5 {
+                    case 0, 1: _ = try? store.set(key, "v")
+                    case 2: _ = try? store.delete(key)
+                    case 3: _ = try? store.delete(key, version: (random >> 40) + 1)
+                    default: _ = try? store.set(key, "x", expire: t0 + 1, version: (random >> 40) + 1)
+                    }
+                }
+            }
+            // Some items expired meanwhile: reading them turns them into tombstones.
+            for index in 0..<40 { _ = try store.item("k\(index)", now: t0 + 1) }
+            var tombstones = 0, items = 0
+            let cursor = try store.makeRecordCursor()
+            while try cursor.next(maxRecords: 100, { _, record in
+                if record.header.isTombstone { tombstones += 1 } else { items += 1 }
+            }) {}
+            XCTAssertEqual(store.tombstoneCount, tombstones)
+            XCTAssertEqual(store.itemCount, items)
+            XCTAssertGreaterThan(tombstones, 0)
+            XCTAssertLessThanOrEqual(tombstones + items, 40)
+        }
+    }
 }
