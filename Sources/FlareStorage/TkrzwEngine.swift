@@ -2,8 +2,6 @@ import Atomics
 import CTkrzw
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
 /// Persistent storage in a Tkrzw HashDBM file (`<dataDir>/flare.tkh`), serving
