@@ -55,6 +55,7 @@ enum NodeKey: String, SettingKey {
     case rejoinAsSlave = "rejoin-as-slave"
     case masterLease = "master-lease"
     case replicationBacklog = "replication-backlog"
+    case tombstoneRetention = "tombstone-retention"
 
     var spec: SettingSpec {
         switch self {
@@ -195,6 +196,10 @@ enum NodeKey: String, SettingKey {
             // Up to 16 GiB: the backlog lives in memory.
             SettingSpec(.integer(0...(16 << 30)), default: .value("67108864"),
                         "bytes of recent copies a master keeps so a restarted slave can catch up without a full copy, 0 = off (addition of this implementation)")
+        case .tombstoneRetention:
+            // Up to 30 days; the sweep and the lazy purge use the value the store was opened with.
+            SettingSpec(.integer(0...2_592_000), default: .value("3600"),
+                        "seconds a deleted key's tombstone is stored so that older copies stay refused, 0 = only the in-memory storage-cache-size entries (addition of this implementation)")
         }
     }
 }

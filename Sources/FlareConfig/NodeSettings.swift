@@ -85,6 +85,8 @@ public struct NodeSettings: Equatable, Sendable {
     public var masterLease: Int
     /// Bytes of recent copies an active master keeps for catching restarted slaves up, 0 = off.
     public var replicationBacklog: Int
+    /// Seconds a deleted key's tombstone record is kept, 0 = only the delete-hold cache.
+    public var tombstoneRetention: Int
 
     /// Kept so a SIGHUP reload re-applies what the operator typed at start-up.
     /// Part of equality: settings from different command lines reload
@@ -155,6 +157,7 @@ public struct NodeSettings: Equatable, Sendable {
         rejoinAsSlave = values.bool(.rejoinAsSlave)
         masterLease = values.int(.masterLease)
         replicationBacklog = values.int(.replicationBacklog)
+        tombstoneRetention = values.int(.tombstoneRetention)
     }
 
     /// Either the list form or the single name (+ port) form; mixing them

@@ -55,7 +55,8 @@ public final class NodeDaemon {
         let options = StorageOptions(type: settings.storageType, dataDir: settings.dataDir,
                                      bucketSize: settings.storageBucketSize,
                                      memoryLimitBytes: settings.storageMemoryLimit << 20,
-                                     deleteHoldCapacity: settings.storageCacheSize)
+                                     deleteHoldCapacity: settings.storageCacheSize,
+                                     tombstoneRetention: Int64(settings.tombstoneRetention))
         store = try ItemStore.open(options)
         if let note = store.mappingNote { logger.notice("\(note)") }
         defer { store.close() }
@@ -134,6 +135,9 @@ public final class NodeDaemon {
         let progress = persistent ? progressRecord.read() : nil
         recorder?.start()
         defer { recorder?.stop() }
+        let sweeper = TombstoneSweeper(store: store, clock: clock, logger: logger)
+        sweeper.start()
+        defer { sweeper.stop() }
         membership.start(formerMember: member.exists, formerPartition: former?.partition, formerRole: former?.role, progress: progress)
         logger.info("flared listening on \(listen.describe(port: settings.serverPort)) (\(listen.origin)) as node \(settings.serverName):\(settings.serverPort) with \(workers) worker threads, storage \(settings.storageType) in \(settings.dataDir)")
         try server.run()

@@ -5,7 +5,7 @@ extension ItemStore {
     public func delete(_ key: UnsafeRawBufferPointer, ifVersion expected: UInt64,
                        now: Int64) throws(StorageError) -> Guarded<DeleteOutcome> {
         var operation = VersionGuard(inner: DeleteOperation(key: key, holdUntil: 0, version: 0, now: now, holds: holds,
-                                                            clock: versions), expected: expected, now: now)
+                                                            clock: versions, retention: tombstoneRetention), expected: expected, now: now)
         _ = try engine.update(key, &operation, written: { _ in () })
         return operation.mismatched ? .mismatch : .ran(operation.inner.outcome)
     }
@@ -16,7 +16,7 @@ extension ItemStore {
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)   // room for 20 digits, on the stack
         return try withUnsafeMutableBytes(of: &digits) { (digits: UnsafeMutableRawBufferPointer) throws(StorageError) in
             let inner = ArithmeticOperation(key: key, delta: delta, increment: increment, now: now, holds: holds,
-                                            clock: versions,
+                                            clock: versions, retention: tombstoneRetention,
                                             digits: UnsafeMutableRawBufferPointer(rebasing: digits[0..<DecimalCounter.maxDigits]))
             // memcached refuses an empty value as non-numeric before it compares the cas unique
             // (other non-numeric values after).
@@ -31,10 +31,14 @@ extension ItemStore {
     /// version. Returns the new header, nil when the key has no live item.
     public func bump(_ key: UnsafeRawBufferPointer, expire: Int64?, ifVersion expected: UInt64 = 0,
                      now: Int64) throws(StorageError) -> Guarded<ItemHeader?> {
-        var operation = VersionGuard(inner: TouchOperation(key: key, expire: expire, now: now, holds: holds, clock: versions),
+        var operation = VersionGuard(inner: TouchOperation(key: key, expire: expire, now: now, holds: holds, clock: versions,
+                                                                retention: tombstoneRetention),
                                      expected: expected, now: now)
-        let header = try engine.update(key, &operation, written: { record in record.header })
-        return operation.mismatched ? .mismatch : .ran(header)
+        // An expired item turns into a tombstone, which is written but is no live item.
+        let header: ItemHeader?? = try engine.update(key, &operation, written: { record in
+            record.header.isTombstone ? nil : record.header
+        })
+        return operation.mismatched ? .mismatch : .ran(header ?? nil)
     }
 }
 
@@ -49,7 +53,7 @@ extension Guarded: Sendable where Outcome: Sendable {}
 extension Guarded: Equatable where Outcome: Equatable {}
 
 /// Runs `inner` only when the key's live item has the version `expected` (0: always); an absent or
-/// expired item goes to `inner` too, which reports it as not found.
+/// expired item, or a tombstone, goes to `inner` too, which reports it as not found.
 struct VersionGuard<Inner: RecordUpdater>: RecordUpdater {
     var inner: Inner
     let expected: UInt64
@@ -66,8 +70,9 @@ struct VersionGuard<Inner: RecordUpdater>: RecordUpdater {
     }
 
     mutating func decide(_ record: RecordView?) -> RecordChange {
-        if expected != 0, let record, !record.header.isExpired(now: now), record.header.version != expected,
-           exempt?(record) != true {
+        // A tombstone or an expired item is no live item: `inner` reports it as not found.
+        if expected != 0, let record, !record.header.isTombstone, !record.header.isExpired(now: now),
+           record.header.version != expected, exempt?(record) != true {
             mismatched = true
             return .keep
         }

@@ -230,6 +230,16 @@ final class RawClient: @unchecked Sendable {
         return out
     }
 
+    /// Waits up to `timeout` for at least `count` bytes (a loaded machine may answer late), then
+    /// takes whatever else arrives until `quiet` seconds pass without a byte.
+    func read(atLeast count: Int, timeout: Double = RawClient.defaultTimeout, quiet: Double = 0.2) -> [UInt8] {
+        let end = Clock.now() + timeout
+        while pending.count < count && Clock.now() < end && !isClosedByPeer {
+            _ = fill(timeout: end - Clock.now())
+        }
+        return readAvailable(quiet: quiet)
+    }
+
     /// What arrived within `seconds` (normally nothing: the caller asserts it is empty).
     func receivedWithin(_ seconds: Double) -> [UInt8] {
         let end = Clock.now() + seconds
