@@ -28,6 +28,10 @@ final class Coordinator: @unchecked Sendable {
     private var monitors: [String: NodeMonitor] = [:]
     private var settings: MonitorSettings
     private let events = DispatchQueue(label: "flarei.node-events")
+    /// The address monitors connect from (flarei's `server-address` unless it is the wildcard), so
+    /// that nodes, which obey `node sync` only from their index servers' addresses, recognise the
+    /// pushes whatever source address the kernel would pick. Set before monitoring starts.
+    var monitorSourceAddress: String?
     /// Ids for monitors, from the server's id space (`kill` takes either kind).
     var allocateID: () -> Int = { 0 }
     /// The master leases granted, and the take-overs waiting for one to expire (by token, so a

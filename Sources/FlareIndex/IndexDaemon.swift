@@ -50,6 +50,7 @@ public final class IndexDaemon {
         server = try Server(options: options, logger: logger) { worker in IndexHandler(context: context, worker: worker) }
         context.server = server
         coordinator.allocateID = { [server] in server!.allocateID() }
+        coordinator.monitorSourceAddress = settings.serverAddress == "0.0.0.0" ? nil : settings.serverAddress
         try server.bind()
 
         let pidPath = settings.effectivePidPath

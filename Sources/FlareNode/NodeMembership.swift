@@ -44,6 +44,8 @@ final class NodeMembership: @unchecked Sendable {
     var actions = Actions()
     private let effectQueue = DispatchQueue(label: "flared.control")
     private var lease: IndexLease?
+    /// Who may push maps (`node sync`): the configured index servers, resolved by the registration loop.
+    let indexPeers = IndexPeers()
     static let retryInterval: Double = 2
     static let checkInterval: Double = 5
 
@@ -183,6 +185,8 @@ final class NodeMembership: @unchecked Sendable {
     private func schedule(after seconds: Double) {
         DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
             guard running.load(ordering: .relaxed) else { return }
+            // Before `node add`: the index pushes as soon as it has answered.
+            indexPeers.refresh(currentSettings.indexServers)
             let next = lock.withLock { core.registered } ? checkRegistration() : register()
             schedule(after: next)
         }

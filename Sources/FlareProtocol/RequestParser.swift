@@ -60,7 +60,7 @@ public struct RequestParser: Sendable {
             guard let t = tokens.next() else {
                 return .invalid(.unknownCommand, consumed: consumed, swallow: 0, silent: false, close: false)
             }
-            guard let exptime = Decimal.int64(t) else {
+            guard let exptime = Decimal.int32(t) else {
                 return .invalid(.invalidExptime, consumed: consumed, swallow: 0, silent: false, close: false)
             }
             request.exptime = exptime
@@ -79,7 +79,7 @@ public struct RequestParser: Sendable {
         case .flushAll:
             return finish(parseFlushAll(&request, &tokens), request, consumed)
         case .verbosity:
-            guard let t = tokens.next(), let level = Decimal.int64(t) else {
+            guard let t = tokens.next(), let level = Decimal.int32(t) else {
                 return .invalid(.unknownCommand, consumed: consumed, swallow: 0, silent: false, close: false)
             }
             request.number = level
@@ -113,7 +113,7 @@ public struct RequestParser: Sendable {
                               input: UnsafeRawBufferPointer, lineConsumed: Int) -> ParseResult {
         let key = tokens.next()
         let flags = tokens.next().flatMap(Decimal.uint32)
-        let exptime = tokens.next().flatMap(Decimal.int64)
+        let exptime = tokens.next().flatMap(Decimal.int32)
         let silentError = RequestParser.endsWithNoreply(request.line)
         guard let bytesWord = tokens.next() else {
             // Too few words: memcached does not recognise the command at all.
@@ -132,7 +132,7 @@ public struct RequestParser: Sendable {
                 return .invalid(.unknownCommand, consumed: lineConsumed, swallow: Int(bytes) + 2, silent: false, close: false)
             }
             if let unique = Decimal.uint64(t) { request.casUnique = unique } else { valid = false }
-        } else if valid, let t = tokens.peek(), let version = Decimal.uint64(t) {
+        } else if valid, let t = tokens.peek(), let version = Decimal.version(t) {
             _ = tokens.next()
             request.version = version
         }
@@ -165,10 +165,10 @@ public struct RequestParser: Sendable {
         guard let key = tokens.next() else { return .unknownCommand }
         guard isValidKey(key) else { return .badDeleteFormat }
         request.key = key
-        if let t = tokens.peek(), let time = Decimal.int64(t) {
+        if let t = tokens.peek(), let time = Decimal.int32(t) {
             _ = tokens.next()
             request.number = time
-            if let t = tokens.peek(), let version = Decimal.uint64(t) {
+            if let t = tokens.peek(), let version = Decimal.version(t) {
                 _ = tokens.next()
                 request.version = version
             }
@@ -188,7 +188,7 @@ public struct RequestParser: Sendable {
     private func parseTouch(_ request: inout Request, _ tokens: inout Tokenizer) -> ProtocolError? {
         guard let key = tokens.next(), let t = tokens.next() else { return .unknownCommand }
         guard isValidKey(key) else { return .badFormat }
-        guard let exptime = Decimal.int64(t) else { return .invalidExptime }
+        guard let exptime = Decimal.int32(t) else { return .invalidExptime }
         request.key = key
         request.exptime = exptime
         return parseOptions(&request, &tokens, replication: false) ? nil : .badFormat
@@ -196,7 +196,7 @@ public struct RequestParser: Sendable {
 
     private func parseFlushAll(_ request: inout Request, _ tokens: inout Tokenizer) -> ProtocolError? {
         if let t = tokens.peek(), !t.equals("noreply") {
-            guard let delay = Decimal.int64(t) else { return .invalidExptime }
+            guard let delay = Decimal.int32(t) else { return .invalidExptime }
             _ = tokens.next()
             request.number = delay
         }
