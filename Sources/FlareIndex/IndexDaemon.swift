@@ -12,7 +12,7 @@ import Logging
 public final class IndexDaemon {
     private var settings: IndexSettings
     private let logger: Logger
-    private var server: Server!
+    private(set) var server: Server!
     private var coordinator: Coordinator!
 
     public enum Failure: Error, CustomStringConvertible {

@@ -198,6 +198,18 @@ public final class Server: @unchecked Sendable {
         }
     }
 
+    /// Serves an already connected socket as if it had been accepted from `peer` (takes ownership
+    /// of `fd`). Any thread. For in-process drivers such as the handler fuzzer, which talk to the
+    /// real workers over socket pairs.
+    public func adopt(connectedSocket fd: Int32, peer: String) {
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        openConnections.wrappingIncrement(ordering: .relaxed)
+        let id = nextConnectionID.loadThenWrappingIncrement(ordering: .relaxed)
+        let worker = workers[id % workers.count]
+        worker.post { worker.adopt(fd: fd, id: id, peer: peer) }
+    }
+
     private static func describe(_ addr: sockaddr_in) -> String {
         var a = addr.sin_addr
         var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))

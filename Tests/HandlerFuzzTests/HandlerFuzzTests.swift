@@ -1,0 +1,94 @@
+import Foundation
+import XCTest
+@testable import FlareIndex
+@testable import FlareNode
+
+/// The handler fuzzer (HandlerFuzzer) against flared's and flarei's real command handlers, in this
+/// process. A short run here; `scripts/fuzz-handlers <inputs>` runs the same with many more
+/// (`FLARE_FUZZ_INPUTS`, `FLARE_FUZZ_SEED`).
+final class HandlerFuzzTests: XCTestCase {
+    static let environment = ProcessInfo.processInfo.environment
+    static let seed = UInt64(environment["FLARE_FUZZ_SEED"] ?? "") ?? 20_261_205
+    static let corpusRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("FuzzCorpus/handlers")
+
+    static func inputs(default value: Int) -> Int { Int(environment["FLARE_FUZZ_INPUTS"] ?? "") ?? value }
+
+    static let scratch: String = {
+        let path = NSTemporaryDirectory() + "/flare-handler-fuzz-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }()
+
+    static let nodeCommands = [
+        "get", "gets", "set", "add", "replace", "append", "prepend", "cas", "delete", "incr", "decr", "touch", "gat", "gats",
+        "flush_all", "stats", "stats threads", "stats nodes", "stats replication", "stats items", "version", "verbosity",
+        "quit", "ping", "dump", "dump_key", "kill", "show variables", "keys", "backlog", "node", "node sync", "meta",
+        "shutdown", "<127.0.0.1:1@1>set", "<127.0.0.1:1>get", "<127.0.0.9:12121@9>delete",
+        "node sync 1\r\nNODE 127.0.0.9 12121 0 0 0 1 0\r\nEND\r\n",
+        "node sync 2\r\nNODE 127.0.0.1 1 1 0 0 1 0\r\nNODE 127.0.0.9 12121 0 0 0 1 0\r\nEND\r\n",
+        "node sync 3\r\nNODE 127.0.0.1 1 2 0 -1 0 0\r\nEND\r\n",
+    ]
+
+    /// A dump pauses up to `wait` µs per item by design; the harness keeps waits small so that a
+    /// long, legitimate dump is not reported as a hang (the range check itself is HostileInputTests').
+    static func boundDumpWaits(_ input: [UInt8]) -> [UInt8] {
+        var bytes = input
+        let word = Array("dump ".utf8)
+        var i = 0
+        while i + word.count <= bytes.count {
+            guard Array(bytes[i..<(i + word.count)]) == word else { i += 1; continue }
+            var start = i + word.count
+            while start < bytes.count && bytes[start] == 0x20 { start += 1 }
+            var end = start
+            while end < bytes.count && bytes[end] >= 0x30 && bytes[end] <= 0x39 { end += 1 }
+            if end - start > 4 { bytes.replaceSubrange(start..<end, with: [0x31]) }
+            i += word.count
+        }
+        return bytes
+    }
+
+    func testNodeHandlers() throws {
+        let daemon = try InProcessDaemons.node(dataDir: Self.scratch + "/node")
+        let context = daemon.context!
+        // Pushes are obeyed from this made-up index address only; the fuzzer poses as it and as a stranger.
+        context.membership.indexPeers.set(["10.9.9.9"])
+        var target = HandlerFuzzer.Target(
+            name: "flared", server: daemon.server, commands: Self.nodeCommands,
+            replyWords: ["VALUE ", "END", "STORED", "NOT_STORED", "EXISTS", "NOT_FOUND", "DELETED", "TOUCHED", "OK", "ERROR",
+                         "CLIENT_ERROR ", "SERVER_ERROR", "VERSION ", "STAT ", "KEY "],
+            peers: ["127.0.0.1:40000", "10.9.9.9:40001"])
+        target.invariant = { context.iterationBusy.load(ordering: .acquiring) ? "dump iteration still busy with no client" : nil }
+        target.sanitize = Self.boundDumpWaits
+        target.housekeeping = { try? context.store.flushAll() }
+        var fuzzer = HandlerFuzzer(target: target, seed: Self.seed, corpus: HandlerFuzzer.corpus(at: Self.corpusRoot.appendingPathComponent("node")))
+        do {
+            let summary = try fuzzer.run(inputs: Self.inputs(default: 4000))
+            print("[HandlerFuzzTests] flared, seed \(Self.seed): \(summary)")
+        } catch let finding as HandlerFuzzer.Finding {
+            XCTFail("\(finding)")
+        }
+    }
+
+    static let indexCommands = [
+        "ping", "version", "quit", "verbosity", "meta", "stats", "stats nodes", "stats threads", "stats threads queue",
+        "lease 127.0.0.9", "show variables", "kill", "node", "node add 127.0.0.9", "node remove 127.0.0.9",
+        "node role 127.0.0.9 1 master", "node role 127.0.0.9 1 slave", "node role 127.0.0.9", "node state 127.0.0.9 1",
+        "node state 127.0.0.9 1 down", "node state 127.0.0.9 1 active", "shutdown 127.0.0.9", "node sync", "get", "set",
+    ]
+
+    func testIndexHandlers() throws {
+        let daemon = try InProcessDaemons.index(dataDir: Self.scratch + "/index")
+        let target = HandlerFuzzer.Target(
+            name: "flarei", server: daemon.server, commands: Self.indexCommands,
+            replyWords: ["OK", "END", "ERROR", "VERSION ", "STAT ", "META ", "NODE ", "LEASE ", "CLIENT_ERROR ", "SERVER_ERROR "],
+            peers: ["127.0.0.1:40002"])
+        var fuzzer = HandlerFuzzer(target: target, seed: Self.seed, corpus: HandlerFuzzer.corpus(at: Self.corpusRoot.appendingPathComponent("index")))
+        do {
+            let summary = try fuzzer.run(inputs: Self.inputs(default: 1500))
+            print("[HandlerFuzzTests] flarei, seed \(Self.seed): \(summary)")
+        } catch let finding as HandlerFuzzer.Finding {
+            XCTFail("\(finding)")
+        }
+    }
+}
