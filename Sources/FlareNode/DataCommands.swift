@@ -160,8 +160,12 @@ extension NodeHandler {
     func flushAll(_ request: Request, _ output: ReplyBuffer) {
         let delay = request.number
         if delay > 0 {
-            context.scheduleFlush(afterSeconds: delay)
+            guard context.scheduleFlush(afterSeconds: delay) else {
+                if !request.noreply { output.append("SERVER_ERROR shutting down\r\n") }
+                return
+            }
         } else {
+            context.delayedFlush.cancel()
             do {
                 try store.flushAll()
             } catch {

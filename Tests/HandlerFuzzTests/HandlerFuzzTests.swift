@@ -15,7 +15,9 @@ final class HandlerFuzzTests: XCTestCase {
     static func inputs(default value: Int) -> Int { Int(environment["FLARE_FUZZ_INPUTS"] ?? "") ?? value }
 
     static let scratch: String = {
-        let path = NSTemporaryDirectory() + "/flare-handler-fuzz-\(getpid())"
+        // tmpfs when there is one: flarei saves its map (with fsync) on every change the fuzzer makes.
+        let base = FileManager.default.isWritableFile(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+        let path = base + "/flare-handler-fuzz-\(getpid())"
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }()
@@ -60,7 +62,7 @@ final class HandlerFuzzTests: XCTestCase {
             peers: ["127.0.0.1:40000", "10.9.9.9:40001"])
         target.invariant = { context.iterationBusy.load(ordering: .acquiring) ? "dump iteration still busy with no client" : nil }
         target.sanitize = Self.boundDumpWaits
-        target.housekeeping = { try? context.store.flushAll() }
+        target.housekeeping = { _ in try? context.store.flushAll() }
         var fuzzer = HandlerFuzzer(target: target, seed: Self.seed, corpus: HandlerFuzzer.corpus(at: Self.corpusRoot.appendingPathComponent("node")))
         do {
             let summary = try fuzzer.run(inputs: Self.inputs(default: 4000))
@@ -79,10 +81,26 @@ final class HandlerFuzzTests: XCTestCase {
 
     func testIndexHandlers() throws {
         let daemon = try InProcessDaemons.index(dataDir: Self.scratch + "/index")
-        let target = HandlerFuzzer.Target(
+        var target = HandlerFuzzer.Target(
             name: "flarei", server: daemon.server, commands: Self.indexCommands,
             replyWords: ["OK", "END", "ERROR", "VERSION ", "STAT ", "META ", "NODE ", "LEASE ", "CLIENT_ERROR ", "SERVER_ERROR "],
             peers: ["127.0.0.1:40002"])
+        // Every node the fuzzer adds gets a monitor thread, as on a real index: take them all down
+        // and out again so that a long run does not end up with thousands of threads.
+        target.housekeeping = { send in
+            let keys = Set(send("stats nodes\r\n").split(separator: "\r\n").compactMap { line -> String? in
+                let words = line.split(separator: " ")
+                guard words.count == 3, words[0] == "STAT", let end = words[1].lastIndex(of: ":") else { return nil }
+                return String(words[1][..<end])
+            })
+            var requests = ""
+            for key in keys {
+                guard let colon = key.lastIndex(of: ":") else { continue }
+                let (name, port) = (key[..<colon], key[key.index(after: colon)...])
+                requests += "node state \(name) \(port) down\r\nnode remove \(name) \(port)\r\n"
+            }
+            if !requests.isEmpty { _ = send(requests) }
+        }
         var fuzzer = HandlerFuzzer(target: target, seed: Self.seed, corpus: HandlerFuzzer.corpus(at: Self.corpusRoot.appendingPathComponent("index")))
         do {
             let summary = try fuzzer.run(inputs: Self.inputs(default: 1500))

@@ -35,8 +35,8 @@ struct HandlerFuzzer {
         var invariant: () -> String? = { nil }
         /// Rewrites an input the harness must not send as is (documented where it is used).
         var sanitize: ([UInt8]) -> [UInt8] = { $0 }
-        /// Run between checks, e.g. to keep the store small.
-        var housekeeping: () -> Void = {}
+        /// Run between checks, e.g. to keep the store or the map small; it may send requests.
+        var housekeeping: (_ send: (String) -> String) -> Void = { _ in }
     }
 
     struct Finding: Error, CustomStringConvertible {
@@ -90,7 +90,9 @@ struct HandlerFuzzer {
             done += 1
             if done % checkEvery == 0 {
                 try checkInvariants(baseline: baseline, last: input)
-                target.housekeeping()
+                target.housekeeping { [self] request in
+                    String(decoding: (try? exchange(Array(request.utf8), peer: target.peers[0])) ?? [], as: UTF8.self)
+                }
             }
         }
         try checkInvariants(baseline: baseline, last: [])
