@@ -44,6 +44,8 @@ final class TestCluster {
     /// Per-node command prefix, e.g. `ip netns exec <ns>`; such a node's port is picked on loopback,
     /// which is free in a fresh namespace too.
     var nodeWrappers: [Int: [String]] = [:]
+    /// A command prefix for flarei, as `nodeWrappers` for nodes.
+    var indexWrapper: [String] = []
 
     init(name: String) throws {
         self.name = name
@@ -63,7 +65,7 @@ final class TestCluster {
         let daemon = Daemon(label: "flarei", executable: Executables.url("flarei"),
                             arguments: ["--data-dir", indexDataDir.path, "--server-name", indexHost, "--server-address", indexHost,
                                         "--server-port", String(indexPort)] + monitorArguments + extra,
-                            logPath: root.appendingPathComponent("flarei.log").path)
+                            logPath: root.appendingPathComponent("flarei.log").path, prefix: indexWrapper)
         try daemon.start()
         index = daemon
         allDaemons.append(daemon)
