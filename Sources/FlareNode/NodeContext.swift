@@ -44,6 +44,8 @@ public final class NodeContext: @unchecked Sendable {
     /// The node map version each worker routes by; `stats` reports the lowest, so a node that is
     /// about to copy from this one knows when every worker here copies new writes to it.
     let installedVersions: [ManagedAtomic<UInt64>]
+    /// The most one multi-get may answer before it is refused (twice the largest value, at least 64 MiB).
+    let maxReplyBytes: Int
     /// The one pending `flush_all <delay>`, if any.
     let delayedFlush: DelayedFlush
 
@@ -53,6 +55,7 @@ public final class NodeContext: @unchecked Sendable {
         applied = AppliedVersions(workers: workers)
         self.store = store
         delayedFlush = DelayedFlush(store: store, logger: logger)
+        maxReplyBytes = max(64 << 20, 2 * limits.maxValueSize)
         self.proxyConcurrency = proxyConcurrency
         self.limits = limits
         self.logger = logger
