@@ -46,6 +46,8 @@ public final class NodeContext: @unchecked Sendable {
     let installedVersions: [ManagedAtomic<UInt64>]
     /// The most one multi-get may answer before it is refused (twice the largest value, at least 64 MiB).
     let maxReplyBytes: Int
+    /// Background jobs that use the store; stopped and waited for before it closes.
+    let background = BackgroundWork()
     /// The one pending `flush_all <delay>`, if any.
     let delayedFlush: DelayedFlush
 

@@ -142,6 +142,12 @@ final class NodeMembership: @unchecked Sendable {
         }
     }
 
+    /// Waits for the effects queued so far (shutdown: they may clear the store or start jobs,
+    /// which `BackgroundWork` then refuses).
+    func drainEffects() {
+        effectQueue.sync {}
+    }
+
     func update(settings: NodeSettings) {
         lock.withLock { self.settings = settings }
         deliver(.settingsChanged(reconstructionInterval: settings.reconstructionInterval,

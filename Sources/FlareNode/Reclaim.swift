@@ -28,23 +28,23 @@ final class Reclaim: @unchecked Sendable {
         self.logger = logger
     }
 
-    func start() {
-        let retained = Unmanaged.passRetained(self).toOpaque()
-        var thread = pthread_t()
-        pthread_create(&thread, nil, { arg in
-            Unmanaged<Reclaim>.fromOpaque(arg!).takeRetainedValue().run()
-            return nil
-        }, retained)
-        pthread_detach(thread)
+    /// Runs on a thread of `work`, which stops it between batches when the node shuts down (the
+    /// keys left are removed by the next reclaim, or stay unread: routing never sends them here).
+    func start(in work: BackgroundWork) {
+        work.spawn("reclaim of partition \(partition)") { [self] job in run(job) }
     }
 
-    private func run() {
+    private func run(_ job: BackgroundWork.Job) {
         var moved: [[UInt8]] = []
         var removed = 0
         do {
             let cursor = try store.makeCursor()
             var more = true
             while more {
+                if job.isStopping {
+                    logger.notice("reclaim of partition \(partition) stopped for shutdown after \(removed) items")
+                    return
+                }
                 moved.removeAll(keepingCapacity: true)
                 more = try cursor.next(maxItems: 512, now: clock.now) { key, _, _ in
                     if resolver.partition(of: key, count: count) != partition { moved.append(Array(key)) }
