@@ -87,4 +87,33 @@ final class ResourceBoundsTests: FlaredTestCase {
         XCTAssertEqual(reply.count, 60 * ((1 << 20) + "VALUE big 0 1048576\r\n\r\n".utf8.count) + 5)
         try exchange(client, "version\r\n", "VERSION flare-1.3.4\r\n")
     }
+
+    /// An index that accepts connections and never answers: the node's registration and lease
+    /// threads wait on it, its workers do not, so clients are answered as fast as ever.
+    func testSilentIndexDoesNotSlowClients() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 ? getsockname(listener, $0, &length) : -1 }
+        }
+        XCTAssertEqual(listen(listener, 128), 0)
+        let indexPort = UInt16(bigEndian: address.sin_port)
+        let flared = try startFlared(["--index-servers", "127.0.0.1:\(indexPort)", "--thread-pool-size", "1"])
+        let client = try connect(flared)
+        try exchange(client, "set k 0 0 1\r\nv\r\n", "STORED\r\n")
+        var slowest = 0.0
+        let end = Clock.now() + 3
+        while Clock.now() < end {
+            let start = Clock.now()
+            try exchange(client, "get k\r\n", "VALUE k 0 1\r\nv\r\nEND\r\n")
+            slowest = max(slowest, Clock.now() - start)
+            usleep(10_000)
+        }
+        print("[ResourceBoundsTests] slowest get while the index never answers: \(Int(slowest * 1000)) ms")
+        XCTAssertLessThan(slowest, 0.25, "a worker waited for the index")
+    }
 }
