@@ -22,6 +22,12 @@ final class HandlerFuzzTests: XCTestCase {
         return path
     }()
 
+    /// The daemons keep running until the process ends; their files (pid files, flare.xml) go now.
+    override class func tearDown() {
+        try? FileManager.default.removeItem(atPath: scratch)
+        super.tearDown()
+    }
+
     static let nodeCommands = [
         "get", "gets", "set", "add", "replace", "append", "prepend", "cas", "delete", "incr", "decr", "touch", "gat", "gats",
         "flush_all", "stats", "stats threads", "stats nodes", "stats replication", "stats items", "version", "verbosity",
