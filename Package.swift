@@ -117,5 +117,10 @@ let package = Package(
         // Deterministic cluster simulation: the real index, store and replication logic under a
         // simulated network, clock and faults, one seed per run (docs/simulation.md).
         .testTarget(name: "SimulationTests", dependencies: ["FlareCluster", "FlareStorage"]),
+        // The command handlers of flared and flarei, in process, under a deterministic mutation fuzzer.
+        .testTarget(name: "HandlerFuzzTests", dependencies: [
+            "FlareNode", "FlareIndex", "FlareNet", "FlareConfig",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
     ]
 )

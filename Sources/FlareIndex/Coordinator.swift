@@ -46,6 +46,12 @@ final class Coordinator: @unchecked Sendable {
     private var monitors: [String: NodeMonitor] = [:]
     private var settings: MonitorSettings
     private let events = DispatchQueue(label: "flarei.node-events")
+    /// Delivers `node sync` pushes, one map version after the other (priority nodes waited for).
+    private let pushes = DispatchQueue(label: "flarei.pushes")
+    /// The address monitors connect from (flarei's `server-address` unless it is the wildcard), so
+    /// that nodes, which obey `node sync` only from their index servers' addresses, recognise the
+    /// pushes whatever source address the kernel would pick. Set before monitoring starts.
+    var monitorSourceAddress: String?
     /// Ids for monitors, from the server's id space (`kill` takes either kind).
     var allocateID: () -> Int = { 0 }
     /// The master leases granted, and the take-overs waiting for one to expire (by token, so a
@@ -250,6 +256,9 @@ final class Coordinator: @unchecked Sendable {
                 if let problem = next.layoutProblem() { logger.warning("after \(name): \(problem)") }
             }
             state = next
+            // Queued inside the critical section, so pushes leave in version order; run on
+            // `pushes`, so no request thread waits for a node.
+            if change.save { pushes.async { [self, next] in push(next, change) } }
             if let key = change.stopMonitor, let monitor = monitors.removeValue(forKey: key) {
                 retired.append(monitor)
             }
@@ -268,10 +277,7 @@ final class Coordinator: @unchecked Sendable {
             logger.info("\(name) refused: \(error)")
             return .failure(error)
         case .success(let (newState, change)):
-            if change.save {
-                logger.notice("\(name): node map version \(newState.version)")
-                push(newState, change)
-            }
+            if change.save { logger.notice("\(name): node map version \(newState.version)") }
             return .success(newState)
         }
     }
@@ -303,7 +309,8 @@ final class Coordinator: @unchecked Sendable {
         return outcome
     }
 
-    /// `node sync` to every node (index-server.md §4): priority nodes first, each waited for, then all.
+    /// `node sync` to every node (index-server.md §4): priority nodes first, each waited for, then
+    /// all. Runs on `pushes` only.
     private func push(_ state: IndexState, _ change: IndexChange) {
         let text = "node sync \(state.version)\r\n" + state.map.nodeLines + "END\r\n"
         let targets = lock.withLock { monitors }

@@ -13,7 +13,7 @@ import Logging
 public final class IndexDaemon {
     private var settings: IndexSettings
     private let logger: Logger
-    private var server: Server!
+    private(set) var server: Server!
     private var coordinator: Coordinator!
 
     private var zooKeeper: ZooKeeperIndex?
@@ -66,6 +66,7 @@ public final class IndexDaemon {
         server = try Server(options: options, logger: logger) { worker in IndexHandler(context: context, worker: worker) }
         context.server = server
         coordinator.allocateID = { [server] in server!.allocateID() }
+        coordinator.monitorSourceAddress = settings.serverAddress == "0.0.0.0" ? nil : settings.serverAddress
         try server.bind()
 
         let pidPath = settings.effectivePidPath

@@ -75,7 +75,7 @@ final class IndexHandler: ConnectionHandler {
     }
 
     private func verbosity(_ args: [String], _ output: ReplyBuffer) {
-        guard let level = args.first, Int(level) != nil else { output.append("ERROR\r\n"); return }
+        guard let level = args.first, Self.cInt(level) != nil else { output.append("ERROR\r\n"); return }
         switch args.dropFirst().first {
         case nil: output.append("OK\r\n")
         case "noreply" where args.count == 2: break
@@ -105,10 +105,27 @@ final class IndexHandler: ConnectionHandler {
 
     // MARK: node …
 
-    /// A port as the original reads it: it must start with a digit (or `-`) and be a whole number.
+    /// A C `int` as the original reads it: it must start with a digit (or `-`) and be a whole
+    /// number, within −2³¹ … 2³¹−1 (a larger one is refused, not truncated).
+    private static func cInt(_ text: String) -> Int? {
+        guard let first = text.first, first.isNumber || first == "-", let value = Int32(text) else { return nil }
+        return Int(value)
+    }
+
+    /// A port: a C `int` that is also a TCP port. The original stored any `int`; a port no node can
+    /// listen on would enter the map and be pushed to every node, whose parser refuses such a line,
+    /// so the whole cluster would stop taking pushes.
     private static func port(_ text: String) -> Int? {
-        guard let first = text.first, first.isNumber || first == "-", let value = Int(text) else { return nil }
+        guard let value = cInt(text), (0...65535).contains(value) else { return nil }
         return value
+    }
+
+    /// A node name that can stand in a map, a node key (`name:port`) and a proxy path
+    /// (`<a:1,b:2>`): a host name or address, no control characters, separators or brackets.
+    private static func isNodeName(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= 255
+            && text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") && $0 != UInt8(ascii: ",")
+                                      && $0 != UInt8(ascii: "<") && $0 != UInt8(ascii: ">") }
     }
 
     private func node(_ args: [String], _ output: ReplyBuffer) {
@@ -117,7 +134,7 @@ final class IndexHandler: ConnectionHandler {
         let rest = Array(args.dropFirst())
         switch sub {
         case "add":
-            guard rest.count == 2, let port = Self.port(rest[1]) else { output.append("ERROR\r\n"); return }
+            guard rest.count == 2, let port = Self.port(rest[1]), Self.isNodeName(rest[0]) else { output.append("ERROR\r\n"); return }
             let name = rest[0]
             switch context.coordinator.addNode(name: name, port: port) {
             case .success(let state):
@@ -138,8 +155,8 @@ final class IndexHandler: ConnectionHandler {
                 return
             }
             var balance = -1, partition = -1
-            if rest.count > 3 { guard let b = Self.port(rest[3]) else { output.append("ERROR\r\n"); return }; balance = b }
-            if rest.count > 4 { guard let p = Self.port(rest[4]) else { output.append("ERROR\r\n"); return }; partition = p }
+            if rest.count > 3 { guard let b = Self.cInt(rest[3]) else { output.append("ERROR\r\n"); return }; balance = b }
+            if rest.count > 4 { guard let p = Self.cInt(rest[4]) else { output.append("ERROR\r\n"); return }; partition = p }
             let name = rest[0]
             reply(context.coordinator.perform("node role \(name) \(port) \(role.name) \(balance) \(partition)") { (state: inout IndexState) throws(IndexCommandError) in
                 try state.setRole(name: name, port: port, role: role, balance: balance, partition: partition)

@@ -193,6 +193,11 @@ public final class Server: @unchecked Sendable {
             event_free(ev)
         }
         listenEvents.removeAll()
+        if let resumeAcceptEvent {
+            event_del(resumeAcceptEvent)
+            event_free(resumeAcceptEvent)
+            self.resumeAcceptEvent = nil
+        }
         for fd in listenFDs { Glibc.close(fd) }
         listenFDs.removeAll()
         for worker in workers { worker.stop() }
@@ -210,9 +215,7 @@ public final class Server: @unchecked Sendable {
             }
             if fd < 0 {
                 if errno == EINTR { continue }
-                if errno == EMFILE || errno == ENFILE {
-                    logger.error("accept failed: out of file descriptors; raise the open-files limit or lower max-connection")
-                }
+                if errno == EMFILE || errno == ENFILE { pauseAccepting() }
                 return
             }
             if openConnections.load(ordering: .relaxed) >= maxConnections {
@@ -234,6 +237,53 @@ public final class Server: @unchecked Sendable {
             worker.post { worker.adopt(fd: fd, id: id, peer: peer) }
         }
     }
+
+    /// Serves an already connected socket as if it had been accepted from `peer` (takes ownership
+    /// of `fd`). Any thread. For in-process drivers such as the handler fuzzer, which talk to the
+    /// real workers over socket pairs.
+    public func adopt(connectedSocket fd: Int32, peer: String) {
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        openConnections.wrappingIncrement(ordering: .relaxed)
+        let id = nextConnectionID.loadThenWrappingIncrement(ordering: .relaxed)
+        let worker = workers[id % workers.count]
+        worker.post { worker.adopt(fd: fd, id: id, peer: peer) }
+    }
+
+    /// Out of file descriptors, the pending connection stays in the listen queue and the listening
+    /// socket stays readable: accepting again at once would spin. As memcached does, stop accepting
+    /// for a moment (`acceptPauseMilliseconds`) and try again; say so once per episode.
+    private func pauseAccepting() {
+        guard !listenEvents.isEmpty, !acceptPaused else { return }
+        acceptPaused = true
+        for ev in listenEvents { event_del(ev) }
+        acceptPauses.wrappingIncrement(ordering: .relaxed)
+        if !warnedOutOfDescriptors {
+            warnedOutOfDescriptors = true
+            logger.error("accept failed: out of file descriptors; not accepting for \(Self.acceptPauseMilliseconds) ms at a time until some close (raise the open-files limit or lower max-connection)")
+        }
+        if resumeAcceptEvent == nil {
+            resumeAcceptEvent = event_new(mainBase, -1, 0, resumeAcceptCallback, Unmanaged.passUnretained(self).toOpaque())
+        }
+        var tv = timeval(tv_sec: 0, tv_usec: Self.acceptPauseMilliseconds * 1000)
+        event_add(resumeAcceptEvent, &tv)
+    }
+
+    fileprivate func resumeAccepting() {
+        acceptPaused = false
+        guard !listenEvents.isEmpty else { return }
+        for ev in listenEvents { event_add(ev, nil) }
+        // Accept what waited meanwhile; out of descriptors still, this pauses again.
+        for fd in listenFDs where !acceptPaused { acceptConnections(on: fd) }
+        if !acceptPaused { warnedOutOfDescriptors = false }
+    }
+
+    static let acceptPauseMilliseconds = 100
+    private var acceptPaused = false
+    private var warnedOutOfDescriptors = false
+    private var resumeAcceptEvent: OpaquePointer?
+    /// How often accepting paused for lack of file descriptors.
+    public let acceptPauses = ManagedAtomic<Int>(0)
 
     private static func describe(_ addr: sockaddr_in) -> String {
         var a = addr.sin_addr
@@ -285,6 +335,10 @@ final class EventCallback {
 
 private func mainEventCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
     Unmanaged<EventCallback>.fromOpaque(arg!).takeUnretainedValue().action()
+}
+
+private func resumeAcceptCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
+    Unmanaged<Server>.fromOpaque(arg!).takeUnretainedValue().resumeAccepting()
 }
 
 private func acceptCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {

@@ -7,8 +7,10 @@ extension NodeHandler {
     func retrieve(_ request: Request, _ output: ReplyBuffer) {
         let now = clock.now
         let withCas = request.command == .gets
+        let mark = output.pendingCount
         var keys = request.keys
         while let key = keys.next() {
+            if replyTooLarge(output, since: mark) { return }
             counters.add(NodeCounter.cmdGet)
             do {
                 let hit: Void? = try store.get(key, now: now) { header, value in
@@ -22,6 +24,16 @@ extension NodeHandler {
             }
         }
         output.append("END\r\n")
+    }
+
+    /// One multi-get answers at most `maxReplyBytes` (plus one value): a line of a few thousand
+    /// keys naming one large item would otherwise make the node buffer gigabytes for one client.
+    /// Beyond it, the partial reply is dropped for memcached's error.
+    func replyTooLarge(_ output: ReplyBuffer, since mark: Int) -> Bool {
+        guard output.pendingCount - mark > context.maxReplyBytes else { return false }
+        output.truncate(toPending: mark)
+        output.append("SERVER_ERROR out of memory writing get response\r\n")
+        return true
     }
 
     /// Returns the item's new version when it changed (and so must be replicated), else 0.
@@ -155,8 +167,10 @@ extension NodeHandler {
         let now = clock.now
         let expire = Expiry.absolute(request.exptime, now: now)
         let withCas = request.command == .gats
+        let mark = output.pendingCount
         var keys = request.keys
         while let key = keys.next() {
+            if replyTooLarge(output, since: mark) { return }
             counters.add(NodeCounter.cmdTouch)
             counters.add(NodeCounter.cmdGet)
             let before = itemBeforeInPlaceChange(key)
@@ -184,8 +198,12 @@ extension NodeHandler {
     func flushAll(_ request: Request, _ output: ReplyBuffer) {
         let delay = request.number
         if delay > 0 {
-            context.scheduleFlush(afterSeconds: delay)
+            guard context.scheduleFlush(afterSeconds: delay) else {
+                if !request.noreply { output.append("SERVER_ERROR shutting down\r\n") }
+                return
+            }
         } else {
+            context.delayedFlush.cancel()
             do {
                 try store.flushAll()
             } catch {

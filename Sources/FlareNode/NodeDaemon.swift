@@ -15,10 +15,10 @@ import Logging
 public final class NodeDaemon {
     private(set) var settings: NodeSettings
     private let logger: Logger
-    private var server: Server!
+    private(set) var server: Server!
     private var store: ItemStore!
     private var membership: NodeMembership!
-    private var context: NodeContext!
+    private(set) var context: NodeContext!
 
     public init(settings: NodeSettings, logger: Logger) {
         self.settings = settings
@@ -101,10 +101,10 @@ public final class NodeDaemon {
         let applied = context.applied
         let recorder = persistent ? SlaveProgressRecorder(record: progressRecord, applied: applied, current: { membership.current }) : nil
         membership.actions = .init(
-            construct: { [logger] construction, finished in
+            construct: { [logger, context] construction, finished in
                 let sources = construction.sources.map { Reconstruction.Source(node: $0.node, request: $0.request) }
                 Reconstruction(sources: sources, store: store, clock: clock, logger: logger,
-                               minimumSourceVersion: membership.current.version, finished: finished).start()
+                               minimumSourceVersion: membership.current.version, finished: finished).start(in: context.background)
             },
             catchUp: { [context] source, finished in
                 BacklogCatchUp(source: .init(node: source.node, request: source.request), store: store, clock: clock,
@@ -115,7 +115,7 @@ public final class NodeDaemon {
                         context.catchUpsFull.wrappingIncrement(ordering: .relaxed)
                     }
                     finished(outcome)
-                }.start()
+                }.start(in: context.background)
             },
             clearData: { [logger] in
                 // The record described the data being dropped: a crash during the copy must not trust it.
@@ -141,7 +141,21 @@ public final class NodeDaemon {
         membership.start(formerMember: member.exists, formerPartition: former?.partition, formerRole: former?.role, progress: progress)
         logger.info("flared listening on \(listen.describe(port: settings.serverPort)) (\(listen.origin)) as node \(settings.serverName):\(settings.serverPort) with \(workers) worker threads, storage \(settings.storageType) in \(settings.dataDir)")
         try server.run()
+        // Workers are gone; now everything else that may touch the store, before it closes.
+        finishBackgroundWork(context)
         logger.info("flared stopped; storage closed cleanly")
+    }
+
+    /// Stops and waits for every job that uses the store: constructions, catch-ups and reclaims
+    /// (`BackgroundWork`), the control plane's effects (they may clear the store), and a pending
+    /// delayed flush. The progress recorder and the store itself close after this (`run`'s defers).
+    private func finishBackgroundWork(_ context: NodeContext) {
+        let running = context.background.running
+        if !running.isEmpty { logger.notice("stopping background work: \(running.joined(separator: ", "))") }
+        let left = context.background.stopAll(timeout: 30)
+        if !left.isEmpty { logger.error("background work still running after 30 s, closing the store anyway: \(left.joined(separator: ", "))") }
+        membership.drainEffects()
+        context.delayedFlush.stop()
     }
 
     private func shutdown(_ reason: String) {

@@ -102,7 +102,7 @@ public final class NodeHandler: ConnectionHandler {
                 if request.command == .node {
                     // `node sync` carries NODE lines up to END: wait until all of them are here.
                     let body = UnsafeRawBufferPointer(rebasing: rest[consumed...])
-                    guard let bodyLength = nodeCommand(request, body: body, output) else {
+                    guard let bodyLength = nodeCommand(request, body: body, from: connection.peer, output) else {
                         return ProcessOutcome(consumed: offset)
                     }
                     offset += consumed + bodyLength

@@ -43,6 +43,8 @@ final class NodeMembership: @unchecked Sendable {
     var actions = Actions()
     private let effectQueue = DispatchQueue(label: "flared.control")
     private var lease: IndexLease?
+    /// Who may push maps (`node sync`): the configured index servers, resolved by the registration loop.
+    let indexPeers = IndexPeers()
     static let retryInterval: Double = 2
     static let checkInterval: Double = 5
 
@@ -138,6 +140,12 @@ final class NodeMembership: @unchecked Sendable {
         }
     }
 
+    /// Waits for the effects queued so far (shutdown: they may clear the store or start jobs,
+    /// which `BackgroundWork` then refuses).
+    func drainEffects() {
+        effectQueue.sync {}
+    }
+
     func update(settings: NodeSettings) {
         lock.withLock { self.settings = settings }
         deliver(.settingsChanged(reconstructionInterval: settings.reconstructionInterval,
@@ -181,6 +189,8 @@ final class NodeMembership: @unchecked Sendable {
     private func schedule(after seconds: Double) {
         DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
             guard running.load(ordering: .relaxed) else { return }
+            // Before `node add`: the index pushes as soon as it has answered.
+            indexPeers.refresh(currentSettings.indexServers)
             let next = lock.withLock { core.registered } ? checkRegistration() : register()
             if let next { schedule(after: next) }
         }

@@ -21,7 +21,8 @@ import FlareStorage
 /// Keys only ever move into a new partition, so a reclaim under `n` partitions never deletes a
 /// key the node owns under a later count either.
 ///
-/// The walk runs on a thread of its own (one per request): the worker only waits for its answer.
+/// The walk runs as a background job of its own (one per request, `BackgroundWork`, which shutdown
+/// stops between batches and waits for): the worker only waits for its answer.
 enum ReclaimCommand {
     struct Target {
         let partition: Int
@@ -48,13 +49,15 @@ enum ReclaimCommand {
     }
 
     /// Deletes every item whose key belongs to another partition under `count`; returns how many.
+    /// Stops between batches once `stopping()` says so (the node shuts down): the keys left stay
+    /// unread, and a later `reclaim` removes them.
     static func dropMovedItems(store: ItemStore, resolver: KeyResolver, partition: Int, count: Int,
-                               clock: ServerClock) throws(StorageError) -> Int {
+                               clock: ServerClock, stopping: () -> Bool = { false }) throws(StorageError) -> Int {
         var moved: [[UInt8]] = []
         var removed = 0
         let cursor = try store.makeCursor()
         var more = true
-        while more {
+        while more && !stopping() {
             moved.removeAll(keepingCapacity: true)
             // Small batches: the cursor holds the engine's lock only while it reads one.
             more = try cursor.next(maxItems: 512, now: clock.now) { key, _, _ in
@@ -121,13 +124,12 @@ extension NodeHandler {
         }
         let store = self.store, clock = self.clock, worker = self.worker, logger = context.logger
         let selfKey = view.selfKey, resolver = view.resolver
-        connection.awaitReply()
-        ReclaimThread.start {
+        let started = context.background.spawn("reclaim of partition \(target.partition)") { job in
             var lines: [String] = []
             var failures: [String] = []
             do {
                 let removed = try ReclaimCommand.dropMovedItems(store: store, resolver: resolver, partition: target.partition,
-                                                                count: target.count, clock: clock)
+                                                                count: target.count, clock: clock, stopping: { job.isStopping })
                 logger.notice("reclaim: dropped \(removed) items that moved out of partition \(target.partition) (now \(target.count) partitions)")
                 lines.append("RECLAIMED \(selfKey) \(removed)")
             } catch {
@@ -145,28 +147,15 @@ extension NodeHandler {
             let reply = lines.map { $0 + "\r\n" }.joined()
                 + (failures.isEmpty ? "END\r\n" : "SERVER_ERROR reclaim failed on \(failures.joined(separator: ", "))\r\n")
             worker.post {
-                output.append(reply)
+                connection.output.append(reply)
                 connection.replyArrived()
             }
         }
+        guard started else {
+            output.append("SERVER_ERROR reclaim failed on \(selfKey) (shutting down)\r\n")
+            return .next
+        }
+        connection.awaitReply()
         return .awaiting
-    }
-}
-
-/// The thread of one `reclaim` request: the walk may take seconds and must not run on a worker.
-/// The body touches the connection only through `worker.post`.
-private final class ReclaimThread: @unchecked Sendable {
-    private let body: () -> Void
-
-    private init(_ body: @escaping () -> Void) { self.body = body }
-
-    static func start(_ body: @escaping () -> Void) {
-        let retained = Unmanaged.passRetained(ReclaimThread(body)).toOpaque()
-        var thread = pthread_t()
-        pthread_create(&thread, nil, { arg in
-            Unmanaged<ReclaimThread>.fromOpaque(arg!).takeRetainedValue().body()
-            return nil
-        }, retained)
-        pthread_detach(thread)
     }
 }

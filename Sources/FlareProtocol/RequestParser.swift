@@ -75,7 +75,7 @@ public struct RequestParser: Sendable {
             guard let t = tokens.next() else {
                 return .invalid(.unknownCommand, consumed: consumed, swallow: 0, silent: false, close: false)
             }
-            guard let exptime = Decimal.int64(t) else {
+            guard let exptime = Decimal.int32(t) else {
                 return .invalid(.invalidExptime, consumed: consumed, swallow: 0, silent: false, close: false)
             }
             request.exptime = exptime
@@ -148,7 +148,7 @@ public struct RequestParser: Sendable {
                               input: UnsafeRawBufferPointer, lineConsumed: Int) -> ParseResult {
         let key = tokens.next()
         let flags = tokens.next().flatMap(Decimal.uint32)
-        let exptime = tokens.next().flatMap(Decimal.int64)
+        let exptime = tokens.next().flatMap(Decimal.int32)
         let silentError = RequestParser.endsWithNoreply(request.line)
         guard let bytesWord = tokens.next() else {
             // Too few words: memcached does not recognise the command at all.
@@ -167,7 +167,7 @@ public struct RequestParser: Sendable {
                 return .invalid(.unknownCommand, consumed: lineConsumed, swallow: Int(bytes) + 2, silent: false, close: false)
             }
             if let unique = Decimal.uint64(t) { request.casUnique = unique } else { valid = false }
-        } else if valid, let t = tokens.peek(), let version = Decimal.uint64(t) {
+        } else if valid, let t = tokens.peek(), let version = Decimal.version(t) {
             _ = tokens.next()
             request.version = version
         }
@@ -200,10 +200,10 @@ public struct RequestParser: Sendable {
         guard let key = tokens.next() else { return .unknownCommand }
         guard isValidKey(key) else { return .badDeleteFormat }
         request.key = key
-        if let t = tokens.peek(), let time = Decimal.int64(t) {
+        if let t = tokens.peek(), let time = Decimal.int32(t) {
             _ = tokens.next()
             request.number = time
-            if let t = tokens.peek(), let version = Decimal.uint64(t) {
+            if let t = tokens.peek(), let version = Decimal.version(t) {
                 _ = tokens.next()
                 request.version = version
             }
@@ -223,7 +223,7 @@ public struct RequestParser: Sendable {
     private func parseTouch(_ request: inout Request, _ tokens: inout Tokenizer) -> ProtocolError? {
         guard let key = tokens.next(), let t = tokens.next() else { return .unknownCommand }
         guard isValidKey(key) else { return .badFormat }
-        guard let exptime = Decimal.int64(t) else { return .invalidExptime }
+        guard let exptime = Decimal.int32(t) else { return .invalidExptime }
         request.key = key
         request.exptime = exptime
         return parseOptions(&request, &tokens, replication: false) ? nil : .badFormat
@@ -231,7 +231,7 @@ public struct RequestParser: Sendable {
 
     private func parseFlushAll(_ request: inout Request, _ tokens: inout Tokenizer) -> ProtocolError? {
         if let t = tokens.peek(), !t.equals("noreply") {
-            guard let delay = Decimal.int64(t) else { return .invalidExptime }
+            guard let delay = Decimal.int32(t) else { return .invalidExptime }
             _ = tokens.next()
             request.number = delay
         }

@@ -47,6 +47,8 @@ final class TestCluster {
     var nodeWrappers: [Int: [String]] = [:]
     /// `index-servers` of the nodes when not just `indexAddress` (several index servers).
     var nodeIndexServers: String?
+    /// A command prefix for flarei, as `nodeWrappers` for nodes.
+    var indexWrapper: [String] = []
 
     init(name: String) throws {
         self.name = name
@@ -69,7 +71,7 @@ final class TestCluster {
         let daemon = Daemon(label: "flarei", executable: Executables.url("flarei"),
                             arguments: ["--data-dir", indexDataDir.path, "--server-name", indexHost, "--server-address", indexHost,
                                         "--server-port", String(indexPort)] + monitorArguments + extra,
-                            logPath: root.appendingPathComponent("flarei.log").path)
+                            logPath: root.appendingPathComponent("flarei.log").path, prefix: indexWrapper)
         try daemon.start()
         index = daemon
         allDaemons.append(daemon)
