@@ -103,10 +103,11 @@ public struct RequestParser: Sendable {
                 return .invalid(.unknownCommand, consumed: consumed, swallow: 0, silent: false, close: false)
             }
             request.noreply = (second ?? t).equals("noreply")
-            guard let level = Decimal.int64(t) else {
+            // memcached reads the level as an unsigned long: a sign or more than 64 bits is bad.
+            guard let level = Decimal.uint64(t) else {
                 return .invalid(.badFormat, consumed: consumed, swallow: 0, silent: request.noreply, close: false)
             }
-            request.number = level
+            request.number = Int64(clamping: level)
             return .request(request, consumed: consumed)
         default:
             // Administrative commands read their own arguments from `request.arguments`.

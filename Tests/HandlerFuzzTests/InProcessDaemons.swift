@@ -42,6 +42,8 @@ enum InProcessDaemons {
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 
+    /// Until the daemon answers `version`: a daemon binds its port before it opens its storage
+    /// (clients connecting during start-up wait), so a connect alone does not mean it has started.
     static func waitForPort(_ port: Int, timeout: Double = 10) -> Bool {
         let end = Date().addingTimeInterval(timeout)
         while Date() < end {
@@ -50,11 +52,21 @@ enum InProcessDaemons {
             addr.sin_family = sa_family_t(AF_INET)
             addr.sin_port = in_port_t(UInt16(port).bigEndian)
             addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let ok = withUnsafePointer(to: &addr) {
+            var wait = timeval(tv_sec: 1, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+            let connected = withUnsafePointer(to: &addr) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
             }
+            var answered = false
+            if connected {
+                let request: StaticString = "version\r\n"
+                var reply = [UInt8](repeating: 0, count: 64)
+                if send(fd, request.utf8Start, request.utf8CodeUnitCount, Int32(MSG_NOSIGNAL)) == request.utf8CodeUnitCount {
+                    answered = recv(fd, &reply, reply.count, 0) > 0 && reply.starts(with: Array("VERSION".utf8))
+                }
+            }
             close(fd)
-            if ok { return true }
+            if answered { return true }
             usleep(20_000)
         }
         return false
