@@ -12,7 +12,7 @@ final class MultiKeyGather {
     }
 
     struct Destination {
-        let node: NodeEntry
+        let peer: Peer
         var keys: [[UInt8]] = []
         /// Hits in reply order: key and the verbatim block.
         var hits: [(key: [UInt8], block: [UInt8])] = []
@@ -37,12 +37,12 @@ final class MultiKeyGather {
     func addLocal(_ key: UnsafeRawBufferPointer) { order.append((Array(key), .local)) }
     func addMiss(_ key: UnsafeRawBufferPointer) { order.append((Array(key), .miss)) }
 
-    func addRemote(_ key: UnsafeRawBufferPointer, node: NodeEntry) {
+    func addRemote(_ key: UnsafeRawBufferPointer, peer: Peer) {
         let index: Int
-        if let existing = destinations.firstIndex(where: { $0.node.nodeKey == node.nodeKey }) {
+        if let existing = destinations.firstIndex(where: { $0.peer.position == peer.position }) {
             index = existing
         } else {
-            destinations.append(Destination(node: node))
+            destinations.append(Destination(peer: peer))
             index = destinations.count - 1
             outstanding += 1
         }
@@ -73,7 +73,7 @@ final class MultiKeyGather {
             let rest = UnsafeRawBufferPointer(rebasing: reply[offset...])
             guard let newline = rest.firstIndex(of: 0x0A) else { break }
             let header = UnsafeRawBufferPointer(rebasing: rest[...newline])
-            guard header.starts(with: "VALUE ".utf8), let bytes = ReplyFraming.valueLength(header) else { break }
+            guard ReplyFraming.isValueLine(header), let bytes = ReplyFraming.valueLength(header) else { break }
             let blockLength = newline + 1 + bytes + 2
             guard blockLength <= rest.count else { break }
             var tokens = Tokenizer(header)

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import FlareCluster
 import FlareNet
 import FlareProtocol
@@ -10,11 +13,18 @@ enum ReplyShape {
     case values
 }
 
+/// A complete reply from a peer: its bytes (valid only during the completion call) and, for a
+/// `.values` reply, the number of `VALUE` blocks it holds (counted while framing it).
+struct PeerReply {
+    let bytes: UnsafeRawBufferPointer
+    let values: Int
+}
+
 /// One pipelined connection from this worker to another node, with the replies it still owes.
 /// Requests are answered in order, so a FIFO of waiters matches replies to requests.
 /// Used on its worker's thread only.
 final class PeerLink: OutboundDelegate {
-    typealias Completion = (Result<UnsafeRawBufferPointer, PeerFailure>) -> Void
+    typealias Completion = (Result<PeerReply, PeerFailure>) -> Void
 
     struct Waiter {
         let shape: ReplyShape
@@ -27,6 +37,9 @@ final class PeerLink: OutboundDelegate {
     private var waiters: [Waiter] = []
     private var head = 0
     private let clock: ServerClock
+    /// How far the oldest reply has been framed: a large multi-get reply arriving in several
+    /// reads is scanned once, not again from its start on every read.
+    private var framing = ReplyFraming.Progress()
     private(set) var failed = false
     /// What `stats threads` shows of this link.
     let stats: PeerLinkStats
@@ -78,17 +91,20 @@ final class PeerLink: OutboundDelegate {
             connection.fail("unexpected reply from \(nodeKey)")
             return input.count
         }
-        guard let length = ReplyFraming.length(of: waiters[head].shape, in: input) else { return 0 }
+        guard let length = ReplyFraming.length(of: waiters[head].shape, in: input, progress: &framing) else { return 0 }
+        let values = framing.values
+        framing = ReplyFraming.Progress()
         let waiter = waiters[head]
         head += 1
         if head == waiters.count { waiters.removeAll(keepingCapacity: true); head = 0 }
         publishQueue()
-        waiter.completion(.success(UnsafeRawBufferPointer(rebasing: input[..<length])))
+        waiter.completion(.success(PeerReply(bytes: UnsafeRawBufferPointer(rebasing: input[..<length]), values: values)))
         return length
     }
 
     func outboundClosed(_ connection: OutboundConnection, reason: String) {
         failed = true
+        framing = ReplyFraming.Progress()
         let pending = waiters[head...]
         waiters.removeAll()
         head = 0
@@ -103,62 +119,90 @@ struct PeerFailure: Error, CustomStringConvertible {
     var description: String { "forward to \(node) failed: \(reason)" }
 }
 
-/// Where one reply ends in a stream of replies.
+/// Where one reply ends in a stream of replies. Hand-written byte scans: this runs for every
+/// forwarded reply, and every `VALUE` line of a multi-get.
 enum ReplyFraming {
+    /// How much of a `.values` reply has been framed: the offset of the first line not yet
+    /// read, and the `VALUE` blocks before it.
+    struct Progress {
+        var offset = 0
+        var values = 0
+    }
+
     /// The byte length of the complete reply at the start of `input`, or nil if more is needed.
     static func length(of shape: ReplyShape, in input: UnsafeRawBufferPointer) -> Int? {
+        var progress = Progress()
+        return length(of: shape, in: input, progress: &progress)
+    }
+
+    /// `length(of:in:)`, resuming where an earlier call on a prefix of `input` stopped.
+    static func length(of shape: ReplyShape, in input: UnsafeRawBufferPointer, progress: inout Progress) -> Int? {
         switch shape {
         case .line:
             return lineEnd(input, from: 0)
         case .values:
-            var offset = 0
             while true {
+                let offset = progress.offset
                 guard let end = lineEnd(input, from: offset) else { return nil }
                 let line = UnsafeRawBufferPointer(rebasing: input[offset..<end])
-                if line.starts(with: "VALUE ".utf8) {
-                    guard let bytes = valueLength(line) else { return end }  // malformed: stop here
-                    let next = end + bytes + 2
-                    guard input.count >= next else { return nil }
-                    offset = next
-                    continue
-                }
-                // END, or an error line that ends the reply.
-                return end
+                guard isValueLine(line) else { return end }  // END, or an error line that ends the reply
+                guard let bytes = valueLength(line) else { return end }  // malformed: stop here
+                let next = end + bytes + 2
+                guard input.count >= next else { return nil }
+                progress.offset = next
+                progress.values += 1
             }
         }
     }
 
-    /// The number of `VALUE` blocks in a complete `.values` reply.
-    static func valueCount(in reply: UnsafeRawBufferPointer) -> Int {
-        var count = 0
-        var offset = 0
-        while let end = lineEnd(reply, from: offset) {
-            let line = UnsafeRawBufferPointer(rebasing: reply[offset..<end])
-            guard line.starts(with: "VALUE ".utf8), let bytes = valueLength(line) else { break }
-            count += 1
-            offset = end + bytes + 2
-        }
-        return count
+    /// Whether `line` starts with `VALUE `.
+    @inline(__always)
+    static func isValueLine(_ line: UnsafeRawBufferPointer) -> Bool {
+        guard line.count >= 6 else { return false }
+        return line[0] == 0x56 && line[1] == 0x41 && line[2] == 0x4C && line[3] == 0x55 && line[4] == 0x45 && line[5] == 0x20
+    }
+
+    /// Whether `reply` starts with `END`.
+    @inline(__always)
+    static func isEnd(_ reply: UnsafeRawBufferPointer) -> Bool {
+        reply.count >= 3 && reply[0] == 0x45 && reply[1] == 0x4E && reply[2] == 0x44
     }
 
     /// Index just past the `\n` of the line starting at `from`.
+    @inline(__always)
     private static func lineEnd(_ input: UnsafeRawBufferPointer, from: Int) -> Int? {
-        guard from < input.count else { return nil }
-        guard let newline = input[from...].firstIndex(of: 0x0A) else { return nil }
-        return newline + 1
+        guard from < input.count, let base = input.baseAddress else { return nil }
+        guard let newline = memchr(base + from, 0x0A, input.count - from) else { return nil }
+        return UnsafeRawPointer(newline) - base + 1
     }
 
-    /// The `<bytes>` field of `VALUE <key> <flags> <bytes> [<cas>]\r\n`.
+    /// The `<bytes>` field of `VALUE <key> <flags> <bytes> [<cas>]\r\n` (words separated by one or
+    /// more spaces; the line terminator optional).
     static func valueLength(_ line: UnsafeRawBufferPointer) -> Int? {
-        var tokens = Tokenizer(UnsafeRawBufferPointer(rebasing: line[..<(line.count - (line.last == 0x0A ? 1 : 0))]))
-        _ = tokens.next()
-        _ = tokens.next()
-        _ = tokens.next()
-        guard var word = tokens.next() else { return nil }
-        if word.last == 0x0D { word = UnsafeRawBufferPointer(rebasing: word.dropLast()) }
+        var end = line.count
+        if end > 0 && line[end - 1] == 0x0A { end -= 1 }
+        var i = 0
+        // Past VALUE, the key and the flags.
+        for _ in 0..<3 {
+            while i < end && line[i] == 0x20 { i += 1 }
+            guard i < end else { return nil }
+            while i < end && line[i] != 0x20 { i += 1 }
+        }
+        while i < end && line[i] == 0x20 { i += 1 }
+        var digitsEnd = i
+        while digitsEnd < end && line[digitsEnd] != 0x20 { digitsEnd += 1 }
+        if digitsEnd > i && line[digitsEnd - 1] == 0x0D { digitsEnd -= 1 }
+        guard digitsEnd > i else { return nil }
         // The protocol's lengths are 32-bit: a larger one is malformed, and converting it (or adding
-        // it to an offset) would trap.
-        guard let bytes = Decimal.uint64(word), bytes <= UInt64(Int32.max) else { return nil }
-        return Int(bytes)
+        // it to an offset) would trap. Leading zeros aside, 10 digits always fit in an Int.
+        while i < digitsEnd - 1 && line[i] == 0x30 { i += 1 }
+        guard digitsEnd - i <= 10 else { return nil }
+        var bytes = 0
+        for j in i..<digitsEnd {
+            let digit = line[j] &- 0x30
+            guard digit < 10 else { return nil }
+            bytes = bytes * 10 + Int(digit)
+        }
+        return bytes <= Int(Int32.max) ? bytes : nil
     }
 }

@@ -28,6 +28,24 @@ final class PeerPool {
         Int(UInt(bitPattern: connection.id) % UInt(concurrency))
     }
 
+    /// The link for a peer resolved under `view`: an array index on the request path, where
+    /// `link(to:lane:)` hashes the node key. The cache follows the worker's current view.
+    func link(to peer: Peer, in view: ClusterView, lane index: Int) -> PeerLink {
+        if view !== cachedView {
+            cachedView = view
+            cache = Array(repeating: nil, count: view.map.count * concurrency)
+        }
+        let slot = peer.position * concurrency + index
+        if let link = cache[slot], !link.failed { return link }
+        let link = link(to: view.map.entries[peer.position], lane: index)
+        cache[slot] = link
+        return link
+    }
+
+    private var cachedView: ClusterView?
+    /// `cache[position * concurrency + lane]`: the link to the node at `position` in `cachedView`'s map.
+    private var cache: [PeerLink?] = []
+
     func link(to node: NodeEntry, lane index: Int) -> PeerLink {
         var slots = links[node.nodeKey] ?? Array(repeating: nil, count: concurrency)
         if let link = slots[index] {

@@ -14,13 +14,13 @@ extension NodeHandler {
     }
 
     /// Sends a single-key write to its owner and relays the reply verbatim.
-    func forwardWrite(_ request: Request, to nodeKey: String, _ connection: Connection) -> Next {
+    func forwardWrite(_ request: Request, to owner: Peer, _ connection: Connection) -> Next {
         let output = connection.output
-        guard !isLoop(request), let node = view.map[nodeKey: nodeKey] else {
+        guard !isLoop(request), owner.position >= 0 else {
             if !request.noreply { output.append("SERVER_ERROR proxy error\r\n") }
             return .next
         }
-        let link = peerPool.link(to: node, lane: peerPool.lane(for: connection))
+        let link = peerPool.link(to: owner, in: view, lane: peerPool.lane(for: connection))
         ForwardedRequest.appendWrite(request, selfKey: view.selfKey, now: clock.now, to: link.output)
         if request.noreply {
             link.sendWithoutReply()
@@ -30,7 +30,7 @@ extension NodeHandler {
         let slot = connection.openSlot()
         link.expect(request.command == .gat || request.command == .gats ? .values : .line) { result in
             switch result {
-            case .success(let reply): connection.fill(slot, with: reply)
+            case .success(let reply): connection.fill(slot, with: reply.bytes)
             case .failure(let failure):
                 logger.warning("\(failure)")
                 connection.fill(slot) { $0.append("SERVER_ERROR proxy error\r\n") }
@@ -39,23 +39,51 @@ extension NodeHandler {
         return .next
     }
 
+    enum RetrievalPlan {
+        /// Every key is served here.
+        case local
+        /// A get/gets whose keys all live on one other node (a single key, or one partition):
+        /// relayed as it is.
+        case relay(Peer)
+        /// Keys here and there, or on several nodes.
+        case gather
+    }
+
+    /// Where a get/gets/gat/gats is served, from one routing pass over its keys.
+    func planRetrieval(_ request: Request) -> RetrievalPlan {
+        let touching = request.command == .gat || request.command == .gats
+        var keys = request.keys
+        var local = false
+        var remote: Peer?
+        var oneRemote = true
+        while let key = keys.next() {
+            switch touching ? view.writeOwner(key) : view.readOwner(key, using: &readerRandom) {
+            case .local: local = true
+            case .forward(let peer):
+                if let remote { oneRemote = oneRemote && remote.position == peer.position } else { remote = peer }
+            case .noPartition, .unavailable: oneRemote = false
+            }
+            if local && (remote != nil || !oneRemote) { return .gather }
+        }
+        if oneRemote && remote == nil { return .local }
+        if !touching, oneRemote, let remote, remote.position >= 0, !isLoop(request) { return .relay(remote) }
+        return .gather
+    }
+
     /// get/gets/gat/gats whose keys are not all local: each owner gets one request with its keys,
     /// all sent at once; the reply is assembled in the client's key order when all have answered.
     func retrieveAcrossNodes(_ request: Request, _ connection: Connection) -> Next {
         let touching = request.command == .gat || request.command == .gats
-        if !touching, let owner = soleOwner(of: request) {
-            return relayRetrieval(request, to: owner, connection)
-        }
         let expire = Expiry.absolute(request.exptime, now: clock.now)
         let gather = MultiKeyGather(command: request.command, expire: expire)
         var keys = request.keys
         while let key = keys.next() {
-            let route = touching ? view.routeWrite(key) : view.routeRead(key, using: &readerRandom)
-            switch route {
+            let owner = touching ? view.writeOwner(key) : view.readOwner(key, using: &readerRandom)
+            switch owner {
             case .local: gather.addLocal(key)
-            case .forward(let nodeKey):
-                if !isLoop(request), let node = view.map[nodeKey: nodeKey] {
-                    gather.addRemote(key, node: node)
+            case .forward(let peer):
+                if !isLoop(request), peer.position >= 0 {
+                    gather.addRemote(key, peer: peer)
                 } else {
                     gather.addMiss(key)
                 }
@@ -70,11 +98,11 @@ extension NodeHandler {
         let slot = connection.openSlot()
         let lane = peerPool.lane(for: connection)
         for (index, destination) in gather.destinations.enumerated() {
-            let link = peerPool.link(to: destination.node, lane: lane)
+            let link = peerPool.link(to: destination.peer, in: view, lane: lane)
             gather.appendRequest(for: index, selfKey: view.selfKey, to: link.output)
             link.expect(.values) { [self] result in
                 switch result {
-                case .success(let reply): gather.received(reply, for: index)
+                case .success(let reply): gather.received(reply.bytes, for: index)
                 case .failure(let failure):
                     logger.warning("\(failure)")
                     gather.failed(index)
@@ -87,25 +115,11 @@ extension NodeHandler {
         return .next
     }
 
-    /// The one node every key of a get/gets is read from, if there is one (the common case of a
-    /// single key, or of one partition): the request can then be relayed as it is.
-    private func soleOwner(of request: Request) -> NodeEntry? {
-        guard !isLoop(request) else { return nil }
-        var owner: String?
-        var keys = request.keys
-        while let key = keys.next() {
-            guard case .forward(let nodeKey) = view.routeRead(key, using: &readerRandom) else { return nil }
-            if let owner, owner != nodeKey { return nil }
-            owner = nodeKey
-        }
-        return owner.flatMap { view.map[nodeKey: $0] }
-    }
-
-    /// Sends a get/gets whose keys all live on `node` as one request and passes its reply on
+    /// Sends a get/gets whose keys all live on `owner` as one request and passes its reply on
     /// verbatim: no per-key bookkeeping. A failed owner or an error reply reads as misses, as
     /// flare reports read failures.
-    private func relayRetrieval(_ request: Request, to node: NodeEntry, _ connection: Connection) -> Next {
-        let link = peerPool.link(to: node, lane: peerPool.lane(for: connection))
+    func relayRetrieval(_ request: Request, to owner: Peer, _ connection: Connection) -> Next {
+        let link = peerPool.link(to: owner, in: view, lane: peerPool.lane(for: connection))
         let out = link.output
         out.append(request.command.name)
         var keys = request.keys
@@ -121,13 +135,13 @@ extension NodeHandler {
         let logger = context.logger
         link.expect(.values) { [counters] result in
             switch result {
-            case .success(let reply) where reply.starts(with: "VALUE ".utf8) || reply.starts(with: "END".utf8):
-                let hits = UInt64(ReplyFraming.valueCount(in: reply))
+            case .success(let reply) where reply.values > 0 || ReplyFraming.isEnd(reply.bytes):
+                let hits = UInt64(reply.values)
                 counters.add(NodeCounter.getHits, hits)
                 counters.add(NodeCounter.getMisses, keyCount - min(hits, keyCount))
-                connection.fill(slot, with: reply)
+                connection.fill(slot, with: reply.bytes)
             case .success(let reply):
-                logger.warning("a relayed read got \(String(decoding: reply.prefix(200), as: UTF8.self))")
+                logger.warning("a relayed read got \(String(decoding: reply.bytes.prefix(200), as: UTF8.self))")
                 counters.add(NodeCounter.getMisses, keyCount)
                 connection.fill(slot) { $0.append("END\r\n") }
             case .failure(let failure):
