@@ -26,14 +26,13 @@ public final class Worker: @unchecked Sendable {
     private var wakeEvent: OpaquePointer?
     private var thread = pthread_t()
 
-    /// An event base with precise timers. By default libevent reads CLOCK_MONOTONIC_COARSE on
-    /// Linux, which advances in scheduler ticks (4 ms here), so every short timer (a dump's
-    /// per-item wait of `reconstruction-interval` µs) lasted a whole tick or more.
+    /// A default event base. Its timers read CLOCK_MONOTONIC_COARSE, which advances in scheduler
+    /// ticks (4 ms here): fine for the once-a-second sweeps and the connect timeout. The one
+    /// short timer, a dump's per-item pause, uses its own timerfd (`Connection.stream`). The
+    /// precise-timer flag would fix every timer at the price of a `timerfd_settime` call on
+    /// every loop iteration, i.e. on every request.
     private static func makeBase() -> OpaquePointer? {
-        guard let config = event_config_new() else { return event_base_new() }
-        defer { event_config_free(config) }
-        _ = event_config_set_flag(config, EVENT_BASE_FLAG_PRECISE_TIMER)
-        return event_base_new_with_config(config)
+        event_base_new()
     }
 
     init(index: Int, server: Server) throws(NetError) {
