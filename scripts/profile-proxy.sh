@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Per-request cost of the proxied path, counted rather than timed (repeatable on a busy machine):
-# a master (partition 0) and a proxy node; the proxy's flared runs under valgrind's callgrind
-# (TOOL=callgrind, default) or strace -f -c (TOOL=strace), and one connection sends a fixed number
-# of requests of each workload through it: COUNT (2000) single-key gets, one at a time; the same
-# sets; COUNT gets pipelined 16 deep; COUNT/10 100-key multi-gets. Prints instructions (or system
-# calls) per request for each, measured between the workload's start and end only.
-# Environment: TOOL, COUNT, BENCH_DIR (/tmp), KEEP (keep the callgrind files in BENCH_DIR).
+# a master (partition 0) and a proxy node; the proxy's flared (TARGET=proxied, default) or the
+# master's (TARGET=direct, for comparison) runs under valgrind's callgrind (TOOL=callgrind,
+# default) or strace -f -c (TOOL=strace), and one connection to it sends a fixed number of
+# requests of each workload: COUNT (2000) single-key gets, one at a time; the same sets; COUNT
+# gets pipelined 16 deep; COUNT/10 100-key multi-gets. With callgrind, prints instructions per
+# request for each, counted between the workload's start and end only; with strace, the system
+# calls of the whole run (warm-up included).
+# Environment: TOOL, TARGET, COUNT, BENCH_DIR (/tmp), KEEP (keep the callgrind files in BENCH_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TOOL=${TOOL:-callgrind}; COUNT=${COUNT:-2000}
+TOOL=${TOOL:-callgrind}; TARGET=${TARGET:-proxied}; COUNT=${COUNT:-2000}
 swift build -c release >/dev/null
 bin=$(swift build -c release --show-bin-path)
 work=$(mktemp -d "${BENCH_DIR:-/tmp}/flare-profile-proxy.XXXXXX")
@@ -21,8 +23,6 @@ ip=$(free_port); p1=$(free_port); p2=$(free_port)
 mkdir -p "$work/i" "$work/n1" "$work/n2"
 "$bin/flarei" --data-dir "$work/i" --server-name 127.0.0.1 --server-port "$ip" --monitor-interval 1 >"$work/i.log" 2>&1 & pids+=($!)
 sleep 0.5
-"$bin/flared" --data-dir "$work/n1" --server-name 127.0.0.1 --server-address 127.0.0.1 --server-port "$p1" \
-    --index-servers "127.0.0.1:$ip" --thread-pool-size 1 >"$work/n1.log" 2>&1 & pids+=($!)
 proxy_bin=$bin/flared
 case $TOOL in
     callgrind)
@@ -33,22 +33,33 @@ case $TOOL in
     strace) wrap=(strace -f -c -o "$work/strace.out") ;;
     *) echo "TOOL must be callgrind or strace" >&2; exit 2 ;;
 esac
-"${wrap[@]}" "$proxy_bin" --data-dir "$work/n2" --server-name 127.0.0.2 --server-address 127.0.0.2 --server-port "$p2" \
+case $TARGET in
+    proxied) n1=("$bin/flared"); n2=("${wrap[@]}" "$proxy_bin"); port=$p2; host=127.0.0.2 ;;
+    direct) n1=("${wrap[@]}" "$proxy_bin"); n2=("$bin/flared"); port=$p1; host=127.0.0.1 ;;
+    *) echo "TARGET must be proxied or direct" >&2; exit 2 ;;
+esac
+"${n1[@]}" --data-dir "$work/n1" --server-name 127.0.0.1 --server-address 127.0.0.1 --server-port "$p1" \
+    --index-servers "127.0.0.1:$ip" --thread-pool-size 1 >"$work/n1.log" 2>&1 & pids+=($!)
+[ "$TARGET" = direct ] && traced=$!
+"${n2[@]}" --data-dir "$work/n2" --server-name 127.0.0.2 --server-address 127.0.0.2 --server-port "$p2" \
     --index-servers "127.0.0.1:$ip" --thread-pool-size 1 >"$work/n2.log" 2>&1 & pids+=($!)
-traced=$!
-sleep 2
-[ "$(send 127.0.0.1 "$ip" "node role 127.0.0.1 $p1 master 1 0\r\n")" = $'OK\r' ] || true
+[ "$TARGET" = proxied ] && traced=$!
+# A node under valgrind takes a while to register: ask until the index knows it.
+for _ in $(seq 1 120); do
+    [ "$(send 127.0.0.1 "$ip" "node role 127.0.0.1 $p1 master 1 0\r\n")" = $'OK\r' ] && break
+    sleep 0.5
+done
 wait_node "$ip" "127.0.0.1:$p1" active master 60
 wait_node "$ip" "127.0.0.2:$p2" active proxy 60
-# The proxy's own process under the wrapper (valgrind keeps the pid; strace forks it).
+# The profiled flared itself under the wrapper (valgrind keeps the pid; strace forks it).
 target=$traced
 [ "$TOOL" = strace ] && target=$(pgrep -P "$traced" || echo "$traced")
 
-# Workload phases: the client writes a marker file, waits for "go", runs, and reports.
-python3 - "$p2" "$COUNT" "$work" "$TOOL" "$target" <<'PY'
-import os, socket, subprocess, sys, time
-port, count, work, tool, target = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
-s = socket.create_connection(("127.0.0.2", port)); s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+# One connection runs the workloads in turn, each bracketed by callgrind_control calls.
+python3 - "$host" "$port" "$COUNT" "$work" "$TOOL" "$target" <<'PY'
+import socket, subprocess, sys
+host, port, count, work, tool, target = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+s = socket.create_connection((host, port)); s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 buf = b""
 def read_until(end, times=1):
     global buf
@@ -97,7 +108,7 @@ if [ "$TOOL" = callgrind ]; then
     for f in "$work"/callgrind.*.[0-9]*; do
         w=$(sed -n 's/^desc: Trigger: dump //p' "$f")
         total=$(sed -n 's/^summary: //p' "$f")
-        echo "$w: $((total / $(cat "$work/count.$w"))) instructions per request in the proxy ($f)"
+        echo "$w: $((total / $(cat "$work/count.$w"))) instructions per request in the $TARGET flared ($f)"
     done
 else
     kill "$target"; sleep 1
