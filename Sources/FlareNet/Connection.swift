@@ -181,7 +181,7 @@ public final class Connection: @unchecked Sendable, TurnEndWork {
         worker.atTurnEnd(self)
     }
 
-    func turnEnded() {
+    public func turnEnded() {
         driveScheduled = false
         if !closed { drive() }
     }

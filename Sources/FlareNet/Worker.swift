@@ -74,7 +74,7 @@ public final class Worker: @unchecked Sendable {
     /// iteration have run: a peer link gathers every request of the turn into one send, a client
     /// connection every reply that arrived in it. Worker thread only; a work item asks again
     /// only after it has been called (each keeps its own flag).
-    func atTurnEnd(_ work: TurnEndWork) {
+    public func atTurnEnd(_ work: TurnEndWork) {
         turnEndQueue.append(work)
         if turnEndQueue.count == 1 { event_active(turnEndEvent, Int32(EV_TIMEOUT), 1) }
     }
@@ -184,7 +184,7 @@ private func workerTurnEndCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMuta
 }
 
 /// Work a worker runs once at the end of a loop turn (`Worker.atTurnEnd`).
-protocol TurnEndWork: AnyObject {
+public protocol TurnEndWork: AnyObject {
     func turnEnded()
 }
 

@@ -52,7 +52,7 @@ public final class NodeHandler: ConnectionHandler {
     /// Connections to other nodes for forwarding, opened on first use.
     lazy var peerPool: PeerPool = {
         peerPoolOpened = true
-        return PeerPool(worker: worker, concurrency: context.proxyConcurrency, registry: context.peerLinks)
+        return PeerPool(worker: worker, concurrency: context.proxyConcurrency, registry: context.peerLinks, relay: self)
     }()
     private var peerPoolOpened = false
     unowned let worker: Worker

@@ -20,16 +20,41 @@ struct PeerReply {
     let values: Int
 }
 
+/// A reply passed on into a client connection's reply slot by the node handler (`ReplyRelay`):
+/// the common forwards, described by data so that they allocate no closure per request.
+struct Relay {
+    enum Kind {
+        /// A single-key write (or gat/gats): the reply verbatim, `SERVER_ERROR proxy error` if none.
+        case write
+        /// A get/gets of `keys` keys on one owner: the reply verbatim, misses if none.
+        case retrieval(keys: UInt64)
+    }
+
+    let connection: Connection
+    let slot: Connection.ReplySlot
+    let kind: Kind
+}
+
+/// Who passes `Relay` replies on: the worker's node handler.
+protocol ReplyRelay: AnyObject {
+    func relay(_ result: Result<PeerReply, PeerFailure>, _ relay: Relay)
+}
+
 /// One pipelined connection from this worker to another node, with the replies it still owes.
 /// Requests are answered in order, so a FIFO of waiters matches replies to requests.
 /// Used on its worker's thread only.
-final class PeerLink: OutboundDelegate {
+final class PeerLink: OutboundDelegate, TurnEndWork {
     typealias Completion = (Result<PeerReply, PeerFailure>) -> Void
+
+    enum Action {
+        case relay(Relay)
+        case call(Completion)
+    }
 
     struct Waiter {
         let shape: ReplyShape
         let sentAt: Int64
-        let completion: Completion
+        let action: Action
     }
 
     let nodeKey: String
@@ -43,8 +68,12 @@ final class PeerLink: OutboundDelegate {
     private(set) var failed = false
     /// What `stats threads` shows of this link.
     let stats: PeerLinkStats
+    private unowned let relay: ReplyRelay
+    private unowned let worker: Worker
 
-    init(node: NodeEntry, worker: Worker, connectTimeoutMilliseconds: Int) {
+    init(node: NodeEntry, worker: Worker, relay: ReplyRelay, connectTimeoutMilliseconds: Int) {
+        self.relay = relay
+        self.worker = worker
         let nodeKey = node.nodeKey
         let host = node.name
         let port = node.port
@@ -63,7 +92,16 @@ final class PeerLink: OutboundDelegate {
     /// Registers the waiter for the request just appended to `output`; it is sent at the end of
     /// the loop turn with every other request for this link.
     func expect(_ shape: ReplyShape, _ completion: @escaping Completion) {
-        waiters.append(Waiter(shape: shape, sentAt: clock.now, completion: completion))
+        expect(shape, .call(completion))
+    }
+
+    /// Registers a request whose reply the node handler passes on into a client's slot.
+    func expect(_ shape: ReplyShape, relay: Relay) {
+        expect(shape, .relay(relay))
+    }
+
+    private func expect(_ shape: ReplyShape, _ action: Action) {
+        waiters.append(Waiter(shape: shape, sentAt: clock.now, action: action))
         publishQueue()
         connection.flushAtTurnEnd()
     }
@@ -78,9 +116,27 @@ final class PeerLink: OutboundDelegate {
 
     func fail(_ reason: String) { connection.fail(reason) }
 
+    /// Updates what `stats threads` shows at the end of the loop turn: once per turn, not per
+    /// request and reply.
     private func publishQueue() {
+        guard !publishScheduled else { return }
+        publishScheduled = true
+        worker.atTurnEnd(self)
+    }
+
+    private var publishScheduled = false
+
+    func turnEnded() {
+        publishScheduled = false
         stats.outstanding.store(waiters.count - head, ordering: .relaxed)
         stats.oldestSentAt.store(head < waiters.count ? waiters[head].sentAt : 0, ordering: .relaxed)
+    }
+
+    private func complete(_ waiter: Waiter, _ result: Result<PeerReply, PeerFailure>) {
+        switch waiter.action {
+        case .relay(let target): relay.relay(result, target)
+        case .call(let completion): completion(result)
+        }
     }
 
     // MARK: OutboundDelegate
@@ -98,7 +154,7 @@ final class PeerLink: OutboundDelegate {
         head += 1
         if head == waiters.count { waiters.removeAll(keepingCapacity: true); head = 0 }
         publishQueue()
-        waiter.completion(.success(PeerReply(bytes: UnsafeRawBufferPointer(rebasing: input[..<length]), values: values)))
+        complete(waiter, .success(PeerReply(bytes: UnsafeRawBufferPointer(rebasing: input[..<length]), values: values)))
         return length
     }
 
@@ -109,7 +165,7 @@ final class PeerLink: OutboundDelegate {
         waiters.removeAll()
         head = 0
         publishQueue()
-        for waiter in pending { waiter.completion(.failure(PeerFailure(node: nodeKey, reason: reason))) }
+        for waiter in pending { complete(waiter, .failure(PeerFailure(node: nodeKey, reason: reason))) }
     }
 }
 

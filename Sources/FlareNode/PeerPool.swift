@@ -12,9 +12,11 @@ final class PeerPool {
     static let connectTimeoutMilliseconds = 1000
 
     private let registry: PeerLinkRegistry
+    private unowned let relay: ReplyRelay
 
-    init(worker: Worker, concurrency: Int, registry: PeerLinkRegistry) {
+    init(worker: Worker, concurrency: Int, registry: PeerLinkRegistry, relay: ReplyRelay) {
         self.worker = worker
+        self.relay = relay
         self.registry = registry
         self.concurrency = max(1, concurrency)
         worker.every(seconds: 1) { [unowned self] in expireSlowLinks() }
@@ -52,7 +54,7 @@ final class PeerPool {
             if !link.failed { return link }
             registry.remove(link.stats.id)
         }
-        let link = PeerLink(node: node, worker: worker, connectTimeoutMilliseconds: Self.connectTimeoutMilliseconds)
+        let link = PeerLink(node: node, worker: worker, relay: relay, connectTimeoutMilliseconds: Self.connectTimeoutMilliseconds)
         registry.add(link.stats)
         slots[index] = link
         links[node.nodeKey] = slots

@@ -7,7 +7,32 @@ import FlareProtocol
 /// the client's reply stream (`Connection.openSlot`) and the connection goes on with the requests
 /// behind it, so a pipelining client has many requests in flight, across any number of owners,
 /// and still gets its replies in request order.
-extension NodeHandler {
+extension NodeHandler: ReplyRelay {
+    /// Passes a forwarded write's or a relayed read's reply on into its client's slot.
+    func relay(_ result: Result<PeerReply, PeerFailure>, _ relay: Relay) {
+        let connection = relay.connection
+        switch (relay.kind, result) {
+        case (.write, .success(let reply)):
+            connection.fill(relay.slot, with: reply.bytes)
+        case (.write, .failure(let failure)):
+            context.logger.warning("\(failure)")
+            connection.fill(relay.slot) { $0.append("SERVER_ERROR proxy error\r\n") }
+        case (.retrieval(let keyCount), .success(let reply)) where reply.values > 0 || ReplyFraming.isEnd(reply.bytes):
+            let hits = UInt64(reply.values)
+            counters.add(NodeCounter.getHits, hits)
+            counters.add(NodeCounter.getMisses, keyCount - min(hits, keyCount))
+            connection.fill(relay.slot, with: reply.bytes)
+        case (.retrieval(let keyCount), .success(let reply)):
+            context.logger.warning("a relayed read got \(String(decoding: reply.bytes.prefix(200), as: UTF8.self))")
+            counters.add(NodeCounter.getMisses, keyCount)
+            connection.fill(relay.slot) { $0.append("END\r\n") }
+        case (.retrieval(let keyCount), .failure(let failure)):
+            context.logger.warning("\(failure)")
+            counters.add(NodeCounter.getMisses, keyCount)
+            connection.fill(relay.slot) { $0.append("END\r\n") }
+        }
+    }
+
     /// A forwarded request must not come back to a node it already passed through.
     func isLoop(_ request: Request) -> Bool {
         ProxyPath.count(of: view.selfKey, in: request.proxyPath) > 0
@@ -26,16 +51,8 @@ extension NodeHandler {
             link.sendWithoutReply()
             return .next
         }
-        let logger = context.logger
-        let slot = connection.openSlot()
-        link.expect(request.command == .gat || request.command == .gats ? .values : .line) { result in
-            switch result {
-            case .success(let reply): connection.fill(slot, with: reply.bytes)
-            case .failure(let failure):
-                logger.warning("\(failure)")
-                connection.fill(slot) { $0.append("SERVER_ERROR proxy error\r\n") }
-            }
-        }
+        link.expect(request.command == .gat || request.command == .gats ? .values : .line,
+                    relay: Relay(connection: connection, slot: connection.openSlot(), kind: .write))
         return .next
     }
 
@@ -131,25 +148,7 @@ extension NodeHandler {
         }
         out.appendCRLF()
         counters.add(NodeCounter.cmdGet, keyCount)
-        let slot = connection.openSlot()
-        let logger = context.logger
-        link.expect(.values) { [counters] result in
-            switch result {
-            case .success(let reply) where reply.values > 0 || ReplyFraming.isEnd(reply.bytes):
-                let hits = UInt64(reply.values)
-                counters.add(NodeCounter.getHits, hits)
-                counters.add(NodeCounter.getMisses, keyCount - min(hits, keyCount))
-                connection.fill(slot, with: reply.bytes)
-            case .success(let reply):
-                logger.warning("a relayed read got \(String(decoding: reply.bytes.prefix(200), as: UTF8.self))")
-                counters.add(NodeCounter.getMisses, keyCount)
-                connection.fill(slot) { $0.append("END\r\n") }
-            case .failure(let failure):
-                logger.warning("\(failure)")
-                counters.add(NodeCounter.getMisses, keyCount)
-                connection.fill(slot) { $0.append("END\r\n") }
-            }
-        }
+        link.expect(.values, relay: Relay(connection: connection, slot: connection.openSlot(), kind: .retrieval(keys: keyCount)))
         return .next
     }
 
