@@ -75,18 +75,29 @@ public final class Worker: @unchecked Sendable {
     /// connection every reply that arrived in it. Worker thread only; a work item asks again
     /// only after it has been called (each keeps its own flag).
     public func atTurnEnd(_ work: TurnEndWork) {
-        turnEndQueue.append(work)
+        // Kept alive by a retain of its own until it has run (released in runTurnEnd): the queue's
+        // entries are plain pointers, so emptying it per turn destroys nothing.
+        _ = Unmanaged.passRetained(work as AnyObject)
+        turnEndQueue.append(TurnEndEntry(work: work))
         if turnEndQueue.count == 1 { event_active(turnEndEvent, Int32(EV_TIMEOUT), 1) }
     }
 
-    private var turnEndQueue: [TurnEndWork] = []
+    private struct TurnEndEntry {
+        unowned(unsafe) let work: TurnEndWork
+    }
+
+    private var turnEndQueue: [TurnEndEntry] = []
     /// The queue being run; swapped with `turnEndQueue` so neither is reallocated per turn.
-    private var turnEndRunning: [TurnEndWork] = []
+    private var turnEndRunning: [TurnEndEntry] = []
     private var turnEndEvent: OpaquePointer?
 
     fileprivate func runTurnEnd() {
         swap(&turnEndQueue, &turnEndRunning)
-        for work in turnEndRunning { work.turnEnded() }
+        for entry in turnEndRunning {
+            let work = entry.work
+            work.turnEnded()
+            Unmanaged.passUnretained(work as AnyObject).release()
+        }
         turnEndRunning.removeAll(keepingCapacity: true)
     }
 

@@ -43,7 +43,7 @@ protocol ReplyRelay: AnyObject {
 /// One pipelined connection from this worker to another node, with the replies it still owes.
 /// Requests are answered in order, so a FIFO of waiters matches replies to requests.
 /// Used on its worker's thread only.
-final class PeerLink: OutboundDelegate, TurnEndWork {
+final class PeerLink: OutboundDelegate {
     typealias Completion = (Result<PeerReply, PeerFailure>) -> Void
 
     enum Action {
@@ -68,12 +68,11 @@ final class PeerLink: OutboundDelegate, TurnEndWork {
     private(set) var failed = false
     /// What `stats threads` shows of this link.
     let stats: PeerLinkStats
-    private unowned let relay: ReplyRelay
-    private unowned let worker: Worker
+    /// unowned(unsafe): the node handler outlives its worker's links; read on every reply.
+    private unowned(unsafe) let relay: ReplyRelay
 
     init(node: NodeEntry, worker: Worker, relay: ReplyRelay, connectTimeoutMilliseconds: Int) {
         self.relay = relay
-        self.worker = worker
         let nodeKey = node.nodeKey
         let host = node.name
         let port = node.port
@@ -116,18 +115,7 @@ final class PeerLink: OutboundDelegate, TurnEndWork {
 
     func fail(_ reason: String) { connection.fail(reason) }
 
-    /// Updates what `stats threads` shows at the end of the loop turn: once per turn, not per
-    /// request and reply.
     private func publishQueue() {
-        guard !publishScheduled else { return }
-        publishScheduled = true
-        worker.atTurnEnd(self)
-    }
-
-    private var publishScheduled = false
-
-    func turnEnded() {
-        publishScheduled = false
         stats.outstanding.store(waiters.count - head, ordering: .relaxed)
         stats.oldestSentAt.store(head < waiters.count ? waiters[head].sentAt : 0, ordering: .relaxed)
     }

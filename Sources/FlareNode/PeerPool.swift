@@ -12,7 +12,7 @@ final class PeerPool {
     static let connectTimeoutMilliseconds = 1000
 
     private let registry: PeerLinkRegistry
-    private unowned let relay: ReplyRelay
+    private unowned(unsafe) let relay: ReplyRelay
 
     init(worker: Worker, concurrency: Int, registry: PeerLinkRegistry, relay: ReplyRelay) {
         self.worker = worker
