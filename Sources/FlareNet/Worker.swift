@@ -104,7 +104,9 @@ public final class Worker: @unchecked Sendable {
     func start() throws(NetError) {
         every(seconds: 1) { [unowned self] in closeIdleConnections() }
         let me = Unmanaged.passUnretained(self).toOpaque()
-        turnEndEvent = event_new(base, -1, 0, workerTurnEndCallback, me)
+        // Persistent, though never added: only made active. A one-shot event is deleted by
+        // libevent each time it runs, a call per loop turn saved this way.
+        turnEndEvent = event_new(base, -1, Int16(EV_PERSIST), workerTurnEndCallback, me)
         wakeEvent = event_new(base, wakeFD, Int16(EV_READ | EV_PERSIST), workerWakeCallback, me)
         event_add(wakeEvent, nil)
         let retained = Unmanaged.passRetained(self).toOpaque()

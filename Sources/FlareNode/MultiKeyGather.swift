@@ -4,18 +4,26 @@ import FlareProtocol
 /// A multi-key get/gets/gat/gats spread over several nodes: which key goes where, the requests
 /// sent, and the hits received, so the reply can be assembled in the client's key order.
 /// Lives on one worker's thread for the life of one request.
+///
+/// Bytes are kept in bulk, not per key: every key in one buffer, each owner's reply copied once,
+/// keys and hits as ranges into those (a 100-key request allocates a handful of arrays, not
+/// hundreds).
 final class MultiKeyGather {
+    /// One requested key, as `forEachSlot` shows it: valid only during the call.
     enum Slot {
-        case local([UInt8])
+        case local(UnsafeRawBufferPointer)
         /// A remote hit's whole `VALUE …` block, or nil for a miss.
-        case remote([UInt8]?)
+        case remote(UnsafeRawBufferPointer?)
     }
 
     struct Destination {
         let peer: Peer
-        var keys: [[UInt8]] = []
-        /// Hits in reply order: key and the verbatim block.
-        var hits: [(key: [UInt8], block: [UInt8])] = []
+        /// Its keys, as ranges of `keyBytes`, in request order.
+        fileprivate(set) var keys: [Range<Int>] = []
+        /// Its reply, copied once.
+        fileprivate var reply: [UInt8] = []
+        /// Hits in reply order: the key and the verbatim block, as ranges of `reply`.
+        fileprivate var hits: [(key: Range<Int>, block: Range<Int>)] = []
     }
 
     private enum Source { case local, remote(Int), miss }
@@ -23,7 +31,8 @@ final class MultiKeyGather {
     let command: Command
     let expire: Int64
     private(set) var destinations: [Destination] = []
-    private var order: [(key: [UInt8], source: Source)] = []
+    private var keyBytes: [UInt8] = []
+    private var order: [(key: Range<Int>, source: Source)] = []
     private var outstanding = 0
 
     init(command: Command, expire: Int64) {
@@ -34,8 +43,14 @@ final class MultiKeyGather {
     var hasRemote: Bool { !destinations.isEmpty }
     var isComplete: Bool { outstanding == 0 }
 
-    func addLocal(_ key: UnsafeRawBufferPointer) { order.append((Array(key), .local)) }
-    func addMiss(_ key: UnsafeRawBufferPointer) { order.append((Array(key), .miss)) }
+    private func store(_ key: UnsafeRawBufferPointer) -> Range<Int> {
+        let start = keyBytes.count
+        keyBytes.append(contentsOf: key)
+        return start..<keyBytes.count
+    }
+
+    func addLocal(_ key: UnsafeRawBufferPointer) { order.append((store(key), .local)) }
+    func addMiss(_ key: UnsafeRawBufferPointer) { order.append((store(key), .miss)) }
 
     func addRemote(_ key: UnsafeRawBufferPointer, peer: Peer) {
         let index: Int
@@ -46,8 +61,16 @@ final class MultiKeyGather {
             index = destinations.count - 1
             outstanding += 1
         }
-        destinations[index].keys.append(Array(key))
-        order.append((Array(key), .remote(index)))
+        let range = store(key)
+        destinations[index].keys.append(range)
+        order.append((range, .remote(index)))
+    }
+
+    /// Calls `body` with each key of destination `index`, in request order.
+    func forEachKey(of index: Int, _ body: (UnsafeRawBufferPointer) -> Void) {
+        keyBytes.withUnsafeBytes { bytes in
+            for range in destinations[index].keys { body(UnsafeRawBufferPointer(rebasing: bytes[range])) }
+        }
     }
 
     /// `get k1 k2…` (or gets / `gat <exptime> k…`) for one destination. Reads carry no proxy
@@ -58,16 +81,17 @@ final class MultiKeyGather {
             out.append(byte: 0x20)
             ForwardedRequest.appendExpiry(expire, to: out)
         }
-        for key in destinations[index].keys {
+        forEachKey(of: index) { key in
             out.append(byte: 0x20)
-            key.withUnsafeBytes { out.append($0) }
+            out.append(key)
         }
         out.appendCRLF()
     }
 
-    /// Splits a `VALUE … END` reply into its blocks.
+    /// Keeps a `VALUE … END` reply and notes where its blocks are.
     func received(_ reply: UnsafeRawBufferPointer, for index: Int) {
         outstanding -= 1
+        var hits: [(key: Range<Int>, block: Range<Int>)] = []
         var offset = 0
         while offset < reply.count {
             let rest = UnsafeRawBufferPointer(rebasing: reply[offset...])
@@ -78,10 +102,15 @@ final class MultiKeyGather {
             guard blockLength <= rest.count else { break }
             var tokens = Tokenizer(header)
             _ = tokens.next()
-            let key = tokens.next().map { Array($0) } ?? []
-            destinations[index].hits.append((key, Array(rest[..<blockLength])))
+            let key = tokens.next().map { word in
+                let start = word.baseAddress! - reply.baseAddress!
+                return start..<(start + word.count)
+            } ?? offset..<offset
+            hits.append((key, offset..<(offset + blockLength)))
             offset += blockLength
         }
+        destinations[index].reply = Array(UnsafeRawBufferPointer(rebasing: reply[..<offset]))
+        destinations[index].hits = hits
     }
 
     /// The owner did not answer: its keys are misses, as flare reports read failures.
@@ -93,17 +122,23 @@ final class MultiKeyGather {
     /// Visits every requested key in the client's order.
     func forEachSlot(_ body: (Slot) -> Void) {
         var cursors = Array(repeating: 0, count: destinations.count)
-        for (key, source) in order {
-            switch source {
-            case .local: body(.local(key))
-            case .miss: body(.remote(nil))
-            case .remote(let index):
-                let hits = destinations[index].hits
-                if cursors[index] < hits.count && hits[cursors[index]].key == key {
-                    body(.remote(hits[cursors[index]].block))
-                    cursors[index] += 1
-                } else {
-                    body(.remote(nil))
+        keyBytes.withUnsafeBytes { keys in
+            for (range, source) in order {
+                let key = UnsafeRawBufferPointer(rebasing: keys[range])
+                switch source {
+                case .local: body(.local(key))
+                case .miss: body(.remote(nil))
+                case .remote(let index):
+                    let cursor = cursors[index]
+                    let hit = cursor < destinations[index].hits.count ? destinations[index].hits[cursor] : nil
+                    destinations[index].reply.withUnsafeBytes { reply in
+                        if let hit, UnsafeRawBufferPointer(rebasing: reply[hit.key]).elementsEqual(key) {
+                            cursors[index] += 1
+                            body(.remote(UnsafeRawBufferPointer(rebasing: reply[hit.block])))
+                        } else {
+                            body(.remote(nil))
+                        }
+                    }
                 }
             }
         }

@@ -161,24 +161,22 @@ extension NodeHandler: ReplyRelay {
             counters.add(NodeCounter.cmdGet)
             switch slot {
             case .local(let key):
-                key.withUnsafeBytes { key in
-                    let hit: Bool?
-                    if touching {
-                        hit = try? store.touch(key, expire: gather.expire, now: now) { header, value in
-                            output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
-                            return true
-                        }
-                    } else {
-                        hit = try? store.get(key, now: now) { header, value in
-                            output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
-                            return true
-                        }
+                let hit: Bool?
+                if touching {
+                    hit = try? store.touch(key, expire: gather.expire, now: now) { header, value in
+                        output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
+                        return true
                     }
-                    counters.add(hit == true ? NodeCounter.getHits : NodeCounter.getMisses)
+                } else {
+                    hit = try? store.get(key, now: now) { header, value in
+                        output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
+                        return true
+                    }
                 }
+                counters.add(hit == true ? NodeCounter.getHits : NodeCounter.getMisses)
             case .remote(let block):
                 if let block {
-                    block.withUnsafeBytes { output.append($0) }
+                    output.append(block)
                     counters.add(NodeCounter.getHits)
                 } else {
                     counters.add(NodeCounter.getMisses)

@@ -56,7 +56,12 @@ final class MultiKeyGatherTests: XCTestCase {
     func testKeysAreGroupedByDestinationInFirstSeenOrder() {
         let gather = spread()
         XCTAssertEqual(gather.destinations.map(\.peer.nodeKey), ["n1:12121", "n2:12121"])
-        XCTAssertEqual(gather.destinations.map { $0.keys.map { String(decoding: $0, as: UTF8.self) } }, [["b", "e"], ["d"]])
+        let keys = gather.destinations.indices.map { index in
+            var keys: [String] = []
+            gather.forEachKey(of: index) { keys.append(String(decoding: $0, as: UTF8.self)) }
+            return keys
+        }
+        XCTAssertEqual(keys, [["b", "e"], ["d"]])
         XCTAssertTrue(gather.hasRemote)
         XCTAssertFalse(gather.isComplete)
     }
