@@ -225,12 +225,13 @@ enum ReplyFraming {
     static func valueLength(_ line: UnsafeRawBufferPointer) -> Int? {
         var end = line.count
         if end > 0 && line[end - 1] == 0x0A { end -= 1 }
+        guard let base = line.baseAddress else { return nil }
         var i = 0
-        // Past VALUE, the key and the flags.
+        // Past VALUE, the key and the flags (memchr over the words: keys can be long).
         for _ in 0..<3 {
             while i < end && line[i] == 0x20 { i += 1 }
             guard i < end else { return nil }
-            while i < end && line[i] != 0x20 { i += 1 }
+            i = memchr(base + i, 0x20, end - i).map { UnsafeRawPointer($0) - base } ?? end
         }
         while i < end && line[i] == 0x20 { i += 1 }
         var digitsEnd = i
