@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "flare-bench", targets: ["flare-bench"]),
         .executable(name: "flare-admin", targets: ["flare-admin"]),
         .executable(name: "flare-stats", targets: ["flare-stats"]),
+        .executable(name: "flare-zkadmin", targets: ["flare-zkadmin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -24,6 +25,8 @@ let package = Package(
     targets: [
         // C libraries from Debian, one module each; only FlareNet imports libevent.
         .systemLibrary(name: "CLibevent", pkgConfig: "libevent", providers: [.apt(["libevent-dev"])]),
+        // No pkg-config file in Debian's libzookeeper-mt-dev: the module map links it by name.
+        .systemLibrary(name: "CZooKeeper", providers: [.apt(["libzookeeper-mt-dev"])]),
         .systemLibrary(name: "CTkrzw", pkgConfig: "tkrzw", providers: [.apt(["libtkrzw-dev", "liblz4-dev", "libzstd-dev", "liblzma-dev", "zlib1g-dev"])]),
 
         // Pure protocol: parsing requests in place and formatting replies. No I/O.
@@ -49,9 +52,11 @@ let package = Package(
         .target(name: "FlareDaemon", dependencies: [
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // ZooKeeper sessions (the C client's boundary) and the index's znode layout in a tree.
+        .target(name: "FlareZooKeeper", dependencies: ["CZooKeeper", "FlareCluster"]),
         // The index server's behaviour: node map authority, persistence, monitoring, pushes.
         .target(name: "FlareIndex", dependencies: [
-            "FlareProtocol", "FlareConfig", "FlareNet", "FlareCluster", "FlareDaemon",
+            "FlareProtocol", "FlareConfig", "FlareNet", "FlareCluster", "FlareDaemon", "FlareZooKeeper",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Atomics", package: "swift-atomics"),
         ]),
@@ -78,6 +83,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        .executableTarget(name: "flare-zkadmin", dependencies: [
+            "FlareZooKeeper", "FlareCluster", "FlareConfig",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "flared", dependencies: [
             "FlareNode", "FlareConfig", "FlareDaemon",
             .product(name: "Logging", package: "swift-log"),
@@ -95,13 +104,23 @@ let package = Package(
         .testTarget(name: "FlareConfigTests", dependencies: ["FlareConfig"]),
         .testTarget(name: "FlareClusterTests", dependencies: ["FlareCluster"]),
         .testTarget(name: "FlareToolsTests", dependencies: ["FlareTools"]),
+        .testTarget(name: "FlareZooKeeperTests", dependencies: ["FlareZooKeeper"]),
+        .testTarget(name: "FlareIndexTests", dependencies: [
+            "FlareIndex", "FlareCluster", "FlareNet",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "FlaredIntegrationTests", dependencies: ["FlareProtocol"]),
         .testTarget(name: "FlareBenchTests", dependencies: ["flare-bench"]),
-        .testTarget(name: "FlareNodeTests", dependencies: ["FlareNode", "FlareCluster", "FlareProtocol"]),
+        .testTarget(name: "FlareNodeTests", dependencies: ["FlareNode", "FlareCluster", "FlareProtocol", "FlareConfig"]),
         // Real flarei/flared processes on loopback, driven end to end (and by flare-admin/flare-stats).
         .testTarget(name: "ClusterIntegrationTests", dependencies: ["FlareCluster"]),
         // Deterministic cluster simulation: the real index, store and replication logic under a
         // simulated network, clock and faults, one seed per run (docs/simulation.md).
         .testTarget(name: "SimulationTests", dependencies: ["FlareCluster", "FlareStorage"]),
+        // The command handlers of flared and flarei, in process, under a deterministic mutation fuzzer.
+        .testTarget(name: "HandlerFuzzTests", dependencies: [
+            "FlareNode", "FlareIndex", "FlareNet", "FlareConfig",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
     ]
 )

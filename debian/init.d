@@ -3,8 +3,8 @@
 # Provides:          flare
 # Required-Start:    $remote_fs $syslog
 # Required-Stop:     $remote_fs $syslog
-# Should-Start:      $local_fs $network
-# Should-Stop:       $local_fs $network
+# Should-Start:      $local_fs $network zookeeper
+# Should-Stop:       $local_fs $network zookeeper
 # Default-Start:     2 3 4 5
 # Default-Stop:      0 1 6
 # Short-Description: Start flare index server and node server
@@ -15,6 +15,8 @@
 ### END INIT INFO
 
 # /etc/init.d/flare: settings live in /etc/default/flare (see flarei(8), flared(8)).
+# With index-db = zookeeper://… in flarei.conf, a ZooKeeper server on this host (Debian's
+# zookeeperd) is started first; flarei waits up to 10 s for the ensemble and exits otherwise.
 # The daemons detach themselves (--daemonize) and write <data-dir>/flarei.pid and
 # <data-dir>/flared.pid; this script finds them through those files only.
 #

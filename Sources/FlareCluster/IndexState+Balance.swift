@@ -6,6 +6,9 @@ extension IndexState {
         guard balance >= 0 else {
             throw IndexCommandError("balance \(balance) of \(node.nodeKey) is negative")
         }
+        guard balance <= Partition.maximumBalance else {
+            throw IndexCommandError("balance \(balance) of \(node.nodeKey) is above the largest read weight, \(Partition.maximumBalance)")
+        }
         guard node.partition >= 0 else {
             throw IndexCommandError("\(node.nodeKey) has no partition, its balance cannot be checked")
         }

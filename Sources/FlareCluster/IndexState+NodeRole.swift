@@ -134,8 +134,8 @@ extension IndexState {
             }
             state = .active
         }
-        guard balance > 0 else {
-            throw IndexCommandError("balance \(balance) of new master \(node.nodeKey) must be positive")
+        guard balance > 0, balance <= Partition.maximumBalance else {
+            throw IndexCommandError("balance \(balance) of new master \(node.nodeKey) must be between 1 and \(Partition.maximumBalance)")
         }
         node.role = .master
         node.state = state
@@ -147,6 +147,9 @@ extension IndexState {
     private func makeSlave(_ node: inout NodeEntry, balance: Int, partition: Int) throws(IndexCommandError) {
         guard partition >= 0 else {
             throw IndexCommandError("partition \(partition) for new slave \(node.nodeKey) is negative")
+        }
+        guard balance <= Partition.maximumBalance else {
+            throw IndexCommandError("balance \(balance) of new slave \(node.nodeKey) is above the largest read weight, \(Partition.maximumBalance)")
         }
         guard let master = map.liveMaster(of: partition) else {
             throw IndexCommandError("partition \(partition) has no master that is up for new slave \(node.nodeKey)")

@@ -55,6 +55,8 @@ public struct NodeCore: Sendable {
     public private(set) var layout: PartitionLayout = .empty
     /// The index knows this node (it answered `node add` or pushed a map).
     public private(set) var registered = false
+    /// The operator removed this node from the index's map: it does not register again.
+    public private(set) var removed = false
     public private(set) var serving: ServingDecision = .open
     var fence: Fence = .none
     /// The send time of the last index contact that counts for the lease.
@@ -103,7 +105,12 @@ public struct NodeCore: Sendable {
             }
             heardFromIndex(&effects)
             effects.append(.log(.notice, "registered with the index server as \(configuration.selfKey)"))
-        case .forgotten:
+        case .unlisted(let indexVersion) where version > 0 && indexVersion >= version:
+            guard !removed else { break }
+            removed = true
+            registered = false
+            effects.append(.log(.warning, "removed from the node map by the index server (its map version \(indexVersion)): not registering again; restart flared to rejoin the cluster"))
+        case .unlisted:
             registered = false
             // The index restarted from scratch: its versions start over too, so a version floor
             // from its old numbering would refuse every new map. The workers keep their view.
@@ -215,7 +222,6 @@ public struct NodeCore: Sendable {
     /// Installs a map and derives what the change of this node's entry asks for.
     private mutating func apply(_ newMap: NodeMap, version newVersion: UInt64, _ effects: inout [NodeEffect]) {
         let old = me
-        let oldCount = map == nil ? 0 : layout.activeCount
         do {
             layout = try newMap.partitionLayout()
         } catch {
@@ -236,12 +242,8 @@ public struct NodeCore: Sendable {
             effects.append(.rememberRole(new))
             if let old { selfChanged(from: old, to: new, &effects) }
         }
-        // Masters and slaves of the old partitions drop the keys that moved to the new one.
-        if oldCount > 0 && layout.activeCount > oldCount,
-           new.role == .master || new.role == .slave, new.state == .active,
-           new.partition >= 0, new.partition < layout.activeCount {
-            effects.append(.reclaim(partition: new.partition, count: layout.activeCount))
-        }
+        // The old partitions keep the keys that moved to a new one (as the original): routing
+        // never reads them again, and the operator drops them with `reclaim` when convenient.
     }
 
     private mutating func toldIndex(line: String, accepted: Bool, _ effects: inout [NodeEffect]) {

@@ -23,8 +23,6 @@ public enum NodeEffect: Sendable, Equatable {
     case rememberRole(NodeEntry)
     /// Persist that this node has been a cluster member.
     case recordMembership
-    /// Drop the keys that no longer belong to `partition` of `count` (a partition was added).
-    case reclaim(partition: Int, count: Int)
     case log(NodeLogLevel, String)
 }
 

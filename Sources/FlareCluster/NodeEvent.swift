@@ -9,8 +9,10 @@ public enum NodeEvent: Sendable, Equatable {
                  formerRole: NodeRole? = nil, progress: SlaveProgress? = nil, now: Int64)
     /// An index server answered `node add` with its map (that reply carries no version).
     case registered(map: NodeMap)
-    /// The index no longer lists this node: it restarted without its data.
-    case forgotten
+    /// The index no longer lists this node; `indexVersion` is its node map version. Lower than
+    /// ours: it restarted without its data (register again). Otherwise the operator removed this
+    /// node (`node remove`): it stays out until the process restarts, as with the original.
+    case unlisted(indexVersion: UInt64)
     /// The index pushed `node sync <version>`.
     case mapPushed(version: UInt64, map: NodeMap)
     /// The map fetched from an index (asked for by `NodeEffect.fetchMap`); `sentAt` is when the

@@ -38,7 +38,12 @@ public struct Partition: Sendable, Equatable {
         addReader(member)
     }
 
+    /// The largest read weight a node can have: the read multiset holds a node `balance` times, so
+    /// an unbounded balance (one `node role … 2147483647`) would make every daemon that builds
+    /// the tables allocate tens of GiB. The index refuses more; a map holding more is clamped.
+    public static let maximumBalance = 65_535
+
     private mutating func addReader(_ member: PartitionMember) {
-        readers.append(contentsOf: repeatElement(member.nodeKey, count: max(0, member.balance)))
+        readers.append(contentsOf: repeatElement(member.nodeKey, count: min(max(0, member.balance), Self.maximumBalance)))
     }
 }

@@ -14,7 +14,7 @@ public enum IndexDatabase: Equatable, Hashable, Sendable, CustomStringConvertibl
     }
 
     /// Parses the URI forms of config.md §2; nil when neither form matches.
-    init?(uri: String) {
+    public init?(uri: String) {
         if uri.hasPrefix("file://") {
             let directory = String(uri.dropFirst("file://".count))
             // A relative directory would depend on the daemon's working

@@ -22,6 +22,7 @@ enum IndexKey: String, SettingKey {
     // Additions of this implementation (not in the original flare).
     case serverAddress = "server-address"
     case logLevel = "log-level"
+    case zookeeperSessionTimeout = "zookeeper-session-timeout"
 
     var spec: SettingSpec {
         switch self {
@@ -71,11 +72,14 @@ enum IndexKey: String, SettingKey {
         case .threadPoolSize:
             SettingSpec(.integer(.positive), default: .value("5"), dynamic: true, "idle threads kept for reuse")
         case .serverAddress:
-            SettingSpec(.nonEmptyText, default: .value("127.0.0.1"), valueName: "address",
-                        "listen address; 0.0.0.0 for all (addition of this implementation: loopback is the safe default)")
+            SettingSpec(.nonEmptyText, default: .derived("addresses of server-name"), valueName: "address",
+                        "IPv4 listen address; 0.0.0.0 for all; unset, the addresses server-name resolves to (addition of this implementation)")
         case .logLevel:
             SettingSpec(.choice(LogLevel.names), default: .value("info"), dynamic: true,
                         "least severe level logged (addition of this implementation)")
+        case .zookeeperSessionTimeout:
+            SettingSpec(.integer(.positive), default: .value("3000"),
+                        "ms a flarei may be silent before ZooKeeper ends its session and another takes the lead (index-db = zookeeper://; addition of this implementation)")
         }
     }
 }

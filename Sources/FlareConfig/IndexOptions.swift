@@ -35,6 +35,9 @@ struct IndexOptions: ParsableCommand {
     @Option(name: .customLong("monitor-read-timeout"), help: IndexKey.monitorReadTimeout.argumentHelp)
     var monitorReadTimeout: String?
 
+    @Option(name: .customLong("zookeeper-session-timeout"), help: IndexKey.zookeeperSessionTimeout.argumentHelp)
+    var zookeeperSessionTimeout: String?
+
     @Option(name: .customLong("net-read-timeout"), help: IndexKey.netReadTimeout.argumentHelp)
     var netReadTimeout: String?
 
@@ -98,6 +101,7 @@ struct IndexOptions: ParsableCommand {
             .stackSize: stackSize,
             .threadPoolSize: threadPoolSize,
             .serverAddress: serverAddress,
+            .zookeeperSessionTimeout: zookeeperSessionTimeout,
             .logLevel: logLevel,
         ]
         return values.compactMapValues { $0 }

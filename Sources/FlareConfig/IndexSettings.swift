@@ -35,9 +35,11 @@ public struct IndexSettings: Equatable, Sendable {
     /// KiB.
     public var stackSize: Int
     public var threadPoolSize: Int
-    /// Listen address.
-    public var serverAddress: String
+    /// Listen address as the operator set it; nil = every IPv4 address `serverName` resolves to.
+    public var serverAddress: String?
     public var logLevel: LogLevel
+    /// Milliseconds; asked of ZooKeeper, which bounds it by its tickTime (2 to 20 ticks).
+    public var zookeeperSessionTimeout: Int
 
     /// Kept so a SIGHUP reload re-applies what the operator typed at start-up.
     /// Part of equality: settings from different command lines reload
@@ -75,7 +77,8 @@ public struct IndexSettings: Equatable, Sendable {
         serverSocket = values.optionalText(.serverSocket)
         stackSize = values.int(.stackSize)
         threadPoolSize = values.int(.threadPoolSize)
-        serverAddress = values.text(.serverAddress)
+        serverAddress = values.optionalText(.serverAddress)
         logLevel = values.choice(.logLevel)
+        zookeeperSessionTimeout = values.int(.zookeeperSessionTimeout)
     }
 }

@@ -55,11 +55,13 @@ enum NodeKey: String, SettingKey {
     case rejoinAsSlave = "rejoin-as-slave"
     case masterLease = "master-lease"
     case replicationBacklog = "replication-backlog"
+    case tombstoneRetention = "tombstone-retention"
 
     var spec: SettingSpec {
         switch self {
         case .backLog:
-            SettingSpec(.integer(.positive), default: .value("30"), "listen backlog")
+            // memcached's 1024: the original flare's 30 stalls connects under a burst of new connections.
+            SettingSpec(.integer(.positive), default: .value("1024"), "listen backlog")
         case .daemonize:
             SettingSpec(.toggle, default: .value("false"), "run as a daemon (fork, setsid, stdio to /dev/null)")
         case .dataDir:
@@ -179,8 +181,8 @@ enum NodeKey: String, SettingKey {
             SettingSpec(.integer(.positive), default: .value("67108864"),
                         "largest value in bytes; flare accepts values over 1 MB (addition of this implementation)")
         case .serverAddress:
-            SettingSpec(.nonEmptyText, default: .value("127.0.0.1"), valueName: "address",
-                        "listen address; 0.0.0.0 for all (addition of this implementation: loopback is the safe default)")
+            SettingSpec(.nonEmptyText, default: .derived("addresses of server-name"), valueName: "address",
+                        "IPv4 listen address; 0.0.0.0 for all; unset, the addresses server-name resolves to (addition of this implementation)")
         case .logLevel:
             SettingSpec(.choice(LogLevel.names), default: .value("info"), dynamic: true,
                         "least severe level logged (addition of this implementation)")
@@ -194,6 +196,10 @@ enum NodeKey: String, SettingKey {
             // Up to 16 GiB: the backlog lives in memory.
             SettingSpec(.integer(0...(16 << 30)), default: .value("67108864"),
                         "bytes of recent copies a master keeps so a restarted slave can catch up without a full copy, 0 = off (addition of this implementation)")
+        case .tombstoneRetention:
+            // Up to 30 days; the sweep and the lazy purge use the value the store was opened with.
+            SettingSpec(.integer(0...2_592_000), default: .value("3600"),
+                        "seconds a deleted key's tombstone is stored so that older copies stay refused, 0 = only the in-memory storage-cache-size entries (addition of this implementation)")
         }
     }
 }

@@ -173,6 +173,9 @@ struct NodeOptions: ParsableCommand {
     @Option(name: .customLong("replication-backlog"), help: NodeKey.replicationBacklog.argumentHelp)
     var replicationBacklog: String?
 
+    @Option(name: .customLong("tombstone-retention"), help: NodeKey.tombstoneRetention.argumentHelp)
+    var tombstoneRetention: String?
+
     /// The keys given on the command line; a switch that was not given is
     /// absent rather than false, so it does not override the file.
     var keyValues: [NodeKey: String] {
@@ -231,6 +234,7 @@ struct NodeOptions: ParsableCommand {
             .rejoinAsSlave: rejoinAsSlave,
             .masterLease: masterLease,
             .replicationBacklog: replicationBacklog,
+            .tombstoneRetention: tombstoneRetention,
         ]
         return values.compactMapValues { $0 }
     }

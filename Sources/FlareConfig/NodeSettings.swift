@@ -75,8 +75,8 @@ public struct NodeSettings: Equatable, Sendable {
     public var maxKeyLength: Int
     /// Bytes.
     public var maxValueSize: Int
-    /// Listen address.
-    public var serverAddress: String
+    /// Listen address as the operator set it; nil = every IPv4 address `serverName` resolves to.
+    public var serverAddress: String?
     public var logLevel: LogLevel
     /// After a restart, rejoin the former partition as a slave on its own (off by default).
     public var rejoinAsSlave: Bool
@@ -85,6 +85,8 @@ public struct NodeSettings: Equatable, Sendable {
     public var masterLease: Int
     /// Bytes of recent copies an active master keeps for catching restarted slaves up, 0 = off.
     public var replicationBacklog: Int
+    /// Seconds a deleted key's tombstone record is kept, 0 = only the delete-hold cache.
+    public var tombstoneRetention: Int
 
     /// Kept so a SIGHUP reload re-applies what the operator typed at start-up.
     /// Part of equality: settings from different command lines reload
@@ -150,11 +152,12 @@ public struct NodeSettings: Equatable, Sendable {
         storageMemoryLimit = values.int(.storageMemoryLimit)
         maxKeyLength = values.int(.maxKeyLength)
         maxValueSize = values.int(.maxValueSize)
-        serverAddress = values.text(.serverAddress)
+        serverAddress = values.optionalText(.serverAddress)
         logLevel = values.choice(.logLevel)
         rejoinAsSlave = values.bool(.rejoinAsSlave)
         masterLease = values.int(.masterLease)
         replicationBacklog = values.int(.replicationBacklog)
+        tombstoneRetention = values.int(.tombstoneRetention)
     }
 
     /// Either the list form or the single name (+ port) form; mixing them

@@ -13,8 +13,21 @@ import Synchronization
 /// by the pushes to the nodes. It also owns the node monitors.
 ///
 /// Any thread may call in: request workers (admin commands), monitor threads (down/up events, which
-/// run on `events`, a serial queue, so a monitor never waits for the lock while holding its own).
+/// run on `events`, a serial queue, so a monitor never waits for the lock while holding its own),
+/// and, with `index-db = zookeeper://`, the ZooKeeper shell (`ZooKeeperIndex`), which makes this
+/// index the leader or a follower (docs/index-redundancy.md). Only the sole index (`file://`) or the
+/// leader decides: it monitors, changes, saves and pushes the map and grants leases; a follower
+/// takes the map it is given and refuses every change.
 final class Coordinator: @unchecked Sendable {
+    enum Role: Equatable, Sendable {
+        /// `index-db = file://`: the only index server.
+        case sole
+        /// Holds the ZooKeeper lock: decides for the cluster.
+        case leader
+        /// Follows the map in ZooKeeper; `leader` is the deciding index (`index/primary`), when known.
+        case follower(leader: String?)
+    }
+
     struct MonitorSettings {
         var threshold: Int
         var interval: Int
@@ -23,11 +36,22 @@ final class Coordinator: @unchecked Sendable {
 
     private let lock = Lock()
     private var state: IndexState
-    private let file: MapFile
+    private var store: any NodeMapStore
+    private var role: Role
+    /// A leader decides only until then (monotonic ms): each answered ZooKeeper round trip extends
+    /// it (`confirmLeadership`). A leader suspended or cut off stops deciding before the ensemble
+    /// can end its session and let another index take the lock.
+    private var confirmedUntil: Int64 = 0
     private let logger: Logger
     private var monitors: [String: NodeMonitor] = [:]
     private var settings: MonitorSettings
     private let events = DispatchQueue(label: "flarei.node-events")
+    /// Delivers `node sync` pushes, one map version after the other (priority nodes waited for).
+    private let pushes = DispatchQueue(label: "flarei.pushes")
+    /// The address monitors connect from (flarei's `server-address` unless it is the wildcard), so
+    /// that nodes, which obey `node sync` only from their index servers' addresses, recognise the
+    /// pushes whatever source address the kernel would pick. Set before monitoring starts.
+    var monitorSourceAddress: String?
     /// Ids for monitors, from the server's id space (`kill` takes either kind).
     var allocateID: () -> Int = { 0 }
     /// The master leases granted, and the take-overs waiting for one to expire (by token, so a
@@ -39,16 +63,111 @@ final class Coordinator: @unchecked Sendable {
         var grants = LeaseGrants()
         var waiting: [String: UInt64] = [:]
         var nextToken: UInt64 = 0
+        /// The lease length each node last asked for, also while following: a new leader assumes
+        /// the previous one granted that much just before it lost the lock.
+        var lengths: [String: Int64] = [:]
     }
 
     init(file: MapFile, settings: MonitorSettings, logger: Logger) throws(MapFile.Failure) {
-        self.file = file
+        self.store = file
+        self.role = .sole
         self.settings = settings
         self.logger = logger
         state = try file.load()
         if let problem = state.layoutProblem() {
             logger.warning("node map loaded from \(file.path) is inconsistent: \(problem)")
         }
+    }
+
+    /// An index that starts as a follower of the map in `store` (ZooKeeper).
+    init(following state: IndexState, store: any NodeMapStore, settings: MonitorSettings, logger: Logger) {
+        self.store = store
+        self.role = .follower(leader: nil)
+        self.state = state
+        self.settings = settings
+        self.logger = logger
+    }
+
+    var currentRole: Role { lock.withLock { role } }
+
+    /// Whether this index decides (sole or leader); otherwise changes go to the leader.
+    var decides: Bool {
+        let now = ServerClock.monotonicMilliseconds()
+        return lock.withLock { decidesLocked(now: now) }
+    }
+
+    private func decidesLocked(now: Int64) -> Bool {
+        role == .sole || (role == .leader && now < confirmedUntil)
+    }
+
+    /// The ZooKeeper session was alive (and the lock still ours) at a time no earlier than the
+    /// leader's send time of a round trip: it may decide until `until`.
+    func confirmLeadership(until: Int64) {
+        lock.withLock { if role == .leader { confirmedUntil = max(confirmedUntil, until) } }
+    }
+
+    // MARK: Leadership (ZooKeeper)
+
+    /// This index now holds the lock, with `state` read afresh from the tree: it starts monitoring,
+    /// honours the grants the previous leader may have made (each active master as if granted its
+    /// usual length just now), and pushes the map, which a previous leader may have saved and died
+    /// before pushing (a node takes a map of the version it holds again without harm).
+    func lead(_ fresh: IndexState, confirmedUntil until: Int64) {
+        let now = ServerClock.monotonicMilliseconds()
+        let (current, masters) = lock.withLock { () -> (IndexState, [String]) in
+            if fresh.version >= state.version { state = fresh }
+            role = .leader
+            confirmedUntil = until
+            let masters = state.map.entries.filter { $0.role == .master && $0.state == .active }.map(\.nodeKey)
+            return (state, masters)
+        }
+        leases.withLock { leases in
+            leases.grants = LeaseGrants()
+            leases.waiting = [:]
+            for key in masters {
+                _ = leases.grants.grant(key, milliseconds: leases.lengths[key] ?? Self.assumedLeaseMilliseconds, now: now)
+            }
+        }
+        logger.notice("leading the index servers: node map version \(current.version) with \(current.map.count) node(s)")
+        startMonitoring()
+        push(current, IndexChange.saveAndPush)
+    }
+
+    /// A lease length to assume for a master that never renewed with this index: longer than
+    /// flared's default `master-lease`.
+    static let assumedLeaseMilliseconds: Int64 = 3000
+
+    /// This index no longer holds the lock (or cannot tell: no ZooKeeper connection): it stops
+    /// deciding at once. Monitors stop, pending fail-overs are called off (their `perform` would
+    /// refuse anyway), grants are forgotten: the next leader honours them.
+    func follow(leader: String?, reason: String) {
+        let wasDeciding = lock.withLock { () -> Bool in
+            defer { role = .follower(leader: leader) }
+            return role == .leader
+        }
+        guard wasDeciding else { return }
+        logger.warning("no longer deciding for the cluster: \(reason)")
+        stopMonitoring()
+        leases.withLock { leases in
+            leases.grants = LeaseGrants()
+            leases.waiting = [:]
+        }
+    }
+
+    /// A follower learns the leader's address (`index/primary`).
+    func setLeader(_ leader: String?) {
+        lock.withLock { if case .follower = role { role = .follower(leader: leader) } }
+    }
+
+    /// A follower takes the map the leader saved. Never an older one: a watch may report changes
+    /// out of order with a read already made.
+    func adopt(_ fresh: IndexState) {
+        let adopted = lock.withLock { () -> Bool in
+            guard role != .leader, role != .sole, fresh.version > state.version else { return false }
+            state = fresh
+            return true
+        }
+        if adopted { logger.info("following node map version \(fresh.version) with \(fresh.map.count) node(s)") }
     }
 
     var monitorSettings: MonitorSettings {
@@ -118,6 +237,7 @@ final class Coordinator: @unchecked Sendable {
         var retired: [NodeMonitor] = []
         var added: NodeMonitor?
         let outcome = lock.withLock { () -> Result<(IndexState, IndexChange), IndexCommandError> in
+            guard decidesLocked(now: ServerClock.monotonicMilliseconds()) else { return .failure(Self.notDeciding(role)) }
             var next = state
             let change: IndexChange
             do throws(IndexCommandError) {
@@ -127,15 +247,18 @@ final class Coordinator: @unchecked Sendable {
             }
             if change.save {
                 next.version += 1
-                do throws(MapFile.Failure) {
-                    try file.save(next)
+                do throws(IndexCommandError) {
+                    try store.save(next)
                 } catch {
                     logger.error("\(name): \(error); the change is not applied")
-                    return .failure(IndexCommandError(error.description))
+                    return .failure(error)
                 }
                 if let problem = next.layoutProblem() { logger.warning("after \(name): \(problem)") }
             }
             state = next
+            // Queued inside the critical section, so pushes leave in version order; run on
+            // `pushes`, so no request thread waits for a node.
+            if change.save { pushes.async { [self, next] in push(next, change) } }
             if let key = change.stopMonitor, let monitor = monitors.removeValue(forKey: key) {
                 retired.append(monitor)
             }
@@ -154,12 +277,15 @@ final class Coordinator: @unchecked Sendable {
             logger.info("\(name) refused: \(error)")
             return .failure(error)
         case .success(let (newState, change)):
-            if change.save {
-                logger.notice("\(name): node map version \(newState.version)")
-                push(newState, change)
-            }
+            if change.save { logger.notice("\(name): node map version \(newState.version)") }
             return .success(newState)
         }
+    }
+
+    static func notDeciding(_ role: Role) -> IndexCommandError {
+        if role == .leader { return IndexCommandError("not the leading index server: its ZooKeeper session is not confirmed") }
+        if case .follower(let leader?) = role { return IndexCommandError("not the leading index server; the leader is \(leader)") }
+        return IndexCommandError("not the leading index server, and no index server leads at the moment")
     }
 
     /// `node add`. A node listed as live that registers again restarted before its monitor noticed
@@ -183,7 +309,8 @@ final class Coordinator: @unchecked Sendable {
         return outcome
     }
 
-    /// `node sync` to every node (index-server.md §4): priority nodes first, each waited for, then all.
+    /// `node sync` to every node (index-server.md §4): priority nodes first, each waited for, then
+    /// all. Runs on `pushes` only.
     private func push(_ state: IndexState, _ change: IndexChange) {
         let text = "node sync \(state.version)\r\n" + state.map.nodeLines + "END\r\n"
         let targets = lock.withLock { monitors }
@@ -257,10 +384,24 @@ final class Coordinator: @unchecked Sendable {
 
     /// `lease <name> <port> <milliseconds>`: the map version to answer with, or nil when the
     /// node's lease is revoked. The time is taken at receipt, after the node's send time.
-    func renewLease(nodeKey: String, milliseconds: Int64) -> UInt64? {
+    func renewLease(nodeKey: String, milliseconds: Int64) -> LeaseAnswer {
         let now = ServerClock.monotonicMilliseconds()
-        guard leases.withLock({ $0.grants.grant(nodeKey, milliseconds: milliseconds, now: now) }) else { return nil }
-        return lock.withLock { state.version }
+        let (deciding, currentRole, listed) = lock.withLock { (decidesLocked(now: now), role, state.map[nodeKey: nodeKey] != nil) }
+        let granted = leases.withLock { leases -> Bool in
+            // Only for nodes of the map: anyone may send `lease`, the record must stay bounded.
+            if listed { leases.lengths[nodeKey] = milliseconds }
+            return deciding && leases.grants.grant(nodeKey, milliseconds: milliseconds, now: now)
+        }
+        guard deciding else { return .notDeciding(Self.notDeciding(currentRole)) }
+        guard granted else { return .revoked }
+        return .granted(version: lock.withLock { state.version })
+    }
+
+    enum LeaseAnswer: Equatable {
+        case granted(version: UInt64)
+        case revoked
+        /// Only the deciding index grants leases: it alone knows when it may fail a master over.
+        case notDeciding(IndexCommandError)
     }
 
     /// A down node answers again: run the node-up procedure.

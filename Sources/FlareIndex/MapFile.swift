@@ -8,7 +8,7 @@ import FlareCluster
 ///
 /// Writes are atomic: temp file, fsync, rename, fsync of the directory. A crash at any instant
 /// leaves either the old or the new map, never a torn one. Used under the coordinator's lock.
-struct MapFile {
+struct MapFile: Sendable {
     let directory: String
     var path: String { directory + "/flare.xml" }
     var temporaryPath: String { directory + "/flare.xml.tmp" }
@@ -53,7 +53,7 @@ struct MapFile {
         }
     }
 
-    func save(_ state: IndexState) throws(Failure) {
+    func store(_ state: IndexState) throws(Failure) {
         let text = FlareXML.encode(state)
         let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .write(path: temporaryPath, step: "open", errno: errno) }

@@ -151,7 +151,8 @@ final class NodeMonitor: @unchecked Sendable {
 
     private func connectIfNeeded(timeoutMilliseconds: Int) -> Bool {
         if fd >= 0 { return true }
-        guard let socket = LineClient.connect(host: name, port: port, timeoutMilliseconds: timeoutMilliseconds) else {
+        guard let socket = LineClient.connect(host: name, port: port, timeoutMilliseconds: timeoutMilliseconds,
+                                                from: coordinator.monitorSourceAddress) else {
             return false
         }
         fd = socket

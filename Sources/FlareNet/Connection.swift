@@ -20,6 +20,9 @@ public final class Connection: @unchecked Sendable, TurnEndWork {
     public let output = ReplyBuffer()
     /// Per-connection state a handler may attach (e.g. a dump in progress).
     public var handlerState: AnyObject?
+    /// How many bytes at the start of the unconsumed input a handler already found to hold no line
+    /// end: a long request line arriving in pieces is then scanned once, not once per piece.
+    public var scannedWithoutNewline = 0
     /// Set by the handler from the first byte it sees.
     public var wireProtocol = WireProtocol.undecided
     /// What the connection is doing, for `stats threads`: a `Command` raw value + 1, or 0 when idle.

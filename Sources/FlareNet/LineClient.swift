@@ -5,8 +5,9 @@ import Glibc
 /// Minimal blocking line-protocol client for the daemons' background talks with each other
 /// (node ↔ index). Used off the event loops only: every call may block up to the socket's timeout.
 public enum LineClient {
-    /// Connects with a deadline that also bounds every later read and write on the socket.
-    public static func connect(host: String, port: Int, timeoutMilliseconds: Int) -> Int32? {
+    /// Connects with a deadline that also bounds every later read and write on the socket;
+    /// from the local IPv4 address `source` when given.
+    public static func connect(host: String, port: Int, timeoutMilliseconds: Int, from source: String? = nil) -> Int32? {
         var hints = addrinfo()
         hints.ai_family = AF_INET
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -16,6 +17,8 @@ public enum LineClient {
         let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, 0)
         guard fd >= 0 else { return nil }
         setTimeout(fd, milliseconds: timeoutMilliseconds)
+        // Best effort: a source that is a host name (or not local) leaves the choice to the kernel.
+        if let source { _ = bind(fd, to: source) }
         guard Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
             close(fd)
             return nil
@@ -54,6 +57,18 @@ public enum LineClient {
 }
 
 extension LineClient {
+    /// Binds `fd` to a local IPv4 address (any port); false if it is not one of this host's.
+    static func bind(_ fd: Int32, to address: String) -> Bool {
+        var local = sockaddr_in()
+        local.sin_family = sa_family_t(AF_INET)
+        guard inet_pton(AF_INET, address, &local.sin_addr) == 1 else { return false }
+        return withUnsafePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+
     /// Bounds every later read and write on `fd`.
     public static func setTimeout(_ fd: Int32, milliseconds: Int) {
         var tv = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)

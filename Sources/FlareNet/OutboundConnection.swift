@@ -24,6 +24,8 @@ public final class OutboundConnection: TurnEndWork {
     private var fd: Int32 = -1
     private var readEvent: OpaquePointer?
     private var writeEvent: OpaquePointer?
+    /// Bounds a host-name lookup that runs elsewhere (see `connect`).
+    private var resolveTimer: OpaquePointer?
     private var connected = false
     public private(set) var closed = false
     private var input: UnsafeMutableRawPointer
@@ -43,24 +45,58 @@ public final class OutboundConnection: TurnEndWork {
         tearDown()
     }
 
-    /// Starts connecting (set `delegate` first); failures arrive through `outboundClosed`.
+    /// Starts connecting (set `delegate` first); failures arrive through `outboundClosed`. Never
+    /// blocks: a host name that is not known yet is resolved by `HostResolver` off this loop, and
+    /// `timeoutMilliseconds` bounds the lookup and the connect together.
     public func connect(timeoutMilliseconds: Int) {
-        var hints = addrinfo()
-        hints.ai_family = AF_INET
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var result: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &result) == 0, let info = result else {
-            failSoon("cannot resolve \(host)")
+        if let known = HostResolver.immediate(host) {
+            guard let address = known else { failSoon("cannot resolve \(host)"); return }
+            open(address, timeoutMilliseconds: timeoutMilliseconds)
             return
         }
-        defer { freeaddrinfo(result) }
+        let started = ServerClock.monotonicMilliseconds()
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        resolveTimer = event_new(worker.base, -1, 0, outboundResolveTimeoutCallback, me)
+        var tv = timeval(tv_sec: timeoutMilliseconds / 1000, tv_usec: (timeoutMilliseconds % 1000) * 1000)
+        event_add(resolveTimer, &tv)
+        let target = WeakOutbound(self)
+        HostResolver.resolve(host, on: worker) { address in
+            // On this connection's worker, a later loop turn.
+            guard let connection = target.connection, !connection.closed else { return }
+            connection.freeResolveTimer()
+            guard let address else { connection.fail("cannot resolve \(connection.host)"); return }
+            let left = timeoutMilliseconds - Int(ServerClock.monotonicMilliseconds() - started)
+            connection.open(address, timeoutMilliseconds: max(1, left))
+        }
+    }
+
+    fileprivate func onResolveTimeout() {
+        freeResolveTimer()
+        fail("cannot resolve \(host): no answer within the connect timeout")
+    }
+
+    private func freeResolveTimer() {
+        if let resolveTimer {
+            event_del(resolveTimer)
+            event_free(resolveTimer)
+            self.resolveTimer = nil
+        }
+    }
+
+    private func open(_ address: in_addr, timeoutMilliseconds: Int) {
+        var peer = sockaddr_in()
+        peer.sin_family = sa_family_t(AF_INET)
+        peer.sin_port = in_port_t(UInt16(truncatingIfNeeded: port).bigEndian)
+        peer.sin_addr = address
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { failSoon("socket: \(errorText(errno))"); return }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        let rc = Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen)
+        let rc = withUnsafePointer(to: &peer) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
         if rc != 0 && errno != EINPROGRESS {
             failSoon("connect to \(host):\(port): \(errorText(errno))")
             return
@@ -148,9 +184,12 @@ public final class OutboundConnection: TurnEndWork {
         writeOut()
     }
 
+    /// The most a peer may make this connection buffer for one reply.
+    public static let maximumInput = 256 << 20
+
     fileprivate func onReadable() {
         while !closed {
-            if inputCapacity - inputEnd < 16 * 1024 { makeRoom() }
+            if inputCapacity - inputEnd < 16 * 1024 { makeRoom(); if closed { return } }
             let free = inputCapacity - inputEnd
             let n = read(fd, input + inputEnd, free)
             if n > 0 {
@@ -186,6 +225,12 @@ public final class OutboundConnection: TurnEndWork {
             inputEnd = live
         }
         if inputCapacity - inputEnd < 16 * 1024 {
+            // A peer's reply may hold one value of up to a few tens of MiB; more than this is
+            // a peer gone wrong, not a reply to wait for.
+            guard inputCapacity < OutboundConnection.maximumInput else {
+                fail("\(host):\(port) sent a reply larger than \(OutboundConnection.maximumInput >> 20) MiB")
+                return
+            }
             let bigger = UnsafeMutableRawPointer.allocate(byteCount: inputCapacity * 2, alignment: 16)
             bigger.copyMemory(from: input, byteCount: live)
             input.deallocate()
@@ -203,6 +248,7 @@ public final class OutboundConnection: TurnEndWork {
     }
 
     private func tearDown() {
+        freeResolveTimer()
         for ev in [readEvent, writeEvent] where ev != nil {
             event_del(ev)
             event_free(ev)
@@ -221,4 +267,15 @@ private func outboundReadCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutab
 private func outboundWriteCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
     let connection = Unmanaged<OutboundConnection>.fromOpaque(arg!).takeUnretainedValue()
     withExtendedLifetime(connection) { connection.onWritable(what) }
+}
+
+private func outboundResolveTimeoutCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
+    let connection = Unmanaged<OutboundConnection>.fromOpaque(arg!).takeUnretainedValue()
+    withExtendedLifetime(connection) { connection.onResolveTimeout() }
+}
+
+/// Lets a lookup finishing elsewhere find its connection, if it still exists, on the worker.
+private final class WeakOutbound: @unchecked Sendable {
+    weak var connection: OutboundConnection?
+    init(_ connection: OutboundConnection) { self.connection = connection }
 }

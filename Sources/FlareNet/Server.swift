@@ -6,21 +6,43 @@ internal import CLibevent
 import Logging
 
 public struct ServerOptions: Sendable {
-    public var address: String
+    /// IPv4 addresses to listen on, one socket each (`0.0.0.0` = every address).
+    public var addresses: [String]
     public var port: Int
     public var backlog: Int
     public var workers: Int
     public var maxConnections: Int
     public var readTimeoutSeconds: Int
 
-    public init(address: String = "127.0.0.1", port: Int, backlog: Int = 30, workers: Int = 4,
+    public init(addresses: [String] = ["127.0.0.1"], port: Int, backlog: Int = 30, workers: Int = 4,
                 maxConnections: Int = 128, readTimeoutSeconds: Int = 600) {
-        self.address = address
+        self.addresses = addresses
         self.port = port
         self.backlog = backlog
         self.workers = workers
         self.maxConnections = maxConnections
         self.readTimeoutSeconds = readTimeoutSeconds
+    }
+}
+
+/// Listening sockets bound and listening, not yet served: connections queue in the kernel until a
+/// `Server` adopts them and runs. Closed on deinit unless adopted.
+public final class ListeningSockets: @unchecked Sendable {
+    private var fds: [Int32] = []
+
+    public init(addresses: [String], port: Int, backlog: Int) throws(NetError) {
+        for address in addresses {
+            fds.append(try Server.listeningSocket(address: address, port: port, backlog: backlog))
+        }
+    }
+
+    fileprivate func take() -> [Int32] {
+        defer { fds = [] }
+        return fds
+    }
+
+    deinit {
+        for fd in fds { Glibc.close(fd) }
     }
 }
 
@@ -44,8 +66,8 @@ public final class Server: @unchecked Sendable {
     public private(set) var workers: [Worker] = []
     private let options: ServerOptions
     private let mainBase: OpaquePointer
-    private var listenFD: Int32 = -1
-    private var listenEvent: OpaquePointer?
+    private var listenFDs: [Int32] = []
+    private var listenEvents: [OpaquePointer] = []
     private var mainEvents: [OpaquePointer] = []
     private var callbacks: [EventCallback] = []
     private var nextWorker = 0
@@ -86,13 +108,23 @@ public final class Server: @unchecked Sendable {
     /// (such as the index's node monitors), so `kill <id>` is never ambiguous.
     public func allocateID() -> Int { nextConnectionID.loadThenWrappingIncrement(ordering: .relaxed) }
 
-    /// Binds the listening socket. Separate from `run` so start-up errors surface before daemonizing work.
+    /// Binds the listening sockets. Separate from `run` so start-up errors surface before daemonizing work.
     public func bind() throws(NetError) {
+        adopt(try ListeningSockets(addresses: options.addresses, port: options.port, backlog: options.backlog))
+    }
+
+    /// Takes sockets bound earlier (a daemon binds first thing, so clients connecting while it
+    /// opens its storage wait in the kernel's backlog instead of being refused).
+    public func adopt(_ sockets: ListeningSockets) {
+        listenFDs.append(contentsOf: sockets.take())
+    }
+
+    fileprivate static func listeningSocket(address: String, port: Int, backlog: Int) throws(NetError) -> Int32 {
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(options.port).bigEndian)
-        guard inet_pton(AF_INET, options.address, &addr.sin_addr) == 1 else {
-            throw .resolve(address: options.address)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        guard inet_pton(AF_INET, address, &addr.sin_addr) == 1 else {
+            throw .resolve(address: address)
         }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var one: Int32 = 1
@@ -105,14 +137,14 @@ public final class Server: @unchecked Sendable {
         if bound != 0 {
             let code = errno
             Glibc.close(fd)
-            throw .bind(address: options.address, port: options.port, errno: code)
+            throw .bind(address: address, port: port, errno: code)
         }
-        if listen(fd, Int32(max(options.backlog, 1))) != 0 {
+        if listen(fd, Int32(max(backlog, 1))) != 0 {
             let code = errno
             Glibc.close(fd)
-            throw .listen(port: options.port, errno: code)
+            throw .listen(port: port, errno: code)
         }
-        listenFD = fd
+        return fd
     }
 
     /// Runs `action` on the main thread whenever `signal` arrives.
@@ -143,26 +175,36 @@ public final class Server: @unchecked Sendable {
         signal(SIGPIPE, SIG_IGN)
         for worker in workers { try worker.start() }
         every(seconds: 1) { [clock] in clock.refresh() }
-        listenEvent = event_new(mainBase, listenFD, Int16(EV_READ | EV_PERSIST), acceptCallback,
-                                Unmanaged.passUnretained(self).toOpaque())
-        event_add(listenEvent, nil)
+        for fd in listenFDs {
+            // libevent hands the socket back to the callback, so one callback serves every address.
+            let ev = event_new(mainBase, fd, Int16(EV_READ | EV_PERSIST), acceptCallback,
+                               Unmanaged.passUnretained(self).toOpaque())!
+            event_add(ev, nil)
+            listenEvents.append(ev)
+        }
         event_base_dispatch(mainBase)
         for worker in workers { worker.join() }
     }
 
     /// Stops accepting, closes every connection and ends `run`. Main thread only.
     public func stop() {
-        if let listenEvent {
-            event_del(listenEvent)
-            event_free(listenEvent)
-            self.listenEvent = nil
+        for ev in listenEvents {
+            event_del(ev)
+            event_free(ev)
         }
-        if listenFD >= 0 { Glibc.close(listenFD); listenFD = -1 }
+        listenEvents.removeAll()
+        if let resumeAcceptEvent {
+            event_del(resumeAcceptEvent)
+            event_free(resumeAcceptEvent)
+            self.resumeAcceptEvent = nil
+        }
+        for fd in listenFDs { Glibc.close(fd) }
+        listenFDs.removeAll()
         for worker in workers { worker.stop() }
         event_base_loopbreak(mainBase)
     }
 
-    fileprivate func acceptConnections() {
+    fileprivate func acceptConnections(on listenFD: Int32) {
         while true {
             var addr = sockaddr_in()
             var len = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -173,9 +215,7 @@ public final class Server: @unchecked Sendable {
             }
             if fd < 0 {
                 if errno == EINTR { continue }
-                if errno == EMFILE || errno == ENFILE {
-                    logger.error("accept failed: out of file descriptors; raise the open-files limit or lower max-connection")
-                }
+                if errno == EMFILE || errno == ENFILE { pauseAccepting() }
                 return
             }
             if openConnections.load(ordering: .relaxed) >= maxConnections {
@@ -197,6 +237,53 @@ public final class Server: @unchecked Sendable {
             worker.post { worker.adopt(fd: fd, id: id, peer: peer) }
         }
     }
+
+    /// Serves an already connected socket as if it had been accepted from `peer` (takes ownership
+    /// of `fd`). Any thread. For in-process drivers such as the handler fuzzer, which talk to the
+    /// real workers over socket pairs.
+    public func adopt(connectedSocket fd: Int32, peer: String) {
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        openConnections.wrappingIncrement(ordering: .relaxed)
+        let id = nextConnectionID.loadThenWrappingIncrement(ordering: .relaxed)
+        let worker = workers[id % workers.count]
+        worker.post { worker.adopt(fd: fd, id: id, peer: peer) }
+    }
+
+    /// Out of file descriptors, the pending connection stays in the listen queue and the listening
+    /// socket stays readable: accepting again at once would spin. As memcached does, stop accepting
+    /// for a moment (`acceptPauseMilliseconds`) and try again; say so once per episode.
+    private func pauseAccepting() {
+        guard !listenEvents.isEmpty, !acceptPaused else { return }
+        acceptPaused = true
+        for ev in listenEvents { event_del(ev) }
+        acceptPauses.wrappingIncrement(ordering: .relaxed)
+        if !warnedOutOfDescriptors {
+            warnedOutOfDescriptors = true
+            logger.error("accept failed: out of file descriptors; not accepting for \(Self.acceptPauseMilliseconds) ms at a time until some close (raise the open-files limit or lower max-connection)")
+        }
+        if resumeAcceptEvent == nil {
+            resumeAcceptEvent = event_new(mainBase, -1, 0, resumeAcceptCallback, Unmanaged.passUnretained(self).toOpaque())
+        }
+        var tv = timeval(tv_sec: 0, tv_usec: Self.acceptPauseMilliseconds * 1000)
+        event_add(resumeAcceptEvent, &tv)
+    }
+
+    fileprivate func resumeAccepting() {
+        acceptPaused = false
+        guard !listenEvents.isEmpty else { return }
+        for ev in listenEvents { event_add(ev, nil) }
+        // Accept what waited meanwhile; out of descriptors still, this pauses again.
+        for fd in listenFDs where !acceptPaused { acceptConnections(on: fd) }
+        if !acceptPaused { warnedOutOfDescriptors = false }
+    }
+
+    static let acceptPauseMilliseconds = 100
+    private var acceptPaused = false
+    private var warnedOutOfDescriptors = false
+    private var resumeAcceptEvent: OpaquePointer?
+    /// How often accepting paused for lack of file descriptors.
+    public let acceptPauses = ManagedAtomic<Int>(0)
 
     private static func describe(_ addr: sockaddr_in) -> String {
         var a = addr.sin_addr
@@ -250,6 +337,10 @@ private func mainEventCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableR
     Unmanaged<EventCallback>.fromOpaque(arg!).takeUnretainedValue().action()
 }
 
+private func resumeAcceptCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
+    Unmanaged<Server>.fromOpaque(arg!).takeUnretainedValue().resumeAccepting()
+}
+
 private func acceptCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
-    Unmanaged<Server>.fromOpaque(arg!).takeUnretainedValue().acceptConnections()
+    Unmanaged<Server>.fromOpaque(arg!).takeUnretainedValue().acceptConnections(on: fd)
 }

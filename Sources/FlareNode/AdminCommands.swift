@@ -74,6 +74,8 @@ extension NodeHandler {
         output.appendStat("applied_version", context.applied.highest)
         output.appendStat("catchups_from_backlog", context.catchUpsFromBacklog.load(ordering: .relaxed))
         output.appendStat("catchups_full", context.catchUpsFull.load(ordering: .relaxed))
+        output.appendStat("tombstones", UInt64(store.tombstoneCount))
+        output.appendStat("tombstone_retention", UInt64(store.tombstoneRetention))
         output.append("END\r\n")
     }
 

@@ -37,32 +37,33 @@ final class BacklogCatchUp: @unchecked Sendable {
         self.finished = finished
     }
 
-    func start() {
-        let retained = Unmanaged.passRetained(self).toOpaque()
-        var thread = pthread_t()
-        pthread_create(&thread, nil, { arg in
-            Unmanaged<BacklogCatchUp>.fromOpaque(arg!).takeRetainedValue().run()
-            return nil
-        }, retained)
-        pthread_detach(thread)
+    /// Runs on a thread of `work`; a node shutting down wakes it (its socket is shut) and it
+    /// reports failure.
+    func start(in work: BackgroundWork) {
+        let started = work.spawn("backlog catch-up") { [self] job in run(job) }
+        if !started { finished(.failed("backlog: the node is shutting down")) }
     }
 
-    private func run() {
+    private func run(_ job: BackgroundWork.Job) {
         let started = ServerClock.monotonicMilliseconds()
         do {
-            let copies = try replay()
+            let copies = try replay(job)
             finished(.caughtUp(copies: copies, milliseconds: ServerClock.monotonicMilliseconds() - started))
         } catch {
             finished(.failed((error as? Reconstruction.Failure)?.description ?? "backlog: \(error)"))
         }
     }
 
-    private func replay() throws -> Int {
+    private func replay(_ job: BackgroundWork.Job) throws -> Int {
         let master = source.node.nodeKey
         guard let fd = LineClient.connect(host: source.node.name, port: source.node.port, timeoutMilliseconds: 2000) else {
             throw Reconstruction.Failure(description: "backlog: cannot connect to \(master)")
         }
-        defer { close(fd) }
+        job.whenStopping { _ = shutdown(fd, Int32(SHUT_RDWR)) }
+        defer {
+            job.whenStopping(nil)
+            close(fd)
+        }
         LineClient.setTimeout(fd, milliseconds: 10_000)
         if let problem = SourceMapWait.wait(fd: fd, source: master, minimum: minimumSourceVersion) {
             throw Reconstruction.Failure(description: "backlog: \(problem)")

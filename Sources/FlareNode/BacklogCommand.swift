@@ -29,8 +29,8 @@ extension NodeHandler {
         let output = connection.output
         var arguments = request.arguments
         guard let since = arguments.next().flatMap(Decimal.uint64),
-              let partition = arguments.next().flatMap(Decimal.int64), partition >= 0,
-              let count = arguments.next().flatMap(Decimal.int64), count > partition, arguments.isAtEnd else {
+              let partition = arguments.next().flatMap(Decimal.int32), partition >= 0,
+              let count = arguments.next().flatMap(Decimal.int32), count > partition, arguments.isAtEnd else {
             output.append("CLIENT_ERROR usage: backlog <since-version> <partition> <partition-count>\r\n")
             return .next
         }

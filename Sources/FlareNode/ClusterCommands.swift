@@ -32,10 +32,10 @@ extension NodeHandler {
         return false
     }
 
-    /// `node sync [<version>]` + `NODE` lines + `END` (node-server.md §8.1). Any other `node …`
-    /// is an index-server command: `ERROR`. Returns the bytes used after the request line, or nil
+    /// `node sync [<version>]` + `NODE` lines + `END` (node-server.md §8.1), accepted only from the
+    /// configured index servers (by peer address). Any other `node …` is an index-server command: `ERROR`. Returns the bytes used after the request line, or nil
     /// if the body is incomplete.
-    func nodeCommand(_ request: Request, body: UnsafeRawBufferPointer, _ output: ReplyBuffer) -> Int? {
+    func nodeCommand(_ request: Request, body: UnsafeRawBufferPointer, from peer: String, _ output: ReplyBuffer) -> Int? {
         var args = request.arguments
         guard let sub = args.next(), sub.equals("sync") else {
             output.append("ERROR\r\n")
@@ -43,7 +43,7 @@ extension NodeHandler {
         }
         var version: UInt64 = 0
         if let word = args.next() {
-            guard let v = Decimal.uint64(word), args.isAtEnd else {
+            guard let v = Decimal.version(word), args.isAtEnd else {
                 output.append("ERROR\r\n")
                 return 0
             }
@@ -70,6 +70,15 @@ extension NodeHandler {
                 return offset - (newline + 1)
             }
             lines.append(line)
+        }
+        // Only an index server may install a map: checked after the body is read, so that its
+        // NODE lines are never run as commands.
+        let indexPeers = context.membership.indexPeers
+        guard indexPeers.allows(peer: peer) else {
+            let allowed = indexPeers.allowed
+            context.logger.warning("refused node sync \(version) from \(peer): not an index server (\(allowed.isEmpty ? "none configured" : allowed.joined(separator: ",")))")
+            output.append("SERVER_ERROR node sync refused: \(peer) is not an index server of this node\r\n")
+            return offset
         }
         guard let map = try? NodeMap(nodeLines: lines) else {
             output.append("CLIENT_ERROR format error\r\n")

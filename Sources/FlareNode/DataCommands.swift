@@ -7,8 +7,10 @@ extension NodeHandler {
     func retrieve(_ request: Request, _ output: ReplyBuffer) {
         let now = clock.now
         let withCas = request.command == .gets
+        let mark = output.pendingCount
         var keys = request.keys
         while let key = keys.next() {
+            if replyTooLarge(output, since: mark) { return }
             counters.add(NodeCounter.cmdGet)
             do {
                 let hit: Void? = try store.get(key, now: now) { header, value in
@@ -22,6 +24,16 @@ extension NodeHandler {
             }
         }
         output.append("END\r\n")
+    }
+
+    /// One multi-get answers at most `maxReplyBytes` (plus one value): a line of a few thousand
+    /// keys naming one large item would otherwise make the node buffer gigabytes for one client.
+    /// Beyond it, the partial reply is dropped for memcached's error.
+    func replyTooLarge(_ output: ReplyBuffer, since mark: Int) -> Bool {
+        guard output.pendingCount - mark > context.maxReplyBytes else { return false }
+        output.truncate(toPending: mark)
+        output.append("SERVER_ERROR out of memory writing get response\r\n")
+        return true
     }
 
     /// Returns the item's new version when it changed (and so must be replicated), else 0.
@@ -100,11 +112,13 @@ extension NodeHandler {
     @discardableResult
     func arithmetic(_ request: Request, _ output: ReplyBuffer) -> UInt64 {
         let increment = request.command == .incr
+        let before = itemBeforeInPlaceChange(request.key)
         do {
             let outcome = try store.arithmetic(request.key, delta: request.delta, increment: increment,
                                                casUnique: request.casUnique, now: clock.now)
             switch outcome {
             case .value(let value, let version):
+                carryMarks(from: before, to: version, newLength: DecimalCounter.digits(value))
                 counters.add(increment ? NodeCounter.incrHits : NodeCounter.decrHits)
                 if !request.noreply {
                     output.appendDecimal(value)
@@ -135,8 +149,10 @@ extension NodeHandler {
     func touch(_ request: Request, _ output: ReplyBuffer) -> UInt64 {
         counters.add(NodeCounter.cmdTouch)
         let now = clock.now
+        let before = itemBeforeInPlaceChange(request.key)
         do {
             let version = try store.touch(request.key, expire: Expiry.absolute(request.exptime, now: now), now: now) { header, _ in header.version }
+            carryMarks(from: before, to: version ?? 0)
             counters.add(version == nil ? NodeCounter.touchMisses : NodeCounter.touchHits)
             if !request.noreply { output.append(version == nil ? "NOT_FOUND\r\n" : "TOUCHED\r\n") }
             return version ?? 0
@@ -151,12 +167,16 @@ extension NodeHandler {
         let now = clock.now
         let expire = Expiry.absolute(request.exptime, now: now)
         let withCas = request.command == .gats
+        let mark = output.pendingCount
         var keys = request.keys
         while let key = keys.next() {
+            if replyTooLarge(output, since: mark) { return }
             counters.add(NodeCounter.cmdTouch)
             counters.add(NodeCounter.cmdGet)
+            let before = itemBeforeInPlaceChange(key)
             do {
                 let version: UInt64? = try store.touch(key, expire: expire, now: now) { header, value in
+                    carryMarks(from: before, to: header.version)
                     output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
                     return header.version
                 }
@@ -178,8 +198,12 @@ extension NodeHandler {
     func flushAll(_ request: Request, _ output: ReplyBuffer) {
         let delay = request.number
         if delay > 0 {
-            context.scheduleFlush(afterSeconds: delay)
+            guard context.scheduleFlush(afterSeconds: delay) else {
+                if !request.noreply { output.append("SERVER_ERROR shutting down\r\n") }
+                return
+            }
         } else {
+            context.delayedFlush.cancel()
             do {
                 try store.flushAll()
             } catch {

@@ -57,7 +57,8 @@ final class DumpStream {
         bytesSent += output.pendingCount - before
         var pause = waitMicroseconds
         if bytesPerSecond > 0 {
-            let due = bytesSent * 1_000_000 / bytesPerSecond
+            // Split so that no product can overflow, however long the dump runs.
+            let due = bytesSent / bytesPerSecond * 1_000_000 + bytesSent % bytesPerSecond * 1_000_000 / bytesPerSecond
             let elapsed = DumpStream.monotonicMicroseconds() - startedAt
             pause = max(pause, due - elapsed)
         }
@@ -74,7 +75,16 @@ final class DumpStream {
 /// `dump [<wait>] [<partition>] [<partition_count>] [<bwlimit>]` and
 /// `dump_key [<partition>] [<partition_count>] [<bwlimit>]`, with flare's rules: a word that is not
 /// a number ends the arguments, and a partition needs a count that includes it.
+///
+/// Every number is range-checked, because a client chooses them: the original reads them as C
+/// `int`s and passes the wait to `usleep`, which takes less than a second; a wait beyond that, a
+/// partition or count beyond an `int`, or a negative bandwidth is refused (`ERROR`) instead of
+/// overflowing the pacing arithmetic or holding the store's only iteration for ever.
 struct DumpArguments {
+    /// The longest pause per item, in µs (usleep's limit).
+    static let maximumWait = 999_999
+    static let maximumInt = Int(Int32.max)
+
     var wait = 0
     var partition = -1
     var partitionCount = 0
@@ -83,21 +93,21 @@ struct DumpArguments {
     init?(_ arguments: Tokenizer, hasWait: Bool) {
         var tokens = arguments
         var numbers: [Int] = []
-        while let word = tokens.next() {
+        while numbers.count < 4, let word = tokens.next() {
             guard let first = word.first, first == UInt8(ascii: "-") || (first >= 48 && first <= 57) else { break }
-            guard let value = Decimal.int64(word) else { return nil }
+            guard let value = Decimal.int32(word) else { return nil }
             numbers.append(Int(value))
         }
         if hasWait {
             if !numbers.isEmpty { wait = numbers.removeFirst() }
-            if wait < 0 { return nil }
+            guard (0...Self.maximumWait).contains(wait) else { return nil }
         }
         if !numbers.isEmpty { partition = numbers.removeFirst() }
         if !numbers.isEmpty { partitionCount = numbers.removeFirst() }
         if !numbers.isEmpty { bwlimitKiB = numbers.removeFirst() }
-        if partition >= 0 && partitionCount < partition + 1 { return nil }
+        if partition >= 0 && partitionCount <= partition { return nil }
         if partitionCount > 0 && partition < 0 { return nil }
-        if bwlimitKiB < 0 { return nil }
+        if partitionCount < 0 || bwlimitKiB < 0 { return nil }
     }
 }
 

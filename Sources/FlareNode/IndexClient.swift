@@ -77,12 +77,17 @@ enum IndexClient {
         /// `SERVER_ERROR lease revoked` (the index is failing this node over), or `ERROR` from an
         /// index that grants no leases: the index answered, but the lease is not renewed.
         case refused(version: UInt64)
+        /// With several index servers only the leading one grants leases; the others name it
+        /// (`SERVER_ERROR not the leading index server; the leader is <name>:<port>`), or say
+        /// that none leads right now (`leader` nil).
+        case notLeading(leader: IndexServerAddress?)
 
         var isGranted: Bool { if case .granted = self { true } else { false } }
 
         var version: UInt64 {
             switch self {
             case .granted(let version), .refused(let version): version
+            case .notLeading: 0
             }
         }
     }
@@ -92,8 +97,21 @@ enum IndexClient {
     static func renewLease(fd: Int32, server: IndexServerAddress, name: String, port: Int, milliseconds: Int64) -> LeaseAnswer? {
         guard LineClient.send(fd, "lease \(name) \(port) \(milliseconds)\r\n"), let line = LineClient.readLine(fd) else { return nil }
         if line.hasPrefix("LEASE "), let version = UInt64(line.dropFirst("LEASE ".count)) { return .granted(version: version) }
+        if line.hasPrefix(notLeadingPrefix) { return .notLeading(leader: leader(named: line)) }
         guard line == "ERROR" || line.hasPrefix("SERVER_ERROR"), let version = mapVersion(fd: fd, server: server) else { return nil }
         return .refused(version: version)
+    }
+
+    static let notLeadingPrefix = "SERVER_ERROR not the leading index server"
+
+    /// The `<name>:<port>` after "the leader is " in a follower's refusal.
+    static func leader(named line: String) -> IndexServerAddress? {
+        let marker = "the leader is "
+        guard let start = line.indices.first(where: { line[$0...].hasPrefix(marker) }) else { return nil }
+        let text = line[line.index(start, offsetBy: marker.count)...]
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (1...65535).contains(port), colon > text.startIndex else { return nil }
+        return IndexServerAddress(name: String(text[..<colon]), port: port)
     }
 
     /// The index's map (`stats nodes`) on an open connection. Read after the version (of a lease
@@ -128,12 +146,16 @@ enum IndexClient {
         return try? NodeMap(entries)
     }
 
-    /// Whether the index still lists this node (it may have restarted with an empty map).
-    static func knows(_ nodeKey: String, at server: IndexServerAddress) -> Bool? {
+    /// Whether the index still lists this node, and its node map version read just before (an index
+    /// restarted without its data numbers its maps from the start again).
+    static func listing(of nodeKey: String, at server: IndexServerAddress) -> (listed: Bool, indexVersion: UInt64)? {
         guard let fd = LineClient.connect(host: server.name, port: server.port, timeoutMilliseconds: timeoutMilliseconds) else { return nil }
         defer { close(fd) }
-        guard let lines = try? exchange(fd, server, "stats nodes") else { return nil }
-        return lines.contains { $0.hasPrefix("STAT \(nodeKey):role ") }
+        guard let stats = try? exchange(fd, server, "stats"),
+              let versionLine = stats.first(where: { $0.hasPrefix("STAT node_map_version ") }),
+              let version = UInt64(versionLine.dropFirst("STAT node_map_version ".count)),
+              let lines = try? exchange(fd, server, "stats nodes") else { return nil }
+        return (lines.contains { $0.hasPrefix("STAT \(nodeKey):role ") }, version)
     }
 
     /// Sends one request and reads lines up to `END`; an error line is a refusal.

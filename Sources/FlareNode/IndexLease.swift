@@ -33,6 +33,8 @@ final class IndexLease: @unchecked Sendable {
     private var fd: Int32 = -1
     private var server: IndexServerAddress?
     private var nextServer = 0
+    /// The leader a follower named: tried first on the next connection.
+    private var preferred: IndexServerAddress?
 
     init(membership: NodeMembership, name: String, port: Int, leaseMilliseconds: Int64) {
         self.membership = membership
@@ -78,14 +80,27 @@ final class IndexLease: @unchecked Sendable {
         if fd >= 0 { close(fd) }
     }
 
-    /// One renewal (and a map fetch if one is wanted). Returns false if the index did not answer.
-    private func round(sentAt: Int64) -> Bool {
+    /// One renewal (and a map fetch if one is wanted). Returns false if no index answered.
+    private func round(sentAt: Int64, redirected: Bool = false) -> Bool {
         guard let server = connected() else {
             membership.deliver(.indexUnreachable(now: ServerClock.monotonicMilliseconds()))
             return false
         }
         let fetch = fetchWanted.exchange(false, ordering: .acquiringAndReleasing)
         if let answer = IndexClient.renewLease(fd: fd, server: server, name: name, port: port, milliseconds: leaseMilliseconds) {
+            if case .notLeading(let leader) = answer {
+                // A follower: go to the leader it names (or the next server) at once, so a
+                // master's renewals keep their pace.
+                if fetch { fetchWanted.store(true, ordering: .releasing) }
+                disconnect()
+                preferred = leader
+                if redirected {
+                    // No index leads at the moment (an election is under way): no lease to be had.
+                    membership.deliver(.indexUnreachable(now: ServerClock.monotonicMilliseconds()))
+                    return false
+                }
+                return round(sentAt: ServerClock.monotonicMilliseconds(), redirected: true)
+            }
             let granted = answer.isGranted
             if !fetch {
                 membership.deliver(.indexContact(sentAt: sentAt, indexVersion: answer.version, granted: granted))
@@ -107,8 +122,14 @@ final class IndexLease: @unchecked Sendable {
         if fd >= 0, let server { return server }
         let servers = membership.currentSettings.indexServers
         guard !servers.isEmpty else { return nil }
-        let candidate = servers[nextServer % servers.count]
-        nextServer &+= 1
+        let candidate: IndexServerAddress
+        if let leader = preferred {
+            preferred = nil
+            candidate = leader
+        } else {
+            candidate = servers[nextServer % servers.count]
+            nextServer &+= 1
+        }
         guard let opened = LineClient.connect(host: candidate.name, port: candidate.port,
                                               timeoutMilliseconds: Self.timeoutMilliseconds) else { return nil }
         fd = opened

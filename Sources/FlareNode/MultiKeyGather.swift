@@ -20,6 +20,8 @@ final class MultiKeyGather {
         let peer: Peer
         /// Its keys, as ranges of `keyBytes`, in request order.
         fileprivate(set) var keys: [Range<Int>] = []
+        /// The length of the keys, so that one request line stays short.
+        fileprivate(set) var lineBytes = 0
         /// Its reply, copied once.
         fileprivate var reply: [UInt8] = []
         /// Hits in reply order: the key and the verbatim block, as ranges of `reply`.
@@ -34,6 +36,7 @@ final class MultiKeyGather {
     private var keyBytes: [UInt8] = []
     private var order: [(key: Range<Int>, source: Source)] = []
     private var outstanding = 0
+    static let requestKeyBytes = 32 * 1024
 
     init(command: Command, expire: Int64) {
         self.command = command
@@ -54,7 +57,10 @@ final class MultiKeyGather {
 
     func addRemote(_ key: UnsafeRawBufferPointer, peer: Peer) {
         let index: Int
-        if let existing = destinations.firstIndex(where: { $0.peer.position == peer.position }) {
+        // A node's keys go in requests of at most `requestKeyBytes`: the owner reads get lines of
+        // any length, but a bounded line is forwarded and parsed in one piece.
+        if let existing = destinations.lastIndex(where: { $0.peer.position == peer.position }),
+           destinations[existing].lineBytes + key.count < MultiKeyGather.requestKeyBytes {
             index = existing
         } else {
             destinations.append(Destination(peer: peer))
@@ -63,6 +69,7 @@ final class MultiKeyGather {
         }
         let range = store(key)
         destinations[index].keys.append(range)
+        destinations[index].lineBytes += key.count + 1
         order.append((range, .remote(index)))
     }
 

@@ -34,6 +34,8 @@ public final class NodeContext: @unchecked Sendable {
     let catchUpsFull = ManagedAtomic<UInt64>(0)
     /// Only one `dump`/`dump_key` iterates the store at a time, as in flare.
     let iterationBusy = ManagedAtomic<Bool>(false)
+    /// Stale and recache-token marks of the meta commands.
+    let itemMarks = ItemMarks()
     /// The cluster this node belongs to (or its standalone stand-in).
     let membership: NodeMembership
     /// `show variables` lines of the effective settings.
@@ -44,12 +46,20 @@ public final class NodeContext: @unchecked Sendable {
     /// The node map version each worker routes by; `stats` reports the lowest, so a node that is
     /// about to copy from this one knows when every worker here copies new writes to it.
     let installedVersions: [ManagedAtomic<UInt64>]
+    /// The most one multi-get may answer before it is refused (twice the largest value, at least 64 MiB).
+    let maxReplyBytes: Int
+    /// Background jobs that use the store; stopped and waited for before it closes.
+    let background = BackgroundWork()
+    /// The one pending `flush_all <delay>`, if any.
+    let delayedFlush: DelayedFlush
 
     init(store: ItemStore, limits: ParserLimits, logger: Logger, workers: Int, proxyConcurrency: Int, backlogBytes: Int,
          membership: NodeMembership, showVariables: @escaping @Sendable () -> [String]) {
         backlog = ReplicationBacklog(limit: backlogBytes, workers: workers)
         applied = AppliedVersions(workers: workers)
         self.store = store
+        delayedFlush = DelayedFlush(store: store, logger: logger)
+        maxReplyBytes = max(64 << 20, 2 * limits.maxValueSize)
         self.proxyConcurrency = proxyConcurrency
         self.limits = limits
         self.logger = logger
@@ -84,18 +94,9 @@ import Dispatch
 
 extension NodeContext {
     /// memcached's delayed `flush_all`: the delay follows exptime rules (relative or absolute time).
-    func scheduleFlush(afterSeconds delay: Int64) {
+    /// Replaces a flush still pending; false when the node is shutting down.
+    func scheduleFlush(afterSeconds delay: Int64) -> Bool {
         let now = server.clock.now
-        let seconds = max(0, Expiry.absolute(delay, now: now) - now)
-        let store = self.store
-        let logger = self.logger
-        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(Int(seconds))) {
-            do {
-                try store.flushAll()
-                logger.info("delayed flush_all done")
-            } catch {
-                logger.error("delayed flush_all failed: \(error)")
-            }
-        }
+        return delayedFlush.schedule(afterSeconds: max(0, Expiry.absolute(delay, now: now) - now))
     }
 }

@@ -15,10 +15,10 @@ import Logging
 public final class NodeDaemon {
     private(set) var settings: NodeSettings
     private let logger: Logger
-    private var server: Server!
+    private(set) var server: Server!
     private var store: ItemStore!
     private var membership: NodeMembership!
-    private var context: NodeContext!
+    private(set) var context: NodeContext!
 
     public init(settings: NodeSettings, logger: Logger) {
         self.settings = settings
@@ -47,11 +47,16 @@ public final class NodeDaemon {
     /// Runs until SIGTERM/SIGINT. Throws start-up failures with a message for the operator.
     public func run() throws {
         warnAboutInertSettings()
+        // Bound first: clients (and the tools' start-up checks) connecting while the storage opens
+        // wait in the backlog instead of being refused; a port in use stops us before the database.
+        let listen = try ListenAddresses.choose(configured: settings.serverAddress, serverName: settings.serverName)
+        let sockets = try ListeningSockets(addresses: listen.addresses, port: settings.serverPort, backlog: settings.backLog)
         try ProcessControl.prepareDataDirectory(settings.dataDir)
         let options = StorageOptions(type: settings.storageType, dataDir: settings.dataDir,
                                      bucketSize: settings.storageBucketSize,
                                      memoryLimitBytes: settings.storageMemoryLimit << 20,
-                                     deleteHoldCapacity: settings.storageCacheSize)
+                                     deleteHoldCapacity: settings.storageCacheSize,
+                                     tombstoneRetention: Int64(settings.tombstoneRetention))
         store = try ItemStore.open(options)
         if let note = store.mappingNote { logger.notice("\(note)") }
         defer { store.close() }
@@ -65,7 +70,7 @@ public final class NodeDaemon {
         let context = NodeContext(store: store, limits: limits, logger: logger, workers: workers,
                                   proxyConcurrency: settings.proxyConcurrency, backlogBytes: settings.replicationBacklog,
                                   membership: membership, showVariables: { variables.lines() })
-        let serverOptions = ServerOptions(address: settings.serverAddress, port: settings.serverPort,
+        let serverOptions = ServerOptions(addresses: listen.addresses, port: settings.serverPort,
                                           backlog: settings.backLog, workers: workers,
                                           maxConnections: settings.maxConnection,
                                           readTimeoutSeconds: settings.netReadTimeout)
@@ -77,7 +82,7 @@ public final class NodeDaemon {
         context.server = server
         context.synchronousReplication.store(settings.replicationType == .sync, ordering: .relaxed)
         self.context = context
-        try server.bind()
+        server.adopt(sockets)
 
         let pidPath = settings.effectivePidPath
         try ProcessControl.writePidFile(pidPath)
@@ -96,10 +101,10 @@ public final class NodeDaemon {
         let applied = context.applied
         let recorder = persistent ? SlaveProgressRecorder(record: progressRecord, applied: applied, current: { membership.current }) : nil
         membership.actions = .init(
-            construct: { [logger] construction, finished in
+            construct: { [logger, context] construction, finished in
                 let sources = construction.sources.map { Reconstruction.Source(node: $0.node, request: $0.request) }
                 Reconstruction(sources: sources, store: store, clock: clock, logger: logger,
-                               minimumSourceVersion: membership.current.version, finished: finished).start()
+                               minimumSourceVersion: membership.current.version, finished: finished).start(in: context.background)
             },
             catchUp: { [context] source, finished in
                 BacklogCatchUp(source: .init(node: source.node, request: source.request), store: store, clock: clock,
@@ -110,7 +115,7 @@ public final class NodeDaemon {
                         context.catchUpsFull.wrappingIncrement(ordering: .relaxed)
                     }
                     finished(outcome)
-                }.start()
+                }.start(in: context.background)
             },
             clearData: { [logger] in
                 // The record described the data being dropped: a crash during the copy must not trust it.
@@ -119,10 +124,7 @@ public final class NodeDaemon {
                 do { try store.flushAll() } catch { logger.error("rejoin-as-slave: clearing the old data failed: \(error)") }
             },
             rememberRole: { rejoin.remember($0) },
-            recordMembership: { member.write() },
-            reclaim: { [logger] partition, count, view in
-                Reclaim(store: store, resolver: view.resolver, partition: partition, count: count, clock: clock, logger: logger).start()
-            })
+            recordMembership: { member.write() })
         if !settings.indexServers.isEmpty {
             let stallGuard = context.stallGuard
             stallGuard.onStall = { [membership] now in membership.deliver(.stallDetected(now: now)) }
@@ -133,10 +135,27 @@ public final class NodeDaemon {
         let progress = persistent ? progressRecord.read() : nil
         recorder?.start()
         defer { recorder?.stop() }
+        let sweeper = TombstoneSweeper(store: store, clock: clock, logger: logger)
+        sweeper.start()
+        defer { sweeper.stop() }
         membership.start(formerMember: member.exists, formerPartition: former?.partition, formerRole: former?.role, progress: progress)
-        logger.info("flared listening on \(settings.serverAddress):\(settings.serverPort) with \(workers) worker threads, storage \(settings.storageType) in \(settings.dataDir)")
+        logger.info("flared listening on \(listen.describe(port: settings.serverPort)) (\(listen.origin)) as node \(settings.serverName):\(settings.serverPort) with \(workers) worker threads, storage \(settings.storageType) in \(settings.dataDir)")
         try server.run()
+        // Workers are gone; now everything else that may touch the store, before it closes.
+        finishBackgroundWork(context)
         logger.info("flared stopped; storage closed cleanly")
+    }
+
+    /// Stops and waits for every job that uses the store: constructions, catch-ups and reclaims
+    /// (`BackgroundWork`), the control plane's effects (they may clear the store), and a pending
+    /// delayed flush. The progress recorder and the store itself close after this (`run`'s defers).
+    private func finishBackgroundWork(_ context: NodeContext) {
+        let running = context.background.running
+        if !running.isEmpty { logger.notice("stopping background work: \(running.joined(separator: ", "))") }
+        let left = context.background.stopAll(timeout: 30)
+        if !left.isEmpty { logger.error("background work still running after 30 s, closing the store anyway: \(left.joined(separator: ", "))") }
+        membership.drainEffects()
+        context.delayedFlush.stop()
     }
 
     private func shutdown(_ reason: String) {

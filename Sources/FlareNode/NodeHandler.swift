@@ -55,6 +55,8 @@ public final class NodeHandler: ConnectionHandler {
         return PeerPool(worker: worker, concurrency: context.proxyConcurrency, registry: context.peerLinks, relay: self)
     }()
     private var peerPoolOpened = false
+    /// Where a meta command's base64 key is decoded.
+    lazy var metaKeys = MetaKeyBuffer(capacity: context.limits.maxKeyLength)
     unowned let worker: Worker
 
     public init(context: NodeContext, worker: Worker) {
@@ -89,15 +91,18 @@ public final class NodeHandler: ConnectionHandler {
             if connection.wireProtocol == .binary { return processBinary(connection, input: input) }
         }
         serving = context.stallGuard.check(version: view.version)
+        // What an earlier call scanned of the line the input starts with.
+        let scanned = connection.scannedWithoutNewline
+        connection.scannedWithoutNewline = 0
         while offset < input.count {
             let rest = UnsafeRawBufferPointer(rebasing: input[offset...])
-            switch parser.parse(rest) {
+            switch parser.parse(rest, scannedWithoutNewline: offset == 0 ? scanned : 0) {
             case .request(let request, let consumed):
                 connection.activity.store(request.command.rawValue &+ 1, ordering: .relaxed)
                 if request.command == .node {
                     // `node sync` carries NODE lines up to END: wait until all of them are here.
                     let body = UnsafeRawBufferPointer(rebasing: rest[consumed...])
-                    guard let bodyLength = nodeCommand(request, body: body, output) else {
+                    guard let bodyLength = nodeCommand(request, body: body, from: connection.peer, output) else {
                         return ProcessOutcome(consumed: offset)
                     }
                     offset += consumed + bodyLength
@@ -111,6 +116,8 @@ public final class NodeHandler: ConnectionHandler {
                 case .streaming, .awaiting: return ProcessOutcome(consumed: offset)
                 }
             case .needMore(let atLeast):
+                // No line end in what is buffered: the next call starts scanning after it.
+                if atLeast == 0 { connection.scannedWithoutNewline = rest.count }
                 return ProcessOutcome(consumed: offset, needAtLeast: atLeast)
             case .tooLarge(let key, let consumed, let swallow, let silent):
                 // memcached drops the old value of a key whose new value was refused.
@@ -185,7 +192,8 @@ public final class NodeHandler: ConnectionHandler {
             }
         case .flushAll: flushAll(request, output)
         case .quit: return .close
-        case .version: simple(request, output, reply: "VERSION flare-\(FlareVersion.string)\r\n")
+        // memcached answers `version` whatever words follow it.
+        case .version: output.append("VERSION flare-\(FlareVersion.string)\r\n")
         case .ping: ping(request, output)
         case .verbosity: if !request.noreply { output.append("OK\r\n") }
         case .stats: stats(request, output)
@@ -194,11 +202,14 @@ public final class NodeHandler: ConnectionHandler {
         case .keys: keys(request, output)
         case .dump, .dumpKey: return startDump(request, connection)
         case .backlog: return startBacklogReplay(request, connection)
+        case .reclaim: return startReclaim(request, connection)
         case .node:
             output.append("ERROR\r\n")  // handled in `process`; never reached
         case .meta, .shutdown:
             // Index-server commands.
             output.append("ERROR\r\n")
+        case .mg, .ms, .md, .ma, .mn, .me:
+            return executeMeta(request, on: connection)
         }
         return .next
     }
@@ -206,11 +217,6 @@ public final class NodeHandler: ConnectionHandler {
     func storageError(_ error: StorageError, _ output: ReplyBuffer, noreply: Bool) {
         context.markStorageFailure(error)
         if !noreply { output.append("SERVER_ERROR storage error\r\n") }
-    }
-
-    private func simple(_ request: Request, _ output: ReplyBuffer, reply: String) {
-        guard request.arguments.isAtEnd else { output.append("ERROR\r\n"); return }
-        output.append(reply)
     }
 
     private func ping(_ request: Request, _ output: ReplyBuffer) {

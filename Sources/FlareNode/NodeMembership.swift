@@ -27,7 +27,6 @@ final class NodeMembership: @unchecked Sendable {
         var clearData: () -> Void = {}
         var rememberRole: (NodeEntry) -> Void = { _ in }
         var recordMembership: () -> Void = {}
-        var reclaim: (_ partition: Int, _ count: Int, ClusterView) -> Void = { _, _, _ in }
     }
 
     private let lock = Lock()
@@ -44,6 +43,8 @@ final class NodeMembership: @unchecked Sendable {
     var actions = Actions()
     private let effectQueue = DispatchQueue(label: "flared.control")
     private var lease: IndexLease?
+    /// Who may push maps (`node sync`): the configured index servers, resolved by the registration loop.
+    let indexPeers = IndexPeers()
     static let retryInterval: Double = 2
     static let checkInterval: Double = 5
 
@@ -135,9 +136,14 @@ final class NodeMembership: @unchecked Sendable {
             case .clearData: actions.clearData()
             case .rememberRole(let entry): actions.rememberRole(entry)
             case .recordMembership: actions.recordMembership()
-            case .reclaim(let partition, let count): actions.reclaim(partition, count, current)
             }
         }
+    }
+
+    /// Waits for the effects queued so far (shutdown: they may clear the store or start jobs,
+    /// which `BackgroundWork` then refuses).
+    func drainEffects() {
+        effectQueue.sync {}
     }
 
     func update(settings: NodeSettings) {
@@ -183,8 +189,10 @@ final class NodeMembership: @unchecked Sendable {
     private func schedule(after seconds: Double) {
         DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
             guard running.load(ordering: .relaxed) else { return }
+            // Before `node add`: the index pushes as soon as it has answered.
+            indexPeers.refresh(currentSettings.indexServers)
             let next = lock.withLock { core.registered } ? checkRegistration() : register()
-            schedule(after: next)
+            if let next { schedule(after: next) }
         }
     }
 
@@ -211,19 +219,23 @@ final class NodeMembership: @unchecked Sendable {
         return Self.retryInterval
     }
 
-    /// Re-registers if the index forgot us (restarted without its data); returns when to check again.
-    private func checkRegistration() -> Double {
+    /// Re-registers if the index forgot us (restarted without its data); returns when to check
+    /// again, nil once the operator removed this node (it stays out until restarted). With several
+    /// index servers one that lists us is enough: a follower cut off from ZooKeeper may hold an old
+    /// map, and a needless `node add` would be taken for a restart of this node.
+    private func checkRegistration() -> Double? {
         let (servers, key) = lock.withLock { (settings.indexServers, view.selfKey) }
+        var newestUnlisting: UInt64?
         for server in servers {
-            switch IndexClient.knows(key, at: server) {
-            case .some(true): return Self.checkInterval
-            case .some(false):
-                deliver(.forgotten)
-                return 0
+            switch IndexClient.listing(of: key, at: server) {
+            case .some(let listing) where listing.listed: return Self.checkInterval
+            case .some(let listing): newestUnlisting = max(newestUnlisting ?? 0, listing.indexVersion)
             case .none: continue
             }
         }
-        return Self.checkInterval
+        guard let newestUnlisting else { return Self.checkInterval }
+        deliver(.unlisted(indexVersion: newestUnlisting))
+        return lock.withLock { core.removed } ? nil : 0
     }
 
     // MARK: node sync

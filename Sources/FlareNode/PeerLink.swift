@@ -11,6 +11,10 @@ enum ReplyShape {
     case line
     /// VALUE blocks up to END (get, gets, gat, gats), or a single error line.
     case values
+    /// A meta command's reply: one line, or `VA <size> …` and its data block.
+    case meta
+    /// Meta replies up to and including `MN` (a quiet meta request followed by `mn`).
+    case metaUntilNoop
 }
 
 /// A complete reply from a peer: its bytes (valid only during the completion call) and, for a
@@ -196,6 +200,15 @@ enum ReplyFraming {
                 progress.offset = next
                 progress.values += 1
             }
+        case .meta:
+            return metaReplyEnd(input, from: 0)
+        case .metaUntilNoop:
+            var offset = 0
+            while true {
+                guard let end = metaReplyEnd(input, from: offset) else { return nil }
+                if input[offset...].starts(with: "MN\r\n".utf8) { return end }
+                offset = end
+            }
         }
     }
 
@@ -210,6 +223,38 @@ enum ReplyFraming {
     @inline(__always)
     static func isEnd(_ reply: UnsafeRawBufferPointer) -> Bool {
         reply.count >= 3 && reply[0] == 0x45 && reply[1] == 0x4E && reply[2] == 0x44
+    }
+
+    /// The end of one meta reply starting at `from`: a line, or `VA <size> …` and its data block.
+    private static func metaReplyEnd(_ input: UnsafeRawBufferPointer, from: Int) -> Int? {
+        guard let end = lineEnd(input, from: from) else { return nil }
+        let line = UnsafeRawBufferPointer(rebasing: input[from..<end])
+        guard line.starts(with: "VA ".utf8), let bytes = metaValueLength(line) else { return end }
+        let next = end + bytes + 2
+        return input.count >= next ? next : nil
+    }
+
+    /// The `<size>` of `VA <size> <flags>*\r\n`.
+    static func metaValueLength(_ line: UnsafeRawBufferPointer) -> Int? {
+        var tokens = Tokenizer(UnsafeRawBufferPointer(rebasing: line[..<(line.count - (line.last == 0x0A ? 1 : 0))]))
+        _ = tokens.next()
+        guard var word = tokens.next() else { return nil }
+        if word.last == 0x0D { word = UnsafeRawBufferPointer(rebasing: word.dropLast()) }
+        guard let bytes = Decimal.uint64(word), bytes <= UInt64(Int32.max) else { return nil }
+        return Int(bytes)
+    }
+
+    /// The number of `VALUE` blocks in a complete `.values` reply.
+    static func valueCount(in reply: UnsafeRawBufferPointer) -> Int {
+        var count = 0
+        var offset = 0
+        while let end = lineEnd(reply, from: offset) {
+            let line = UnsafeRawBufferPointer(rebasing: reply[offset..<end])
+            guard line.starts(with: "VALUE ".utf8), let bytes = valueLength(line) else { break }
+            count += 1
+            offset = end + bytes + 2
+        }
+        return count
     }
 
     /// Index just past the `\n` of the line starting at `from`.

@@ -36,23 +36,23 @@ final class Reconstruction: @unchecked Sendable {
         self.finished = finished
     }
 
-    func start() {
-        let retained = Unmanaged.passRetained(self).toOpaque()
-        var thread = pthread_t()
-        pthread_create(&thread, nil, { arg in
-            let job = Unmanaged<Reconstruction>.fromOpaque(arg!).takeRetainedValue()
-            job.run()
-            return nil
-        }, retained)
-        pthread_detach(thread)
+    /// Runs on a thread of `work`; a node shutting down stops it between batches (its socket is
+    /// shut to wake a blocked read) and it reports failure.
+    func start(in work: BackgroundWork) {
+        let started = work.spawn("construction") { [self] job in run(job) }
+        if !started {
+            logger.notice("reconstruction not started: shutting down")
+            finished(false)
+        }
     }
 
-    private func run() {
+    private func run(_ job: BackgroundWork.Job) {
         let started = ServerClock.systemNow()
         var total = 0
         for source in sources {
             do {
-                let count = try copy(from: source)
+                guard !job.isStopping else { throw Failure(description: "the node is shutting down") }
+                let count = try copy(from: source, job)
                 total += count
                 logger.notice("reconstruction: \(count) items from \(source.node.nodeKey) (\(source.request))")
             } catch {
@@ -71,11 +71,15 @@ final class Reconstruction: @unchecked Sendable {
 
     /// Streams one source's dump into the store: this thread reads and parses, a second thread
     /// stores, so the network and the disk work at the same time. Returns the items received.
-    private func copy(from source: Source) throws(Failure) -> Int {
+    private func copy(from source: Source, _ job: BackgroundWork.Job) throws(Failure) -> Int {
         guard let fd = LineClient.connect(host: source.node.name, port: source.node.port, timeoutMilliseconds: 2000) else {
             throw Failure(description: "cannot connect to \(source.node.nodeKey)")
         }
-        defer { close(fd) }
+        job.whenStopping { _ = shutdown(fd, Int32(SHUT_RDWR)) }
+        defer {
+            job.whenStopping(nil)
+            close(fd)
+        }
         // A dump may pause (bandwidth limit, per-item wait); only a long silence is a failure.
         LineClient.setTimeout(fd, milliseconds: 60_000)
         if let problem = SourceMapWait.wait(fd: fd, source: source.node.nodeKey, minimum: minimumSourceVersion) {

@@ -4,8 +4,12 @@ public enum Command: UInt8, Sendable, CaseIterable {
     case flushAll, stats, version, verbosity, quit, ping, dump, dumpKey, kill, show, keys
     /// `backlog <since-version> <partition> <partition-count>`: a slave catching up from its master.
     case backlog
+    /// `reclaim [<partition> <partition-count>]`: drop the copies of keys that moved to a newer partition.
+    case reclaim
     // Cluster and administrative commands; which daemon accepts which is decided by the executor.
     case node, meta, shutdown
+    /// memcached 1.6's meta commands (MetaFlags): get, set, delete, arithmetic, no-op, debug.
+    case mg, ms, md, ma, mn, me
 
     /// The name as it appears on the wire (and in `stats threads` as `op`).
     public var name: StaticString {
@@ -36,9 +40,16 @@ public enum Command: UInt8, Sendable, CaseIterable {
         case .show: "show"
         case .keys: "keys"
         case .backlog: "backlog"
+        case .reclaim: "reclaim"
         case .node: "node"
         case .meta: "meta"
         case .shutdown: "shutdown"
+        case .mg: "mg"
+        case .ms: "ms"
+        case .md: "md"
+        case .ma: "ma"
+        case .mn: "mn"
+        case .me: "me"
         }
     }
 
@@ -62,6 +73,7 @@ public enum Command: UInt8, Sendable, CaseIterable {
     static func lookup(_ word: UnsafeRawBufferPointer) -> Command? {
         guard let first = word.first else { return nil }
         switch (word.count, first) {
+        case (2, UInt8(ascii: "m")): return metaLookup(word[1])
         case (3, UInt8(ascii: "g")): return word.equals("get") ? .get : word.equals("gat") ? .gat : nil
         case (3, UInt8(ascii: "s")): return word.equals("set") ? .set : nil
         case (3, UInt8(ascii: "a")): return word.equals("add") ? .add : nil
@@ -79,7 +91,7 @@ public enum Command: UInt8, Sendable, CaseIterable {
         case (5, UInt8(ascii: "s")): return word.equals("stats") ? .stats : nil
         case (6, UInt8(ascii: "d")): return word.equals("delete") ? .delete : nil
         case (6, UInt8(ascii: "a")): return word.equals("append") ? .append : nil
-        case (7, UInt8(ascii: "r")): return word.equals("replace") ? .replace : nil
+        case (7, UInt8(ascii: "r")): return word.equals("replace") ? .replace : word.equals("reclaim") ? .reclaim : nil
         case (7, UInt8(ascii: "p")): return word.equals("prepend") ? .prepend : nil
         case (7, UInt8(ascii: "v")): return word.equals("version") ? .version : nil
         case (7, UInt8(ascii: "b")): return word.equals("backlog") ? .backlog : nil
@@ -88,6 +100,29 @@ public enum Command: UInt8, Sendable, CaseIterable {
         case (9, UInt8(ascii: "f")): return word.equals("flush_all") ? .flushAll : nil
         case (9, UInt8(ascii: "v")): return word.equals("verbosity") ? .verbosity : nil
         default: return nil
+        }
+    }
+}
+
+extension Command {
+    /// The two-letter meta commands by their second letter.
+    static func metaLookup(_ second: UInt8) -> Command? {
+        switch second {
+        case UInt8(ascii: "g"): .mg
+        case UInt8(ascii: "s"): .ms
+        case UInt8(ascii: "d"): .md
+        case UInt8(ascii: "a"): .ma
+        case UInt8(ascii: "n"): .mn
+        case UInt8(ascii: "e"): .me
+        default: nil
+        }
+    }
+
+    /// Meta commands carry their flags after the key (`ms`: after the data length).
+    @inlinable public var isMeta: Bool {
+        switch self {
+        case .mg, .ms, .md, .ma, .mn, .me: true
+        default: false
         }
     }
 }

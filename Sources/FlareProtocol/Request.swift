@@ -34,6 +34,8 @@ public struct Request {
     /// The `<a:1,b:2>` prefix of a forwarded request without its brackets: the nodes it passed
     /// through (flare's proxy prefix). Empty for client requests.
     public var proxyPath = UnsafeRawBufferPointer(start: nil, count: 0)
+    /// The flags of a meta command; `arguments` then starts at its first flag.
+    public var meta = MetaFlags()
 
     init(command: Command, line: UnsafeRawBufferPointer, arguments: Tokenizer) {
         self.command = command
@@ -62,6 +64,8 @@ public enum ProtocolError: Error, Sendable, Equatable {
     case invalidExptime
     case invalidDelta
     case binaryProtocol
+    /// A malformed meta command (MetaError says which way).
+    case meta(MetaError)
 
     public var reply: StaticString {
         switch self {
@@ -74,6 +78,7 @@ public enum ProtocolError: Error, Sendable, Equatable {
         case .invalidExptime: "CLIENT_ERROR invalid exptime argument\r\n"
         case .invalidDelta: "CLIENT_ERROR invalid numeric delta argument\r\n"
         case .binaryProtocol: "CLIENT_ERROR the binary protocol is not supported; use the text protocol\r\n"
+        case .meta(let error): error.reply
         }
     }
 }
@@ -86,11 +91,17 @@ public struct ParserLimits: Sendable {
     public var maxValueSize: Int
     /// A request line longer than this without a line ending closes the connection, as memcached does.
     public var maxLineLength: Int
+    /// get/gets/gat/gats take any number of keys, as in memcached (a client's multi-get of
+    /// thousands of keys is one line): their lines may be this long, the bound on what one
+    /// connection buffers for them.
+    public var maxRetrievalLineLength: Int
 
-    public init(maxKeyLength: Int = 8191, maxValueSize: Int = 64 << 20, maxLineLength: Int = 65536) {
+    public init(maxKeyLength: Int = 8191, maxValueSize: Int = 64 << 20, maxLineLength: Int = 65536,
+                maxRetrievalLineLength: Int = 8 << 20) {
         self.maxKeyLength = maxKeyLength
         self.maxValueSize = maxValueSize
         self.maxLineLength = maxLineLength
+        self.maxRetrievalLineLength = max(maxLineLength, maxRetrievalLineLength)
     }
 }
 

@@ -18,14 +18,23 @@ public struct RequestParser: Sendable {
         self.limits = limits
     }
 
-    public func parse(_ input: UnsafeRawBufferPointer) -> ParseResult {
+    /// `scannedWithoutNewline`: how many leading bytes of `input` an earlier call found to hold no
+    /// line end (it returned `.needMore(atLeast: 0)` for them); they are not scanned again.
+    public func parse(_ input: UnsafeRawBufferPointer, scannedWithoutNewline: Int = 0) -> ParseResult {
         guard let base = input.baseAddress, input.count > 0 else { return .needMore(atLeast: 0) }
         if input[0] == 0x80 && refusesBinary {
             return .invalid(.binaryProtocol, consumed: input.count, swallow: 0, silent: false, close: true)
         }
         let scan = min(input.count, limits.maxLineLength)
-        guard let nl = memchr(base, 0x0A, scan) else {
-            if input.count >= limits.maxLineLength {
+        let skip = max(0, min(scannedWithoutNewline, scan))
+        var found = memchr(base + skip, 0x0A, scan - skip)
+        if found == nil && input.count > scan && RequestParser.isRetrieval(input) {
+            let from = max(scan, min(scannedWithoutNewline, input.count))
+            found = memchr(base + from, 0x0A, max(0, min(input.count, limits.maxRetrievalLineLength) - from))
+        }
+        guard let nl = found else {
+            let limit = RequestParser.isRetrieval(input) ? limits.maxRetrievalLineLength : limits.maxLineLength
+            if input.count >= limit {
                 return .invalid(.lineTooLong, consumed: input.count, swallow: 0, silent: false, close: true)
             }
             return .needMore(atLeast: 0)
@@ -52,6 +61,8 @@ public struct RequestParser: Sendable {
         var request = Request(command: command, line: line, arguments: tokens)
         request.proxyPath = proxyPath
         switch command {
+        case .mg, .ms, .md, .ma, .mn, .me:
+            return parseMeta(&request, tokens: &tokens, input: input, lineConsumed: consumed)
         case .set, .add, .replace, .append, .prepend, .cas:
             return parseStorage(&request, tokens: &tokens, input: input, lineConsumed: consumed)
         case .get, .gets:
@@ -64,7 +75,7 @@ public struct RequestParser: Sendable {
             guard let t = tokens.next() else {
                 return .invalid(.unknownCommand, consumed: consumed, swallow: 0, silent: false, close: false)
             }
-            guard let exptime = Decimal.int64(t) else {
+            guard let exptime = Decimal.int32(t) else {
                 return .invalid(.invalidExptime, consumed: consumed, swallow: 0, silent: false, close: false)
             }
             request.exptime = exptime
@@ -83,16 +94,36 @@ public struct RequestParser: Sendable {
         case .flushAll:
             return finish(parseFlushAll(&request, &tokens), request, consumed)
         case .verbosity:
-            guard let t = tokens.next(), let level = Decimal.int64(t) else {
+            // memcached: one or two words; a last word `noreply` silences even the error.
+            guard let t = tokens.next() else {
                 return .invalid(.unknownCommand, consumed: consumed, swallow: 0, silent: false, close: false)
             }
+            let second = tokens.next()
+            guard tokens.next() == nil else {
+                return .invalid(.unknownCommand, consumed: consumed, swallow: 0, silent: false, close: false)
+            }
+            request.noreply = (second ?? t).equals("noreply")
+            guard let level = Decimal.int64(t) else {
+                return .invalid(.badFormat, consumed: consumed, swallow: 0, silent: request.noreply, close: false)
+            }
             request.number = level
-            let ok = parseOptions(&request, &tokens, replication: false)
-            return finish(ok ? nil : .unknownCommand, request, consumed)
+            return .request(request, consumed: consumed)
         default:
             // Administrative commands read their own arguments from `request.arguments`.
             return .request(request, consumed: consumed)
         }
+    }
+
+    /// Whether the line starts with get, gets, gat or gats (the commands whose lines may be long).
+    static func isRetrieval(_ input: UnsafeRawBufferPointer) -> Bool {
+        var start = 0
+        while start < input.count && input[start] == 0x20 { start += 1 }
+        let rest = UnsafeRawBufferPointer(rebasing: input[start...])
+        guard rest.count >= 4, rest[0] == UInt8(ascii: "g") else { return false }
+        let word = rest[3] == 0x20 ? 3 : rest.count >= 5 && rest[4] == 0x20 ? 4 : 0
+        guard word > 0 else { return false }
+        let command = UnsafeRawBufferPointer(rebasing: rest[0..<word])
+        return command.equals("get") || command.equals("gets") || command.equals("gat") || command.equals("gats")
     }
 
     private func finish(_ error: ProtocolError?, _ request: Request, _ consumed: Int) -> ParseResult {
@@ -117,7 +148,7 @@ public struct RequestParser: Sendable {
                               input: UnsafeRawBufferPointer, lineConsumed: Int) -> ParseResult {
         let key = tokens.next()
         let flags = tokens.next().flatMap(Decimal.uint32)
-        let exptime = tokens.next().flatMap(Decimal.int64)
+        let exptime = tokens.next().flatMap(Decimal.int32)
         let silentError = RequestParser.endsWithNoreply(request.line)
         guard let bytesWord = tokens.next() else {
             // Too few words: memcached does not recognise the command at all.
@@ -136,7 +167,7 @@ public struct RequestParser: Sendable {
                 return .invalid(.unknownCommand, consumed: lineConsumed, swallow: Int(bytes) + 2, silent: false, close: false)
             }
             if let unique = Decimal.uint64(t) { request.casUnique = unique } else { valid = false }
-        } else if valid, let t = tokens.peek(), let version = Decimal.uint64(t) {
+        } else if valid, let t = tokens.peek(), let version = Decimal.version(t) {
             _ = tokens.next()
             request.version = version
         }
@@ -169,10 +200,10 @@ public struct RequestParser: Sendable {
         guard let key = tokens.next() else { return .unknownCommand }
         guard isValidKey(key) else { return .badDeleteFormat }
         request.key = key
-        if let t = tokens.peek(), let time = Decimal.int64(t) {
+        if let t = tokens.peek(), let time = Decimal.int32(t) {
             _ = tokens.next()
             request.number = time
-            if let t = tokens.peek(), let version = Decimal.uint64(t) {
+            if let t = tokens.peek(), let version = Decimal.version(t) {
                 _ = tokens.next()
                 request.version = version
             }
@@ -192,7 +223,7 @@ public struct RequestParser: Sendable {
     private func parseTouch(_ request: inout Request, _ tokens: inout Tokenizer) -> ProtocolError? {
         guard let key = tokens.next(), let t = tokens.next() else { return .unknownCommand }
         guard isValidKey(key) else { return .badFormat }
-        guard let exptime = Decimal.int64(t) else { return .invalidExptime }
+        guard let exptime = Decimal.int32(t) else { return .invalidExptime }
         request.key = key
         request.exptime = exptime
         return parseOptions(&request, &tokens, replication: false) ? nil : .badFormat
@@ -200,7 +231,7 @@ public struct RequestParser: Sendable {
 
     private func parseFlushAll(_ request: inout Request, _ tokens: inout Tokenizer) -> ProtocolError? {
         if let t = tokens.peek(), !t.equals("noreply") {
-            guard let delay = Decimal.int64(t) else { return .invalidExptime }
+            guard let delay = Decimal.int32(t) else { return .invalidExptime }
             _ = tokens.next()
             request.number = delay
         }

@@ -61,6 +61,22 @@ public enum Decimal {
         return UInt32(v)
     }
 
+    /// A C `int` (−2³¹ … 2³¹−1): memcached and flare read exptimes, delays and most admin
+    /// arguments into one, so a larger number is out of range rather than silently truncated.
+    @inline(__always)
+    public static func int32(_ word: UnsafeRawBufferPointer) -> Int64? {
+        guard let v = int64(word), v >= Int64(Int32.min), v <= Int64(Int32.max) else { return nil }
+        return v
+    }
+
+    /// An item version or map version: at most 2⁶³−1, so the node's version clock (which
+    /// observes every version it is given) can never be pushed to the edge of its 64 bits.
+    @inline(__always)
+    public static func version(_ word: UnsafeRawBufferPointer) -> UInt64? {
+        guard let v = uint64(word), v <= UInt64(Int64.max) else { return nil }
+        return v
+    }
+
     /// A signed 64-bit value; memcached accepts negative exptimes (meaning "already expired").
     @inline(__always)
     public static func int64(_ word: UnsafeRawBufferPointer) -> Int64? {

@@ -2,9 +2,9 @@
 /// (`safe_strtoull`): optional leading whitespace and '+', at least one digit,
 /// a value that fits in 64 bits, then the end of the data or whitespace.
 /// Pure functions: any thread.
-enum DecimalCounter {
+public enum DecimalCounter {
     /// The longest decimal UInt64 ("18446744073709551615").
-    static let maxDigits = 20
+    public static let maxDigits = 20
 
     static func parse(_ text: UnsafeRawBufferPointer) -> UInt64? {
         var i = 0
@@ -26,7 +26,7 @@ enum DecimalCounter {
 
     /// Writes `value` in decimal at the end of `buffer` (which holds `maxDigits`
     /// bytes) and returns the offset of its first digit.
-    static func format(_ value: UInt64, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+    public static func format(_ value: UInt64, into buffer: UnsafeMutableRawBufferPointer) -> Int {
         var rest = value
         var start = buffer.count
         repeat {
@@ -39,5 +39,13 @@ enum DecimalCounter {
 
     private static func isSpace(_ byte: UInt8) -> Bool {
         byte == 0x20 || (byte >= 0x09 && byte <= 0x0d)
+    }
+
+    /// The number of decimal digits of `value`.
+    public static func digits(_ value: UInt64) -> Int {
+        var count = 1
+        var rest = value
+        while rest >= 10 { rest /= 10; count += 1 }
+        return count
     }
 }

@@ -4,7 +4,10 @@ import Atomics
 /// version and the time until which `delete <key> <time>` holds the key.
 /// Replicated writes not newer than the tombstone are refused, the next local
 /// write's version starts above it, and add/replace honour the hold.
-/// A bounded LRU of `capacity` entries in memory, not persistent.
+/// A bounded LRU of `capacity` entries in memory, not persistent. With a
+/// tombstone retention the tombstones are records in the engine and this cache
+/// only keeps purged ones a little longer; with retention 0 it is the only place
+/// tombstones live (see ItemOperations).
 ///
 /// Keys are identified by a 128-bit digest so that remembering a delete never
 /// allocates; all storage is preallocated.

@@ -10,13 +10,13 @@ public final class ItemCursor: @unchecked Sendable {
         self.records = records
     }
 
-    /// Calls body for up to maxItems live (non-expired) items; returns false
+    /// Calls body for up to maxItems live (non-expired, non-deleted) items; returns false
     /// when the iteration is finished. Key and value are valid only inside body,
     /// which may run under a shard lock: it must not call back into the store.
     public func next(maxItems: Int, now: Int64,
                      _ body: (UnsafeRawBufferPointer, ItemHeader, UnsafeRawBufferPointer) -> Void) throws(StorageError) -> Bool {
         try records.next(maxRecords: maxItems) { key, record in
-            if !record.header.isExpired(now: now) { body(key, record.header, record.value) }
+            if !record.header.isTombstone && !record.header.isExpired(now: now) { body(key, record.header, record.value) }
         }
     }
 }

@@ -19,6 +19,8 @@ final class MemoryEngine: StorageEngine, @unchecked Sendable {
     private let shardShift: UInt64
     private let usedBytes = ManagedAtomic<Int>(0)
     private let itemCount = ManagedAtomic<Int>(0)
+    /// Tombstones among `itemCount`; they take memory and are evicted like items.
+    private let tombstones = ManagedAtomic<Int>(0)
     /// Round-robin start for evicting from other shards.
     private let evictionTurn = ManagedAtomic<Int>(0)
     private let isClosed = ManagedAtomic<Bool>(false)
@@ -32,6 +34,7 @@ final class MemoryEngine: StorageEngine, @unchecked Sendable {
     }
 
     var recordCount: Int { itemCount.load(ordering: .relaxed) }
+    var tombstoneCount: Int { tombstones.load(ordering: .relaxed) }
     var byteSize: Int { usedBytes.load(ordering: .relaxed) }
     var shardCount: Int { shards.count }
 
@@ -73,6 +76,7 @@ final class MemoryEngine: StorageEngine, @unchecked Sendable {
                 failure = .itemTooLarge(bytes: footprint, limit: limitBytes)
             } else if let current, current.pointee.valueCount == valueCount {
                 current.writeValue(first, second)
+                countTombstone(item.isTombstone, replacing: current.pointee.item.isTombstone)
                 current.pointee.item = item
                 shard.bump(current)
                 result = written(current.view)
@@ -80,12 +84,14 @@ final class MemoryEngine: StorageEngine, @unchecked Sendable {
                 if let current {
                     shard.replace(current, with: fresh)
                     usedBytes.wrappingIncrement(by: footprint - current.footprint, ordering: .relaxed)
+                    countTombstone(item.isTombstone, replacing: current.pointee.item.isTombstone)
                     current.pointee.chainNext = unlinked
                     unlinked = current
                 } else {
                     shard.insert(fresh)
                     usedBytes.wrappingIncrement(by: footprint, ordering: .relaxed)
                     itemCount.wrappingIncrement(ordering: .relaxed)
+                    if item.isTombstone { tombstones.wrappingIncrement(ordering: .relaxed) }
                 }
                 while usedBytes.load(ordering: .relaxed) > limitBytes, let victim = shard.evictOldest(sparing: fresh) {
                     account(removed: victim)
@@ -131,12 +137,14 @@ final class MemoryEngine: StorageEngine, @unchecked Sendable {
         for shard in shards {
             let fresh = Tables(bucketCount: Tables.initialSize, slotCapacity: Tables.initialSize)
             var bytes = 0
+            var detachedTombstones = 0
             let detached = shard.mutex.withLock { () -> (tables: Tables, newest: EntryPointer?, count: Int) in
                 let detached = shard.detachAll(replacingWith: fresh)
                 // Sum the bytes while no one else can free these entries.
                 var next = detached.newest
                 while let entry = next {
                     bytes += entry.footprint
+                    if entry.pointee.item.isTombstone { detachedTombstones += 1 }
                     next = entry.pointee.older
                 }
                 return detached
@@ -144,6 +152,7 @@ final class MemoryEngine: StorageEngine, @unchecked Sendable {
             detached.tables.releaseAll(newest: detached.newest)
             usedBytes.wrappingDecrement(by: bytes, ordering: .relaxed)
             itemCount.wrappingDecrement(by: detached.count, ordering: .relaxed)
+            tombstones.wrappingDecrement(by: detachedTombstones, ordering: .relaxed)
         }
     }
 
@@ -154,6 +163,13 @@ final class MemoryEngine: StorageEngine, @unchecked Sendable {
     private func account(removed entry: EntryPointer) {
         usedBytes.wrappingDecrement(by: entry.footprint, ordering: .relaxed)
         itemCount.wrappingDecrement(ordering: .relaxed)
+        if entry.pointee.item.isTombstone { tombstones.wrappingDecrement(ordering: .relaxed) }
+    }
+
+    @inline(__always)
+    private func countTombstone(_ isTombstone: Bool, replacing wasTombstone: Bool) {
+        if isTombstone == wasTombstone { return }
+        if isTombstone { tombstones.wrappingIncrement(ordering: .relaxed) } else { tombstones.wrappingDecrement(ordering: .relaxed) }
     }
 
     private func release(_ chain: EntryPointer?) {

@@ -63,8 +63,10 @@ public protocol StorageEngine: AnyObject, Sendable {
     /// Removes every record quickly, without stalling other callers for long.
     func removeAll() throws(StorageError)
 
-    /// Number of records, expired ones included.
+    /// Number of records, expired ones and tombstones included.
     var recordCount: Int { get }
+    /// Number of those records that are tombstones (`ItemHeader.isTombstone`).
+    var tombstoneCount: Int { get }
     /// Database file size (persistent engines) or bytes in use (memory engine).
     var byteSize: Int { get }
 

@@ -10,13 +10,16 @@ public struct StorageOptions: Sendable {
     public var memoryLimitBytes: Int
     /// `storage-cache-size`: how many recently deleted keys keep their version and hold time.
     public var deleteHoldCapacity: Int
+    /// `tombstone-retention`: seconds a delete's tombstone record is kept; 0 = only the delete-hold cache.
+    public var tombstoneRetention: Int64
 
     public init(type: String = "tch", dataDir: String, bucketSize: Int = 131071,
-                memoryLimitBytes: Int = 64 << 20, deleteHoldCapacity: Int = 65536) {
+                memoryLimitBytes: Int = 64 << 20, deleteHoldCapacity: Int = 65536, tombstoneRetention: Int64 = 3600) {
         self.type = type
         self.dataDir = dataDir
         self.bucketSize = bucketSize
         self.memoryLimitBytes = memoryLimitBytes
         self.deleteHoldCapacity = deleteHoldCapacity
+        self.tombstoneRetention = tombstoneRetention
     }
 }

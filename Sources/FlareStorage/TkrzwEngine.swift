@@ -1,5 +1,8 @@
 import Atomics
 import CTkrzw
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Persistent storage in a Tkrzw HashDBM file (`<dataDir>/flare.tkh`), serving
 /// the "tch", "kch" and "tcb" storage types. Record values use RecordLayout.
@@ -12,10 +15,16 @@ import CTkrzw
 /// never used: it restores only up to the last sync and dropped records in
 /// our crash tests.
 ///
+/// Tombstones are counted as updates write and remove them. The count survives a
+/// clean close in `flare.tombstones` (removed on open, so that a crash leaves no
+/// stale count); without that file, opening a non-empty database counts them with
+/// one pass over it.
+///
 /// Threads: any thread may call anything except `close()` concurrently;
 /// `close()` is called once the other calls have returned.
 final class TkrzwEngine: StorageEngine, @unchecked Sendable {
     static let fileName = "flare.tkh"
+    static let tombstoneCountFileName = "flare.tombstones"
     /// Tkrzw's own default: the configured flare default (131071, tuned for
     /// Tokyo Cabinet) makes chains long enough to halve throughput.
     static let minimumBuckets = 1_048_583
@@ -25,12 +34,16 @@ final class TkrzwEngine: StorageEngine, @unchecked Sendable {
     private let dbm: UnsafeMutablePointer<TkrzwDBM>
     private let directoryLock: DataDirectoryLock
     private let isClosed = ManagedAtomic<Bool>(false)
+    private let tombstones = ManagedAtomic<Int>(0)
+    private let tombstoneCountPath: String
 
-    private init(dbm: UnsafeMutablePointer<TkrzwDBM>, path: String, lock: DataDirectoryLock, mappingNote: String?) {
+    private init(dbm: UnsafeMutablePointer<TkrzwDBM>, path: String, lock: DataDirectoryLock, mappingNote: String?,
+                 tombstoneCountPath: String) {
         self.dbm = dbm
         self.location = path
         self.directoryLock = lock
         self.mappingNote = mappingNote
+        self.tombstoneCountPath = tombstoneCountPath
     }
 
     deinit { close() }
@@ -51,10 +64,14 @@ final class TkrzwEngine: StorageEngine, @unchecked Sendable {
             lock.release()
             throw .openFailed(path: path, detail: "database is damaged and could not be restored")
         }
-        return TkrzwEngine(dbm: dbm, path: path, lock: lock, mappingNote: mappingNote)
+        let engine = TkrzwEngine(dbm: dbm, path: path, lock: lock, mappingNote: mappingNote,
+                                 tombstoneCountPath: dataDir + "/" + tombstoneCountFileName)
+        engine.tombstones.store(engine.takeSavedTombstoneCount() ?? engine.countTombstones(), ordering: .relaxed)
+        return engine
     }
 
     var recordCount: Int { isClosed.load(ordering: .acquiring) ? 0 : max(0, Int(tkrzw_dbm_count(dbm))) }
+    var tombstoneCount: Int { max(0, tombstones.load(ordering: .relaxed)) }
     var byteSize: Int { isClosed.load(ordering: .acquiring) ? 0 : max(0, Int(tkrzw_dbm_get_file_size(dbm))) }
 
     /// The record is copied into this thread's scratch buffer inside Tkrzw's
@@ -87,7 +104,8 @@ final class TkrzwEngine: StorageEngine, @unchecked Sendable {
         try checkOpen()
         let scratch = ScratchBuffer.forCurrentThread()
         defer { scratch.pointee.trim() }
-        var context = UpdateContext(updaterType: U.self, updater: nil, scratch: scratch, failure: nil, writtenCount: 0)
+        var context = UpdateContext(updaterType: U.self, updater: nil, scratch: scratch, failure: nil, writtenCount: 0,
+                                    tombstoneChange: 0)
         let succeeded = withUnsafeMutablePointer(to: &updater) { updater in
             context.updater = UnsafeMutableRawPointer(updater)
             return withUnsafeMutablePointer(to: &context) { context in
@@ -97,6 +115,7 @@ final class TkrzwEngine: StorageEngine, @unchecked Sendable {
             }
         }
         guard succeeded else { throw lastError() }
+        if context.tombstoneChange != 0 { tombstones.wrappingIncrement(by: context.tombstoneChange, ordering: .relaxed) }
         switch context.failure {
         case .none:
             break
@@ -116,6 +135,7 @@ final class TkrzwEngine: StorageEngine, @unchecked Sendable {
     func removeAll() throws(StorageError) {
         try checkOpen()
         guard tkrzw_dbm_clear(dbm) else { throw lastError() }
+        tombstones.store(0, ordering: .relaxed)
     }
 
     func makeRecordCursor() throws(StorageError) -> any RecordCursor {
@@ -131,9 +151,45 @@ final class TkrzwEngine: StorageEngine, @unchecked Sendable {
 
     func close() {
         guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        // A failed close leaves the file for restore-on-open; nothing more to do here.
-        _ = tkrzw_dbm_close(dbm)
+        // A failed close leaves the file for restore-on-open, which then counts tombstones afresh.
+        if tkrzw_dbm_close(dbm) { saveTombstoneCount() }
         directoryLock.release()
+    }
+
+    /// Reads and removes the count a clean close left; nil if there is none (or it cannot be removed).
+    private func takeSavedTombstoneCount() -> Int? {
+        let fd = Glibc.open(tombstoneCountPath, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        var bytes = [UInt8](repeating: 0, count: 32)
+        let count = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        Glibc.close(fd)
+        guard unlink(tombstoneCountPath) == 0, count > 0,
+              let value = Int(String(decoding: bytes[..<count].filter { $0 != 0x0A }, as: UTF8.self)),
+              value >= 0 else { return nil }
+        return value
+    }
+
+    private func saveTombstoneCount() {
+        let fd = Glibc.open(tombstoneCountPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { return }
+        let text = Array("\(tombstoneCount)\n".utf8)
+        let written = text.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        Glibc.close(fd)
+        if written != text.count { unlink(tombstoneCountPath) }
+    }
+
+    /// One pass over the records (an older data file, or after a crash). A record that is
+    /// not a flare record ends the count early: its reads report it, the count is only for stats.
+    private func countTombstones() -> Int {
+        guard tkrzw_dbm_count(dbm) > 0, let cursor = try? makeRecordCursor() else { return 0 }
+        var found = 0
+        while true {
+            guard let more = try? cursor.next(maxRecords: 4096, { _, record in
+                if record.header.isTombstone { found += 1 }
+            }) else { break }
+            if !more { break }
+        }
+        return found
     }
 
     func checkOpen() throws(StorageError) {
@@ -191,6 +247,8 @@ private struct UpdateContext {
     var failure: UpdateFailure?
     /// Size of the record composed in `scratch` when the updater chose to write.
     var writtenCount: Int
+    /// Tombstones added (+1) or removed (-1) by this update.
+    var tombstoneChange: Int
 }
 
 private let readProcessor: tkrzw_record_processor = { arg, _, _, value, valueCount, _ in
@@ -220,7 +278,9 @@ private let updateProcessor: tkrzw_record_processor = { arg, _, _, value, valueC
     case .keep:
         return TKRZW_REC_PROC_NOOP
     case .remove:
-        return current == nil ? TKRZW_REC_PROC_NOOP : TKRZW_REC_PROC_REMOVE
+        guard let current else { return TKRZW_REC_PROC_NOOP }
+        if current.header.isTombstone { context.pointee.tombstoneChange = -1 }
+        return TKRZW_REC_PROC_REMOVE
     case .write(let header, let first, let second):
         let dataCount = first.count + second.count
         let total = RecordLayout.headerSize + dataCount
@@ -243,6 +303,8 @@ private let updateProcessor: tkrzw_record_processor = { arg, _, _, value, valueC
         }
         newValueCount!.pointee = Int32(total)
         context.pointee.writtenCount = total
+        let wasTombstone = current?.header.isTombstone ?? false
+        if header.isTombstone != wasTombstone { context.pointee.tombstoneChange = header.isTombstone ? 1 : -1 }
         return UnsafePointer(buffer.assumingMemoryBound(to: CChar.self))
     }
 }

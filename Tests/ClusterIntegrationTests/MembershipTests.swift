@@ -82,3 +82,16 @@ final class MembershipTests: ClusterTestCase {
         XCTAssertEqual(try cluster.client(1).get("after-restart")?.value, "yes")
     }
 }
+
+/// flarei answers `quit` as the original does: it closes the connection without a reply (what came
+/// before `quit` in the same write is answered); `quit` with an argument is an error and keeps it open.
+final class IndexQuitTests: ClusterTestCase {
+    func testQuitClosesWithoutAReply() throws {
+        try startCluster(nodes: [])
+        let client = try cluster.indexClient()
+        try client.send("quit extra\r\n")
+        XCTAssertEqual(try client.readLine(), "ERROR")
+        try client.send("ping\r\nquit\r\n")
+        XCTAssertEqual(try client.readToEnd(), "OK\r\n")
+    }
+}

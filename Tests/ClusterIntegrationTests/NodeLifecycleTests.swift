@@ -65,6 +65,32 @@ final class DownRestoreRemoveTests: ClusterTestCase {
     }
 }
 
+/// `flare-admin remove` of a node that is still running (it was frozen, so the index marked it
+/// down): it stays removed, as with the original, and comes back only when restarted.
+final class RemovedNodeTests: ClusterTestCase {
+    func testARemovedRunningNodeStaysRemovedUntilRestarted() throws {
+        try startCluster(nodes: [1, 2])
+        try cluster.makeFirstMaster(1)
+        let second = cluster.node(2)
+        second.daemon.signal(SIGSTOP)
+        XCTAssertTrue(cluster.waitForIndex(2, role: "proxy", state: "down", timeout: 10), cluster.mapsReport())
+        let remove = try cluster.admin("remove", second.key, "--force")
+        XCTAssertEqual(remove.status, 0, "\(remove)")
+        second.daemon.signal(SIGCONT)
+        // Its registration check (every 5 s) finds it unlisted by an index as new as its map.
+        XCTAssertTrue(waitUntil(timeout: 15) { second.daemon.log().contains("removed from the node map by the index server") },
+                      second.daemon.logTail(20))
+        Thread.sleep(forTimeInterval: 1)
+        XCTAssertNil(try cluster.indexStatsNodes()[second.key], "the removed node registered again: \(cluster.mapsReport())")
+        XCTAssertFalse(second.daemon.log().contains("no longer lists"), second.daemon.logTail(20))
+
+        // Restarted, it registers as a new node.
+        second.daemon.kill9()
+        _ = try cluster.startNode(2)
+        XCTAssertTrue(cluster.waitForIndex(2, role: "proxy", state: "active", partition: -1, timeout: 10), cluster.mapsReport())
+    }
+}
+
 /// 8. The only master of a partition is dead: requests fail fast, never hang.
 final class OwnerUnreachableTests: ClusterTestCase {
     func testRequestsForADeadOwnerFailFast() throws {

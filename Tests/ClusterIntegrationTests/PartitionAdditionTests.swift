@@ -110,3 +110,61 @@ final class PartitionAdditionTests: ClusterTestCase {
         XCTAssertEqual(partitionTwo.subtracting(try cluster.client(2).dumpKey()).sorted(), [], "node 2 lacks keys of partition 2")
     }
 }
+
+/// After an activation the old partition keeps the keys that moved (as the original), on its master
+/// and its slave alike, and never serves them; `flare-admin reclaim` drops them on both.
+final class MovedKeysReclaimTests: ClusterTestCase {
+    func testMovedKeysAreKeptUntilTheOperatorReclaimsThem() throws {
+        try startMasterAndSlave()
+        let resolver = try KeyResolver(algorithm: .simple, partitionSize: 1024, hint: 1, virtual: 4096)
+        let keys = keyNames("mv-", 300)
+        XCTAssertEqual(try cluster.load(keys.map { ($0, "v:\($0)", UInt32(1)) }, through: 3), [])
+        let third = cluster.node(3)
+        let grow = try cluster.admin("master", "\(third.key):1:1", "--force", "--activate", timeout: 60)
+        XCTAssertEqual(grow.status, 0, "\(grow)")
+        XCTAssertTrue(cluster.waitForMapsInSync([1, 2, 3]), cluster.mapsReport())
+        let moved = Set(keys.filter { resolver.partition(of: $0, count: 2) == 1 })
+        let stayed = Set(keys).subtracting(moved)
+        XCTAssertFalse(moved.isEmpty)
+
+        // Kept on master and slave alike (nothing deletes them on its own).
+        Thread.sleep(forTimeInterval: 1.5)
+        for number in [1, 2] {
+            XCTAssertEqual(try cluster.client(number).dumpKey(), Set(keys), "node \(number) after the activation")
+            XCTAssertEqual(try cluster.client(number).stats()["curr_items"], String(keys.count), "curr_items of node \(number)")
+        }
+        // ... but never served: a moved key changed on its new owner reads back new through the old ones.
+        let sample = moved.sorted()[0]
+        XCTAssertEqual(try cluster.client(3).store("set", sample, "new"), "STORED")
+        for number in [1, 2] { XCTAssertEqual(try cluster.client(number).get(sample)?.value, "new", "via node \(number)") }
+        XCTAssertEqual(try cluster.client(1).delete(sample), "DELETED")
+        XCTAssertNil(try cluster.client(2).get(sample), "a delete of a moved key through the old master")
+
+        // A node whose map disagrees with the request refuses; a proxy cannot reclaim.
+        XCTAssertEqual(try cluster.client(1).line("reclaim 0 3"), "SERVER_ERROR this node serves partition 0 of 2, not 0 of 3")
+        XCTAssertEqual(try cluster.client(1).line("reclaim x"), "CLIENT_ERROR usage: reclaim [<partition> <partition-count>]")
+        let onSlave = try cluster.admin("reclaim", cluster.key(2), "--force")
+        XCTAssertNotEqual(onSlave.status, 0, "\(onSlave)")
+        XCTAssertTrue(onSlave.errors.contains("reclaim runs on an active master"), "\(onSlave)")
+
+        let reclaim = try cluster.admin("reclaim", cluster.key(1), "--force")
+        XCTAssertEqual(reclaim.status, 0, "\(reclaim)")
+        // `sample` was deleted through the new owner already: the old partition still held its copy.
+        XCTAssertTrue(reclaim.output.contains("\(cluster.key(1)): reclaimed \(moved.count) items"), "\(reclaim)")
+        XCTAssertTrue(reclaim.output.contains("\(cluster.key(2)): reclaimed \(moved.count) items"), "\(reclaim)")
+        for number in [1, 2] {
+            XCTAssertEqual(try cluster.client(number).dumpKey(), stayed, "node \(number) after reclaim")
+            XCTAssertEqual(try cluster.client(number).stats()["curr_items"], String(stayed.count), "curr_items of node \(number)")
+        }
+        // Every key still reads back through every node.
+        for number in [1, 2, 3] {
+            let values = try cluster.client(number).values(of: keys)
+            let wrong = keys.filter { $0 != sample && values[$0] != .some("v:\($0)") }
+            XCTAssertEqual(wrong, [], "node \(number) after reclaim")
+        }
+        let again = try cluster.admin("reclaim", "--all", "--force")
+        XCTAssertEqual(again.status, 0, "\(again)")
+        XCTAssertTrue(again.output.contains("\(cluster.key(1)): reclaimed 0 items"), "\(again)")
+        XCTAssertTrue(again.output.contains("\(cluster.key(3)): reclaimed 0 items"), "\(again)")
+    }
+}

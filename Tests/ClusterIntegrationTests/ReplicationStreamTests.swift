@@ -178,7 +178,7 @@ final class ReplicationStreamTests: ClusterTestCase {
         let master = try cluster.client(1)
         let version = try XCTUnwrap(UInt64(try master.stats()["node_map_version"] ?? ""))
         XCTAssertEqual(try master.store("set", "mine", "new"), "STORED")
-        try master.send("<\(cluster.key(2))@\(version)>set mine 0 0 3 18446744073709551000\r\nold\r\n")
+        try master.send("<\(cluster.key(2))@\(version)>set mine 0 0 3 9223372036854775000\r\nold\r\n")
         XCTAssertTrue(try master.readLine().hasPrefix("SERVER_ERROR copy from"))
         XCTAssertEqual(try master.get("mine")?.value, "new")
     }

@@ -140,10 +140,39 @@ final class NodeCoreTests: XCTestCase {
         var core = core(formerMember: true)
         _ = core.step(.mapPushed(version: 40, map: map(node(1, .proxy, .active))))
         XCTAssertFalse(core.serving.servesData(version: 1))
-        _ = core.step(.forgotten)
+        _ = core.step(.unlisted(indexVersion: 3))
         XCTAssertFalse(core.registered)
+        XCTAssertFalse(core.removed, "an index numbering below ours started over: register again")
         XCTAssertTrue(core.serving.servesData(version: 1))
         XCTAssertEqual(installs(core.step(.mapPushed(version: 1, map: map(node(1, .proxy, .active))))), [1])
+    }
+
+    /// `node remove` of a running node: the index's map is as new as ours or newer and does not list
+    /// us. The node stays out (as the original) until it is restarted.
+    func testRemovedByTheOperatorStaysRemoved() {
+        var core = core(formerMember: true)
+        _ = core.step(.mapPushed(version: 40, map: map(node(1, .proxy, .down), node(2, .master, .active, 0))))
+        let effects = core.step(.unlisted(indexVersion: 41))
+        XCTAssertTrue(core.removed)
+        XCTAssertFalse(core.registered)
+        XCTAssertTrue(effects.contains { if case .log(.warning, let text) = $0 { text.contains("restart flared") } else { false } })
+        // A second check changes nothing and logs nothing more.
+        XCTAssertEqual(core.step(.unlisted(indexVersion: 41)).filter { if case .log = $0 { true } else { false } }, [])
+        XCTAssertTrue(core.removed)
+        // Equal versions count as a removal too: the push of the removal may have reached us.
+        var same = self.core()
+        _ = same.step(.mapPushed(version: 7, map: map(node(2, .master, .active, 0))))
+        _ = same.step(.unlisted(indexVersion: 7))
+        XCTAssertTrue(same.removed)
+    }
+
+    /// Never heard a versioned map (only the registration reply): nothing to compare, register again.
+    func testUnlistedBeforeAnyPushRegistersAgain() {
+        var core = core()
+        _ = core.step(.registered(map: map(node(1, .proxy, .active))))
+        _ = core.step(.unlisted(indexVersion: 5))
+        XCTAssertFalse(core.removed)
+        XCTAssertFalse(core.registered)
     }
 
     // MARK: lease
@@ -340,11 +369,15 @@ final class NodeCoreTests: XCTestCase {
         XCTAssertTrue(effects.contains(.rememberRole(node(1, .master, .active, 0))))
     }
 
-    func testAddedPartitionReclaimsMovedKeys() {
+    /// The old partition keeps the keys that moved (as the original); only the operator's
+    /// `reclaim` drops them. An activation changes nothing but the map here.
+    func testAddedPartitionKeepsMovedKeys() {
         var core = core()
         _ = core.step(.mapPushed(version: 1, map: map(node(1, .master, .active, 0), node(2, .master, .prepare, 1))))
         let effects = core.step(.mapPushed(version: 2, map: map(node(1, .master, .active, 0), node(2, .master, .active, 1))))
-        XCTAssertTrue(effects.contains(.reclaim(partition: 0, count: 2)))
+        XCTAssertEqual(installs(effects), [2])
+        XCTAssertFalse(effects.contains(.clearData))
+        XCTAssertEqual(effects.filter { if case .install = $0 { false } else if case .log = $0 { false } else { true } }, [.recordMembership])
     }
 
     // MARK: rejoin-as-slave

@@ -4,7 +4,7 @@ import XCTest
 final class DefaultsTests: XCTestCase {
     func testNodeDefaults() throws {
         let settings = try parseNode(nodeBasics)
-        XCTAssertEqual(settings.backLog, 30)
+        XCTAssertEqual(settings.backLog, 1024)
         XCTAssertFalse(settings.daemonize)
         XCTAssertEqual(settings.indexServers, [IndexServerAddress(name: "index.example", port: 12120)])
         XCTAssertEqual(settings.logFacility, "")
@@ -51,7 +51,7 @@ final class DefaultsTests: XCTestCase {
         XCTAssertEqual(settings.storageMemoryLimit, 64)
         XCTAssertEqual(settings.maxKeyLength, 8191)
         XCTAssertEqual(settings.maxValueSize, 67_108_864)
-        XCTAssertEqual(settings.serverAddress, "127.0.0.1")
+        XCTAssertNil(settings.serverAddress, "unset: the daemon listens on the addresses of server-name")
         XCTAssertEqual(settings.logLevel, .info)
     }
 
@@ -81,7 +81,7 @@ final class DefaultsTests: XCTestCase {
         XCTAssertNil(settings.serverSocket)
         XCTAssertEqual(settings.stackSize, 128)
         XCTAssertEqual(settings.threadPoolSize, 5)
-        XCTAssertEqual(settings.serverAddress, "127.0.0.1")
+        XCTAssertNil(settings.serverAddress, "unset: the daemon listens on the addresses of server-name")
         XCTAssertEqual(settings.logLevel, .info)
     }
 

@@ -6,7 +6,7 @@ final class ShowVariablesTests: XCTestCase {
         let settings = try parseNode(["--data-dir", "/tmp/flare-node", "--index-server-name", "127.0.0.1",
                                       "--server-name", "node1"])
         XCTAssertEqual(settings.showVariablesLines(), [
-            "back_log:               30",
+            "back_log:               1024",
             "config_path:            ",
             "pid_path:               ",
             "daemonize:              false",
@@ -67,7 +67,7 @@ final class ShowVariablesTests: XCTestCase {
         settings.configPath = "flared.conf"  // the recording ran flared with a relative -f
         let reply = (settings.showVariablesLines() + ["END"]).map { $0 + "\r\n" }.joined()
         XCTAssertEqual(reply, """
-            back_log:               30\r
+            back_log:               1024\r
             config_path:            flared.conf\r
             pid_path:               \r
             daemonize:              false\r

@@ -76,6 +76,14 @@ final class ValueValidationTests: XCTestCase {
         XCTAssertEqual(negative, "\(path):3: 'replication-backlog' must be an integer from 0 to 17179869184, got '-1'")
     }
 
+    /// `tombstone-retention`: seconds, 0 = the in-memory delete cache only, at most 30 days.
+    func testTombstoneRetentionRange() throws {
+        XCTAssertEqual(try parseNode(nodeBasics).tombstoneRetention, 3600)
+        XCTAssertEqual(try parseNode(nodeBasics + ["--tombstone-retention", "0"]).tombstoneRetention, 0)
+        let (path, large) = try nodeFileError("tombstone-retention = 2592001")
+        XCTAssertEqual(large, "\(path):3: 'tombstone-retention' must be an integer from 0 to 2592000, got '2592001'")
+    }
+
     func testUnsignedKeysRejectNegativeValues() throws {
         let (path, message) = try nodeFileError("max-total-thread-queue = -1")
         XCTAssertEqual(message, "\(path):3: 'max-total-thread-queue' must be an integer from 0 to 4294967295, got '-1'")

@@ -41,7 +41,7 @@ final class ForwardedRequestTests: XCTestCase {
             ("cas k 1 0 1 77\r\nx\r\n", "<node-a:12121>cas k 1 0 1 77\r\nx\r\n"),
             ("cas k 1 0 1 0\r\nx\r\n", "<node-a:12121>cas k 1 0 1 0\r\nx\r\n"),
             ("set k 0 0 1 9\r\nx\r\n", "<node-a:12121>set k 0 0 1 9\r\nx\r\n"),
-            ("add k 0 0 1 18446744073709551615\r\nx\r\n", "<node-a:12121>add k 0 0 1 18446744073709551615\r\nx\r\n"),
+            ("add k 0 0 1 9223372036854775807\r\nx\r\n", "<node-a:12121>add k 0 0 1 9223372036854775807\r\nx\r\n"),
         ])
     }
 

@@ -146,4 +146,31 @@ final class MultiKeyGatherTests: XCTestCase {
         receive(gather, "VALUE b 0 1\r\nB\r\nEND\r\n", for: 0)
         XCTAssertEqual(slots(gather), ["VALUE b 0 1\r\nB\r\n", "miss"])
     }
+
+    /// A node's keys go in requests of bounded length; the reply is still assembled in key order.
+    func testManyKeysForOneNodeAreSplitIntoBoundedRequests() {
+        let keys = (0..<3000).map { "key-\($0)-" + String(repeating: "x", count: 20) }
+        let gather = makeGather(keys.map { ($0, .remote(Self.n1)) })
+        XCTAssertGreaterThan(gather.destinations.count, 2)
+        XCTAssertTrue(gather.destinations.allSatisfy { $0.peer.nodeKey == "n1:12121" })
+        var sent: [String] = []
+        for index in gather.destinations.indices {
+            let line = request(gather, index)
+            XCTAssertLessThanOrEqual(line.utf8.count, MultiKeyGather.requestKeyBytes + 16)
+            XCTAssertTrue(line.hasSuffix("\r\n"))
+            sent += line.dropLast().split(separator: " ").dropFirst().map(String.init)  // "\r\n" is one Character
+            var hits: [String] = []
+            gather.forEachKey(of: index) { key in
+                hits.append("VALUE \(String(decoding: key, as: UTF8.self)) 0 1\r\nv\r\n")
+            }
+            receive(gather, hits.joined() + "END\r\n", for: index)
+        }
+        // Compared as a whole, reported by the first difference (3,000 keys would flood the log).
+        XCTAssertEqual(sent.count, keys.count)
+        XCTAssertNil(zip(sent, keys).first { $0 != $1 }, "first key sent out of order")
+        XCTAssertTrue(gather.isComplete)
+        let assembled = slots(gather)
+        XCTAssertEqual(assembled.count, keys.count)
+        XCTAssertNil(zip(assembled, keys).first { $0 != "VALUE \($1) 0 1\r\nv\r\n" }, "first slot out of order")
+    }
 }

@@ -105,4 +105,15 @@ final class ReplyFramingTests: XCTestCase {
             XCTAssertEqual(valueLength(line), expected, line.debugDescription)
         }
     }
+
+    func testMetaReplies() {
+        for reply in ["HD\r\n", "EN\r\n", "HD c5 kfoo O1\r\n", "VA 3 f0\r\nabc\r\n", "VA 0\r\n\r\n",
+                      "VA 4 Z X\r\nMN\r\n\r\n", "CLIENT_ERROR bad command line format\r\n"] {
+            assertFramed(.meta, reply, next: "HD\r\n")
+        }
+        // A quiet request followed by `mn`: whatever came before the MN, and the MN.
+        for reply in ["MN\r\n", "VA 2 q\r\nMN\r\nMN\r\n", "NF\r\nMN\r\n", "HD\r\nEN\r\nMN\r\n"] {
+            assertFramed(.metaUntilNoop, reply, next: "HD\r\n")
+        }
+    }
 }

@@ -42,15 +42,16 @@ final class ItemStoreContractTests: XCTestCase {
 
     /// A fresh store of the current engine, closed after the engine's run. Its versions
     /// come from `time` (standing at `base` by default).
-    func freshStore(deleteHoldCapacity: Int = 65536, time: ManualTime? = nil) throws -> ItemStore {
+    func freshStore(deleteHoldCapacity: Int = 65536, tombstoneRetention: Int64 = 3600,
+                    time: ManualTime? = nil) throws -> ItemStore {
         let options: StorageOptions
         switch engine {
         case .tch, .tcb:
             options = StorageOptions(type: engine.rawValue, dataDir: try makeTemporaryDirectory(self),
-                                     deleteHoldCapacity: deleteHoldCapacity)
+                                     deleteHoldCapacity: deleteHoldCapacity, tombstoneRetention: tombstoneRetention)
         case .memory:
             options = StorageOptions(type: "memory", dataDir: "/nonexistent", memoryLimitBytes: 256 << 20,
-                                     deleteHoldCapacity: deleteHoldCapacity)
+                                     deleteHoldCapacity: deleteHoldCapacity, tombstoneRetention: tombstoneRetention)
         }
         let store = try ItemStore.open(options, versions: VersionClock(microseconds: (time ?? ManualTime(base)).read))
         openStores.append(store)
@@ -272,9 +273,9 @@ final class ItemStoreContractTests: XCTestCase {
         }
     }
 
-    func testDeleteHoldCacheIsBounded() throws {
+    func testWithoutRetentionTheDeleteHoldCacheIsBounded() throws {
         try forEachEngine {
-            let store = try freshStore(deleteHoldCapacity: 1)
+            let store = try freshStore(deleteHoldCapacity: 1, tombstoneRetention: 0)
             try store.set("a", "1")
             try store.set("b", "1")
             XCTAssertEqual(try store.delete("a", holdUntil: t0 + 100), .deleted(version: base + 2))

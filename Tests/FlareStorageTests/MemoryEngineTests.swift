@@ -58,3 +58,24 @@ final class MemoryEngineTests: XCTestCase {
         XCTAssertEqual(store.itemCount, 0)
     }
 }
+
+/// Tombstones in the memory engine take memory, so they count against the cap and are
+/// evicted like items, but never as items (curr_items).
+final class MemoryEngineTombstoneTests: XCTestCase {
+    func testTombstonesAreEvictedUnderTheCapAndNeverCountAsItems() throws {
+        let engine = MemoryEngine(limitBytes: 64 << 10, shardCount: 1)
+        let store = ItemStore(engine: engine)
+        for index in 0..<5000 { _ = try store.delete("gone-\(index)", version: 100 + UInt64(index)) }
+        XCTAssertLessThanOrEqual(store.byteSize, engine.limitBytes)
+        XCTAssertEqual(store.itemCount, 0)
+        XCTAssertEqual(store.tombstoneCount, engine.recordCount)
+        XCTAssertLessThan(store.tombstoneCount, 5000)
+        XCTAssertEqual(try store.set("gone-4999", "stale", version: 99), .superseded, "the newest tombstone stays")
+        try store.set("live", "v")
+        XCTAssertEqual(store.itemCount, 1)
+        XCTAssertEqual(store.tombstoneCount, engine.recordCount - 1)
+        try store.flushAll()
+        XCTAssertEqual(store.tombstoneCount, 0)
+        XCTAssertEqual(store.byteSize, 0)
+    }
+}

@@ -68,6 +68,31 @@ final class ArgumentTests: XCTestCase {
         XCTAssertEqual(try locator.locate(IndexServerChoice(), nodeArguments: ["x:1"]), Endpoint(host: "127.0.0.1", port: "12120"))
     }
 
+    /// Redundant index servers (flarei on ZooKeeper): lists in -i and FLARE_INDEX_SERVER, a cluster
+    /// named once per index server in FLARE_INDEX_SERVERS.
+    func testSeveralIndexServers() throws {
+        let none = IndexServerLocator(environment: [:]) { _, _ in false }
+        XCTAssertEqual(try none.locateAll(IndexServerChoice(server: "i1:13000, i2:13001,i3"), nodeArguments: []),
+                       [Endpoint(host: "i1", port: "13000"), Endpoint(host: "i2", port: "13001"), Endpoint(host: "i3", port: "12120")])
+        XCTAssertEqual(try none.locateAll(IndexServerChoice(server: "i1,i2", port: 13005), nodeArguments: []),
+                       [Endpoint(host: "i1", port: "13005"), Endpoint(host: "i2", port: "13005")])
+        XCTAssertEqual(message { try none.locateAll(IndexServerChoice(server: "i1,i2:1", port: 2), nodeArguments: []) },
+                       "--index-server-port option isn't allowed.")
+        XCTAssertEqual(message { try none.locateAll(IndexServerChoice(server: "i1:13000,i2:x"), nodeArguments: []) },
+                       "invalid index server port 'x'")
+        let environment = IndexServerLocator(environment: ["FLARE_INDEX_SERVER": "e1:14000,e2:14001"]) { _, _ in false }
+        XCTAssertEqual(try environment.locateAll(IndexServerChoice(), nodeArguments: []),
+                       [Endpoint(host: "e1", port: "14000"), Endpoint(host: "e2", port: "14001")])
+        let clusters = IndexServerLocator(environment: ["FLARE_INDEX_SERVERS": "a:ia:12120;b:ib1:12130;b:ib2:12130"]) { endpoint, _ in
+            endpoint.host == "ib2"
+        }
+        XCTAssertEqual(try clusters.locateAll(IndexServerChoice(cluster: "b"), nodeArguments: []),
+                       [Endpoint(host: "ib1", port: "12130"), Endpoint(host: "ib2", port: "12130")])
+        // The index server that lists the nodes first, then the rest of its cluster.
+        XCTAssertEqual(try clusters.locateAll(IndexServerChoice(), nodeArguments: ["n1:12121"]),
+                       [Endpoint(host: "ib2", port: "12130"), Endpoint(host: "ib1", port: "12130")])
+    }
+
     func testCommandLineErrorsAreOneLineWithStatusOne() {
         let cases: [([String], String)] = [
             (["list", "--bogus"], "flare-admin: Unknown option '--bogus' (see 'flare-admin --help')\n"),

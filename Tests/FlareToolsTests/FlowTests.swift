@@ -172,7 +172,9 @@ final class FlowTests: XCTestCase {
         XCTAssertEqual(index.requests, Array(repeating: "node role n 12121 slave 0 1", count: 5))
     }
 
-    func testReconstructTurnsDownFlushesAndRebuildsWithTheOldBalance() throws {
+    /// A slave with balance 2 reconstructed against scripted servers; returns the index's requests,
+    /// the console and the slave's port.
+    private func reconstruct(force: Bool, answers: [String] = []) throws -> (requests: [String], console: TestConsole, port: UInt16, targetRequests: [String]) {
         let master = try FakeFlareServer { _ in nodeStatsReply(items: 7) }
         defer { master.stop() }
         let target = try FakeFlareServer(answersQuit: false) { line in line == "flush_all" ? "OK\r\n" : nodeStatsReply(items: 7) }
@@ -197,16 +199,38 @@ final class FlowTests: XCTestCase {
             return nil
         }
         defer { index.stop() }
-        let console = TestConsole()
+        let console = TestConsole(answers: answers)
         let address = NodeAddress(host: "127.0.0.1", port: String(target.port))
-        XCTAssertEqual(try ReconstructOperation(nodes: [address], force: true).run(console.session(index: index)), .success)
-        XCTAssertEqual(index.requests, ["stats nodes", "stats nodes", "node state 127.0.0.1 \(target.port) down",
-                                        "node role 127.0.0.1 \(target.port) slave 0 0", "node role 127.0.0.1 \(target.port) slave 0 0",
-                                        "stats nodes", "stats nodes", "node role 127.0.0.1 \(target.port) slave 2 0", "stats nodes"])
-        XCTAssertEqual(target.requests, ["flush_all", "stats"])
+        XCTAssertEqual(try ReconstructOperation(nodes: [address], force: force).run(console.session(index: index)), .success)
+        return (index.requests, console, UInt16(target.port), target.requests)
+    }
+
+    func testReconstructTurnsDownFlushesAndRebuildsWithTheOldBalance() throws {
+        let (requests, console, port, targetRequests) = try reconstruct(force: true)
+        XCTAssertEqual(requests, ["stats nodes", "stats nodes", "node state 127.0.0.1 \(port) down",
+                                  "node role 127.0.0.1 \(port) slave 0 0", "node role 127.0.0.1 \(port) slave 0 0",
+                                  "stats nodes", "stats nodes", "node role 127.0.0.1 \(port) slave 2 0", "stats nodes"])
+        XCTAssertEqual(targetRequests, ["flush_all", "stats"])
         XCTAssertEqual(console.pauses.seconds, [3, 1])
         XCTAssertTrue(console.out.text.contains("turning down...\nwaiting for node to be active again...\nwaiting 1 sec...\nretrying...\n"
                                                 + "started constructing node...\nstate is active -> stop waiting\ndone.\n"))
+        XCTAssertFalse(console.err.text.contains("changing node's balance"), "--force asks nothing")
+    }
+
+    /// Without --force the original asks again before giving the node its balance back.
+    func testReconstructAsksBeforeRestoringTheBalance() throws {
+        let declined = try reconstruct(force: false, answers: ["y", "n"])
+        let prompt = "changing node's balance (node=127.0.0.1:\(declined.port), balance=0 -> 2) (y/n): "
+        XCTAssertTrue(declined.console.err.text.contains("reconstructing node (node=127.0.0.1:\(declined.port), role=slave) (y/n/a/q/h:help): "))
+        XCTAssertTrue(declined.console.err.text.contains(prompt), declined.console.err.text)
+        XCTAssertFalse(declined.requests.contains("node role 127.0.0.1 \(declined.port) slave 2 0"))
+        XCTAssertTrue(declined.console.out.text.contains("done.\n"))
+        let agreed = try reconstruct(force: false, answers: ["y", "y"])
+        XCTAssertTrue(agreed.requests.contains("node role 127.0.0.1 \(agreed.port) slave 2 0"))
+        // `a` answers for every node and for the balance too.
+        let all = try reconstruct(force: false, answers: ["a"])
+        XCTAssertTrue(all.requests.contains("node role 127.0.0.1 \(all.port) slave 2 0"))
+        XCTAssertFalse(all.console.err.text.contains("changing node's balance"))
     }
 
     func testReconstructRefusesUnsafeNodesUnlessAsked() throws {
@@ -218,7 +242,7 @@ final class FlowTests: XCTestCase {
         XCTAssertTrue(console.out.text.contains("The partition needs one more slave to reconstruct 127.0.0.1:2 safely.\n"))
         let unsafe = TestConsole(answers: ["h", "q"])
         XCTAssertEqual(try ReconstructOperation(nodes: [address], unsafe: true).run(unsafe.session(index: index)), .success)
-        XCTAssertTrue(unsafe.out.text.contains("you are trying to reconstruct 127.0.0.1:2 without redundancy.\n"
+        XCTAssertTrue(unsafe.out.text.contains("you are trying to reconstruct 127.0.0.1:2 without redanduncy.\n"
                                                + "y: execute, n: skip, a: execute all the left nodes, q: quit, h: help\n"))
         XCTAssertEqual(unsafe.err.text, String(repeating: "reconstructing node (node=127.0.0.1:2, role=slave) (y/n/a/q/h:help): ", count: 2))
         XCTAssertFalse(index.requests.contains { $0.hasPrefix("node") })

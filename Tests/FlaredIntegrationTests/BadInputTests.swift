@@ -20,7 +20,7 @@ final class BadInputTests: FlaredTestCase {
 
     func testUnknownCommands() throws {
         for request in ["foo\r\n", "\r\n", "GET foo\r\n", "get\tfoo\r\n", "Set k 0 0 1\r\n", "node\r\n", "node role a b c\r\n",
-                        "meta\r\n", "shutdown\r\n", "stats foo\r\n", "ping foo\r\n", "version foo\r\n", "get\r\n", "gets\r\n",
+                        "meta\r\n", "shutdown\r\n", "stats foo\r\n", "ping foo\r\n", "get\r\n", "gets\r\n",
                         "verbosity\r\n", "show\r\n", "dump -1\r\n", "kill\r\n", "kill abc\r\n"] {
             try exchange(client, request, "ERROR\r\n")
         }

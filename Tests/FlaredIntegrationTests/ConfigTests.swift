@@ -75,6 +75,54 @@ final class ConfigTests: FlaredTestCase {
         XCTAssertTrue(run.output.contains("already in use"), run.output)
     }
 
+    /// Without `server-address` the node listens where its `server-name` points (the address the
+    /// cluster reaches it at), not on loopback, and its log says where.
+    func testWithoutServerAddressListensOnTheAddressOfServerName() throws {
+        let port = try FlaredProcess.freePort()
+        let log = try scratchDirectory()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try FlaredProcess.requireBinary())
+        process.arguments = ["--data-dir", try newDataDir(), "--server-name", "127.0.0.7", "--server-port", String(port)]
+        let errPath = log.file("server-name.stderr")
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: errPath)
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer {
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+        }
+        var listening = false
+        for _ in 0..<500 where !listening {
+            if let client = try? RawClient(port: port, host: "127.0.0.7") {
+                client.close()
+                listening = true
+            } else {
+                usleep(20_000)
+            }
+        }
+        // The socket is bound before the storage opens: the log line may come a moment later.
+        let wanted = "listening on 127.0.0.7:\(port) (the address of server-name 127.0.0.7)"
+        var stderr = ""
+        for _ in 0..<500 {
+            stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+            if stderr.contains(wanted) { break }
+            usleep(20_000)
+        }
+        XCTAssertTrue(listening, stderr)
+        XCTAssertNil(try? RawClient(port: port, host: "127.0.0.1"), "must not listen on 127.0.0.1 too")
+        XCTAssertTrue(stderr.contains(wanted), stderr)
+    }
+
+    func testUnresolvableServerNameWithoutServerAddressIsAStartUpError() throws {
+        let run = try FlaredProcess.runToExit(["--data-dir", try newDataDir(), "--server-name", "no-such-node.invalid",
+                                               "--server-port", String(try FlaredProcess.freePort())],
+                                              logDir: try scratchDirectory().path)
+        XCTAssertNotEqual(run.status, 0, run.output)
+        XCTAssertTrue(run.output.contains("server-name 'no-such-node.invalid' does not resolve"), run.output)
+        XCTAssertTrue(run.output.contains("server-address"), run.output)
+    }
+
     func testSighupAppliesAChangedMaxConnection() throws {
         let path = try configFile("reload.conf", ["# reloaded on SIGHUP", "max-connection = 3", "net-read-timeout = 600"])
         let flared = try startFlared(["-f", path])

@@ -181,6 +181,32 @@ private func check(_ result: ParseResult, input: UnsafeRawBufferPointer, at: Int
             if n == 0 && (request.command == .get || request.command == .gets) { fail("get without keys accepted", stream) }
             fields += " key=\(bytesText(request.key)) keys=\(n)"
             guard consumed == lf + 1 else { fail("consumed \(consumed) != line \(lf + 1)", stream) }
+        case .ms:
+            // `ms <key> <datalen> <flag>*` + data block.
+            keyOK(request.key, "ms")
+            var commandLine = request.line
+            if request.line.first == UInt8(ascii: "<"), let close = request.line.firstIndex(of: UInt8(ascii: ">")) {
+                commandLine = UnsafeRawBufferPointer(rebasing: request.line[(close + 1)...])
+            }
+            let w = words(commandLine)
+            guard w.count >= 3, let declared = Decimal.int64(w[2]), declared >= 0 else {
+                fail("ms request without a readable length word", stream)
+            }
+            guard request.value.count == Int(declared) else {
+                fail("ms value is \(request.value.count) bytes, declared \(declared)", stream)
+            }
+            guard declared <= Int64(parser.limits.maxValueSize) else { fail("ms value over the limit accepted", stream) }
+            let valueStart = request.value.count == 0 ? lf + 1 : base.distance(to: request.value.baseAddress!)
+            guard valueStart == lf + 1 else { fail("ms value starts at \(valueStart), not after the line at \(lf + 1)", stream) }
+            let end = valueStart + Int(declared)
+            guard consumed == end + 2, input[end] == 0x0D, input[end + 1] == 0x0A else {
+                fail("ms value not followed by CR LF / consumed \(consumed) != \(end + 2)", stream)
+            }
+            fields += " key=\(bytesText(request.key)) value=\(bytesText(request.value)) meta=\(request.meta.present)"
+        case .mg, .md, .ma, .me:
+            keyOK(request.key, "\(request.command)")
+            fields += " key=\(bytesText(request.key)) meta=\(request.meta.present)"
+            guard consumed == lf + 1 else { fail("consumed \(consumed) != line \(lf + 1)", stream) }
         case .delete, .incr, .decr, .touch:
             keyOK(request.key, "\(request.command)")
             fields += " key=\(bytesText(request.key))"
@@ -194,13 +220,14 @@ private func check(_ result: ParseResult, input: UnsafeRawBufferPointer, at: Int
 
 /// Parses `stream[from..<to]` from an exactly-sized heap copy (so ASan sees any stray read).
 private func parseCopy(_ parser: RequestParser, _ stream: UnsafeRawBufferPointer, from: Int, to: Int,
+                       scannedWithoutNewline: Int = 0,
                        _ body: (ParseResult, UnsafeRawBufferPointer) -> Void) {
     let count = to - from
     let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 1)
     defer { copy.deallocate() }
     if count > 0 { copy.baseAddress!.copyMemory(from: stream.baseAddress! + from, byteCount: count) }
     let view = UnsafeRawBufferPointer(start: count > 0 ? copy.baseAddress : nil, count: count)
-    body(parser.parse(view), view)
+    body(parser.parse(view, scannedWithoutNewline: scannedWithoutNewline), view)
 }
 
 /// Drives the parser over `stream` as a connection would when `available` bytes have arrived so far.
@@ -212,6 +239,9 @@ private struct StreamState {
     var outcomes: [Outcome] = []
     /// The last `.needMore(atLeast:)` at `position`, to check its promise as more bytes arrive.
     var promise: (position: Int, atLeast: Int, available: Int)?
+    /// Bytes at `position` a `.needMore(atLeast: 0)` found without a line end, passed back to the
+    /// parser as a connection does (so property 5 covers the scan hint too).
+    var scanned: (position: Int, count: Int)?
 
     mutating func advance(_ parser: RequestParser, _ stream: UnsafeRawBufferPointer, available: Int) {
         while !closed {
@@ -223,11 +253,14 @@ private struct StreamState {
             guard position < available else { return }
             var progressed = false
             let here = position
-            parseCopy(parser, stream, from: here, to: available) { result, view in
+            let hint = scanned.map { $0.position == here ? $0.count : 0 } ?? 0
+            parseCopy(parser, stream, from: here, to: available, scannedWithoutNewline: hint) { result, view in
                 guard let outcome = check(result, input: view, at: here, parser: parser, stream: stream) else {
                     if case .needMore(let atLeast) = result, atLeast > 0 { promise = (here, atLeast, available - here) }
+                    if case .needMore(0) = result { scanned = (here, available - here) }
                     return
                 }
+                scanned = nil
                 if let p = promise, p.position == here, available - here < p.atLeast {
                     fail("after .needMore(atLeast: \(p.atLeast)) with \(p.available) bytes at \(here), "
                          + "\(available - here) bytes gave \(outcome)", stream)

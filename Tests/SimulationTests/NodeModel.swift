@@ -223,8 +223,6 @@ extension World {
             node.rememberedRole = entry
         case .recordMembership:
             node.formerMember = true
-        case .reclaim:
-            break  // one partition: nothing moves
         case .log(_, let message):
             log("n\(n): \(message)")
         }

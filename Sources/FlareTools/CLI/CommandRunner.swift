@@ -17,7 +17,16 @@ enum CommandRunner {
             guard let map = try? client.statsNodes() else { return false }
             return keys.allSatisfy(map.contains)
         }
-        let endpoint = try locator.locate(selection.choice, nodeArguments: nodeArguments)
+        let endpoints = try locator.locateAll(selection.choice, nodeArguments: nodeArguments)
+        // With several index servers, whichever answers first in the order given (any of them
+        // serves reads and hands changes to the one that decides).
+        let endpoint = endpoints.count == 1 ? endpoints[0] : endpoints.first { endpoint in
+            guard let connection = try? FlareConnection(to: endpoint, peer: .indexServer, connectTimeout: timeouts.connect,
+                                                        requestTimeout: timeouts.request) else { return false }
+            let client = FlareClient(connection: connection)
+            defer { client.close() }
+            return (try? client.ping()) == true
+        } ?? endpoints[0]
         let session = ToolSession(indexServer: endpoint, timeouts: timeouts, dryRun: dryRun, console: .standard())
         let status = try operation(session)
         if status != .success { throw ExitCode(status.rawValue) }

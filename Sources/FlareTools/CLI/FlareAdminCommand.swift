@@ -8,7 +8,7 @@ public struct FlareAdminCommand: ParsableCommand {
         abstract: "Administer a flare cluster through its index server.",
         subcommands: [ListCommand.self, StatsCommand.self, SummaryCommand.self, ThreadsCommand.self, PingCommand.self,
                       MasterCommand.self, SlaveCommand.self, ReconstructCommand.self, DownCommand.self,
-                      ActivateCommand.self, BalanceCommand.self, RemoveCommand.self, DumpCommand.self,
+                      ActivateCommand.self, BalanceCommand.self, RemoveCommand.self, ReclaimCommand.self, DumpCommand.self,
                       DumpkeyCommand.self, IndexCommand.self, VerifyCommand.self])
 
     public init() {}
@@ -157,6 +157,26 @@ struct DownCommand: ParsableCommand {
         let addresses = try nodes.map(NodeAddress.parse)
         try CommandRunner.run(index, nodeArguments: nodes, dryRun: change.dryRun) {
             try DownOperation(nodes: addresses, force: change.force).run($0)
+        }
+    }
+}
+
+struct ReclaimCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reclaim",
+        abstract: "drop the keys that moved to a newer partition from masters and their slaves (not in the original).")
+
+    @OptionGroup var index: IndexServerOptions
+    @OptionGroup var change: ChangeOptions
+    @Flag(name: .customLong("all"), help: "reclaim on every active master")
+    var all = false
+    @Argument(help: ArgumentHelp("masters whose partitions to clean", valueName: "hostname:port"))
+    var nodes: [String] = []
+
+    func run() throws {
+        let addresses = try nodes.map(NodeAddress.parse)
+        try CommandRunner.run(index, nodeArguments: nodes, dryRun: change.dryRun) {
+            try ReclaimOperation(nodes: addresses, all: all, force: change.force).run($0)
         }
     }
 }

@@ -41,14 +41,14 @@ enum LongPortName: IndexServerPortName {
 
 struct IndexServerArguments<PortName: IndexServerPortName>: ParsableArguments, IndexServerSelection {
     @Option(name: [.customShort("i"), .customLong("index-server")],
-            help: ArgumentHelp("index server hostname, optionally with :port (default: 127.0.0.1, or FLARE_INDEX_SERVER)",
-                               valueName: "hostname[:port]"))
+            help: ArgumentHelp("index server hostname, optionally with :port; several comma-separated for redundant index servers, the first that answers is used (default: 127.0.0.1, or FLARE_INDEX_SERVER)",
+                               valueName: "hostname[:port][,...]"))
     var indexServer: String?
 
     @Option(name: PortName.names, help: ArgumentHelp("index server port (default: 12120)", valueName: "port"))
     var indexServerPort: Int?
 
-    @Option(name: .customLong("cluster"), help: ArgumentHelp("cluster name listed in FLARE_INDEX_SERVERS", valueName: "name"))
+    @Option(name: .customLong("cluster"), help: ArgumentHelp("cluster name listed in FLARE_INDEX_SERVERS (once per index server)", valueName: "name"))
     var cluster: String?
 
     @Option(name: .customLong("timeout"), help: ArgumentHelp("request timeout", valueName: "seconds"))

@@ -51,7 +51,8 @@ public struct ReconstructOperation {
                 }
                 var execute = confirmAll
                 if !execute {
-                    if !safe { console.say("you are trying to reconstruct \(key) without redundancy.") }
+                    // The original's words, misspelling included (scripts may match them).
+                    if !safe { console.say("you are trying to reconstruct \(key) without redanduncy.") }
                     switch askReconstruction(key: key, role: node.role, console: console) {
                     case .yes: execute = true
                     case .all: execute = true; confirmAll = true
@@ -78,7 +79,10 @@ public struct ReconstructOperation {
                     return .failure
                 }
                 try watch.waitForSlave(key)
-                if try !index.setRole(host: address.host, port: address.port, role: NodeRole.slave.name, balance: node.balance,
+                // As the original: unless forced (or answered `a`), ask before giving the balance back.
+                let restore = confirmAll
+                    || console.confirm("changing node's balance (node=\(key), balance=0 -> \(node.balance)) (y/n): ")
+                if restore, try !index.setRole(host: address.host, port: address.port, role: NodeRole.slave.name, balance: node.balance,
                                       partition: node.partition).succeeded {
                     console.note("failed to restore the balance of \(key)")
                     status = .failure

@@ -29,9 +29,12 @@ public struct ToolSession {
         return try body(client)
     }
 
-    /// Runs `body` with a connection to a node, always ending with `quit`.
-    public func withNode<T>(_ endpoint: Endpoint, _ body: (FlareClient) throws -> T) throws -> T {
-        let client = try openNode(endpoint)
+    /// Runs `body` with a connection to a node, always ending with `quit`; `requestTimeout`
+    /// replaces the session's for a request known to take long.
+    public func withNode<T>(_ endpoint: Endpoint, requestTimeout: Double? = nil, _ body: (FlareClient) throws -> T) throws -> T {
+        let client = try requestTimeout.map {
+            FlareClient(connection: try FlareConnection(to: endpoint, peer: .node, connectTimeout: timeouts.connect, requestTimeout: $0))
+        } ?? openNode(endpoint)
         defer { client.close() }
         return try body(client)
     }

@@ -60,7 +60,8 @@ final class TestClient {
 
     var peer: String { "\(host):\(port)" }
 
-    init(host: String, port: Int, timeout: Double = 5) throws {
+    /// `source`: the local address to connect from (another 127.0.0.x poses as another host).
+    init(host: String, port: Int, timeout: Double = 5, from source: String? = nil) throws {
         self.host = host
         self.port = port
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -70,6 +71,19 @@ final class TestClient {
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            inet_pton(AF_INET, source, &local.sin_addr)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            if bound != 0 {
+                let code = errno
+                Glibc.close(fd)
+                throw ClientError.io("bind to \(source)", code)
+            }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)

@@ -28,7 +28,8 @@ final class NodeProcess {
 final class TestCluster {
     let name: String
     let root: URL
-    let indexPort: Int
+    /// The index the helpers ask (`indexClient`, `waitForIndex`…); a test with several moves it.
+    var indexPort: Int
     private(set) var index: Daemon!
     private(set) var nodes: [Int: NodeProcess] = [:]
     private var allDaemons: [Daemon] = []
@@ -44,6 +45,10 @@ final class TestCluster {
     /// Per-node command prefix, e.g. `ip netns exec <ns>`; such a node's port is picked on loopback,
     /// which is free in a fresh namespace too.
     var nodeWrappers: [Int: [String]] = [:]
+    /// `index-servers` of the nodes when not just `indexAddress` (several index servers).
+    var nodeIndexServers: String?
+    /// A command prefix for flarei, as `nodeWrappers` for nodes.
+    var indexWrapper: [String] = []
 
     init(name: String) throws {
         self.name = name
@@ -58,12 +63,15 @@ final class TestCluster {
 
     // MARK: processes
 
+    /// Keeps a daemon started by the test itself, so `shutdown` kills it too.
+    func adopt(_ daemon: Daemon) { allDaemons.append(daemon) }
+
     func startIndex(extra: [String] = []) throws {
         try FileManager.default.createDirectory(at: indexDataDir, withIntermediateDirectories: true)
         let daemon = Daemon(label: "flarei", executable: Executables.url("flarei"),
                             arguments: ["--data-dir", indexDataDir.path, "--server-name", indexHost, "--server-address", indexHost,
                                         "--server-port", String(indexPort)] + monitorArguments + extra,
-                            logPath: root.appendingPathComponent("flarei.log").path)
+                            logPath: root.appendingPathComponent("flarei.log").path, prefix: indexWrapper)
         try daemon.start()
         index = daemon
         allDaemons.append(daemon)
@@ -87,7 +95,7 @@ final class TestCluster {
         try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
         let daemon = Daemon(label: "flared \(host):\(port)", executable: Executables.url("flared"),
                             arguments: ["--data-dir", dataDir.path, "--server-name", host, "--server-address", host,
-                                        "--server-port", String(port), "--index-servers", indexAddress,
+                                        "--server-port", String(port), "--index-servers", nodeIndexServers ?? indexAddress,
                                         "--thread-pool-size", "2"] + extra,
                             logPath: root.appendingPathComponent("n\(number).log").path, prefix: wrapper)
         try daemon.start()

@@ -37,14 +37,14 @@ final class RawClient: @unchecked Sendable {
     static let defaultTimeout: Double = 5
     static let stalledTimeout: Double = 0.5
 
-    init(port: UInt16, noDelay: Bool = true) throws {
+    init(port: UInt16, host: String = "127.0.0.1", noDelay: Bool = true) throws {
         self.port = port
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw RawClientError.connect(port: port, errno: errno) }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = port.bigEndian
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_addr.s_addr = inet_addr(host)
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
@@ -228,6 +228,16 @@ final class RawClient: @unchecked Sendable {
         let out = pending
         pending.removeAll()
         return out
+    }
+
+    /// Waits up to `timeout` for at least `count` bytes (a loaded machine may answer late), then
+    /// takes whatever else arrives until `quiet` seconds pass without a byte.
+    func read(atLeast count: Int, timeout: Double = RawClient.defaultTimeout, quiet: Double = 0.2) -> [UInt8] {
+        let end = Clock.now() + timeout
+        while pending.count < count && Clock.now() < end && !isClosedByPeer {
+            _ = fill(timeout: end - Clock.now())
+        }
+        return readAvailable(quiet: quiet)
     }
 
     /// What arrived within `seconds` (normally nothing: the caller asserts it is empty).
