@@ -21,13 +21,10 @@ typedef void (*event_callback_fn)(int, short, void *);
 #define EV_SIGNAL 0x08
 #define EV_PERSIST 0x10
 
-/* enum event_base_config_flag */
-#define EVENT_BASE_FLAG_PRECISE_TIMER 0x20
 
 struct event_base *event_base_new(void);
 struct event_config *event_config_new(void);
 void event_config_free(struct event_config *cfg);
-int event_config_set_flag(struct event_config *cfg, int flag);
 struct event_base *event_base_new_with_config(const struct event_config *cfg);
 void event_base_free(struct event_base *base);
 int event_base_dispatch(struct event_base *base);
@@ -41,5 +38,16 @@ int event_del(struct event *ev);
 /* Makes `ev` active now: its callback runs in the current loop iteration, after the callbacks
    already queued. */
 void event_active(struct event *ev, int res, short ncalls);
+
+/*
+ * Linux timer file descriptors (<sys/timerfd.h>, which Swift's Glibc module does not export):
+ * a short pause on one connection gets microsecond precision from one of these, watched like a
+ * socket, instead of the loop's precise-timer mode (which re-arms a timerfd on every iteration).
+ * new_value / old_value: struct itimerspec pointers.
+ */
+#define FLARE_TFD_NONBLOCK 04000
+#define FLARE_TFD_CLOEXEC 02000000
+int timerfd_create(int clockid, int flags);
+int timerfd_settime(int fd, int flags, const void *new_value, void *old_value);
 
 #endif

@@ -1,8 +1,8 @@
 /// One node of the index's node map (README.md §2).
 public struct NodeEntry: Sendable, Equatable, Hashable {
     /// The `server-name` the node registered with, verbatim (no DNS, no normalisation).
-    public var name: String
-    public var port: Int
+    public var name: String { didSet { nodeKey = Self.nodeKey(name: name, port: port) } }
+    public var port: Int { didSet { nodeKey = Self.nodeKey(name: name, port: port) } }
     public var role: NodeRole
     public var state: NodeState
     /// Partition number for masters and slaves, −1 when not applicable.
@@ -18,6 +18,7 @@ public struct NodeEntry: Sendable, Equatable, Hashable {
     ) {
         self.name = name
         self.port = port
+        nodeKey = Self.nodeKey(name: name, port: port)
         self.role = role
         self.state = state
         self.partition = partition
@@ -30,8 +31,9 @@ public struct NodeEntry: Sendable, Equatable, Hashable {
         NodeEntry(name: name, port: port, role: .proxy, state: .active, partition: -1, balance: 0, threadType: threadType)
     }
 
-    /// The node's identity, `"<server-name>:<server-port>"`.
-    public var nodeKey: String { Self.nodeKey(name: name, port: port) }
+    /// The node's identity, `"<server-name>:<server-port>"`; stored, since routing and every
+    /// node-map lookup read it (formatting it each time showed in the proxy's profile).
+    public private(set) var nodeKey: String
 
     public static func nodeKey(name: String, port: Int) -> String { "\(name):\(port)" }
 }

@@ -98,6 +98,9 @@ public struct NodeMap: Sendable, Equatable {
         lhs.utf8.elementsEqual(rhs.utf8)
     }
 
+    /// Where the node with this key is in `entries`.
+    public func position(of key: String) -> Int? { index(of: key) }
+
     private func index(of key: String) -> Int? {
         let position = insertionPoint(of: key)
         return position < entries.count && Self.same(entries[position].nodeKey, key) ? position : nil

@@ -9,6 +9,47 @@ public enum Route: Equatable, Sendable {
     case unavailable
 }
 
+/// Another node a request can be sent to, resolved once per map so that routing a request
+/// formats and compares no strings: its node key and its position in the map's entries (-1 if
+/// the map does not list it, which a map-derived layout never does).
+public struct Peer: Sendable, Equatable {
+    public let nodeKey: String
+    public let position: Int
+
+    public init(nodeKey: String, position: Int) {
+        self.nodeKey = nodeKey
+        self.position = position
+    }
+}
+
+/// Where a request for one key is executed, with the forwarding target resolved (`Route` with a
+/// `Peer` instead of a node key).
+public enum Owner: Sendable, Equatable {
+    case local
+    case noPartition
+    case forward(Peer)
+    case unavailable
+
+    public var route: Route {
+        switch self {
+        case .local: .local
+        case .noPartition: .noPartition
+        case .forward(let peer): .forward(peer.nodeKey)
+        case .unavailable: .unavailable
+        }
+    }
+}
+
+/// One active partition's routes, precomputed from the tables.
+struct PartitionRoutes: Sendable {
+    /// The master, nil for a preserved master that is down; `.local` if it is this node.
+    let write: Owner
+    /// This node reads the partition itself (its master, or an active slave with a read weight).
+    let readsLocally: Bool
+    /// The read multiset, as `Partition.readers`; nil entries are this node.
+    let readers: [Peer?]
+}
+
 /// A node that receives copies of this node's writes.
 public struct ReplicaTarget: Sendable, Equatable {
     public let node: NodeEntry
@@ -44,6 +85,8 @@ public struct WriteRouting: Sendable {
     let preparingMaster: NodeEntry?
     /// Slaves of the preparing partition when this node is its master.
     let preparingSlaves: [ReplicaTarget]
+    /// `routes[p]`: active partition p's owners.
+    let routes: [PartitionRoutes]
 
     public init(selfKey: String, standalone: Bool, map: NodeMap, layout: PartitionLayout, resolver: KeyResolver) {
         self.selfKey = selfKey
@@ -64,17 +107,31 @@ public struct WriteRouting: Sendable {
         preparingMaster = layout.preparing?.master.flatMap { map[nodeKey: $0.nodeKey] }
         preparingSlaves = preparingMaster?.nodeKey == selfKey ? targets(layout.preparing?.slaves ?? []) : []
         ownsEverything = standalone || (layout.activeCount == 1 && masterOf == 0 && layout.preparing == nil && slaves.isEmpty)
+        func peer(_ nodeKey: String) -> Peer? {
+            nodeKey == selfKey ? nil : Peer(nodeKey: nodeKey, position: map.position(of: nodeKey) ?? -1)
+        }
+        routes = layout.active.map { partition in
+            let write: Owner = partition.master.map { master in peer(master.nodeKey).map { .forward($0) } ?? .local } ?? .unavailable
+            let readsLocally = partition.master?.nodeKey == selfKey
+                || partition.slaves.contains { $0.nodeKey == selfKey && $0.balance > 0 }
+            return PartitionRoutes(write: write, readsLocally: readsLocally, readers: partition.readers.map(peer))
+        }
     }
 
     /// Writes go to the master of the key's partition (docs/routing.md, "Writes").
     @inline(__always)
-    public func routeWrite(_ key: UnsafeRawBufferPointer) -> Route {
+    public func routeWrite(_ key: UnsafeRawBufferPointer) -> Route { writeOwner(key).route }
+
+    /// `routeWrite` with the master resolved to a `Peer`.
+    @inline(__always)
+    public func writeOwner(_ key: UnsafeRawBufferPointer) -> Owner {
         if ownsEverything { return .local }
-        let count = layout.activeCount
+        let count = routes.count
         guard count > 0 else { return .noPartition }
+        // More partitions than the resolver can place gives its noPartition sentinel.
         let partition = resolver.partition(of: key, count: count)
-        guard let master = layout.master(of: partition) else { return .unavailable }
-        return master.nodeKey == selfKey ? .local : .forward(master.nodeKey)
+        guard routes.indices.contains(partition) else { return .unavailable }
+        return routes[partition].write
     }
 
     /// Reads are served locally by the master and by active slaves with a read weight; otherwise
@@ -88,15 +145,21 @@ public struct WriteRouting: Sendable {
     /// costs no system call).
     @inline(__always)
     public func routeRead(_ key: UnsafeRawBufferPointer, using generator: inout some RandomNumberGenerator) -> Route {
+        readOwner(key, using: &generator).route
+    }
+
+    /// `routeRead` with the reader resolved to a `Peer`.
+    @inline(__always)
+    public func readOwner(_ key: UnsafeRawBufferPointer, using generator: inout some RandomNumberGenerator) -> Owner {
         if ownsEverything { return .local }
-        let count = layout.activeCount
+        let count = routes.count
         guard count > 0 else { return .noPartition }
-        let partition = resolver.partition(of: key, count: count)
-        guard let entry = layout.partition(partition) else { return .unavailable }
-        if entry.master?.nodeKey == selfKey { return .local }
-        if entry.slaves.contains(where: { $0.nodeKey == selfKey && $0.balance > 0 }) { return .local }
-        guard let target = entry.readers.randomElement(using: &generator) else { return .unavailable }
-        return target == selfKey ? .local : .forward(target)
+        let number = resolver.partition(of: key, count: count)
+        guard routes.indices.contains(number) else { return .unavailable }
+        let partition = routes[number]
+        if partition.readsLocally { return .local }
+        guard let target = partition.readers.randomElement(using: &generator) else { return .unavailable }
+        return target.map { .forward($0) } ?? .local
     }
 
     /// Whether a replicated write of `key` sent by `sender` may be applied here (this node then

@@ -32,6 +32,9 @@ public final class Connection: @unchecked Sendable, TurnEndWork {
     private var readEvent: OpaquePointer?
     private var writeEvent: OpaquePointer?
     private var resumeTimer: OpaquePointer?
+    /// The timerfd `resumeTimer` watches: a pause of a few microseconds must not last a 4 ms tick
+    /// of the loop's coarse clock (Worker.makeBase).
+    private var resumeFD: Int32 = -1
 
     private var input: UnsafeMutableRawPointer
     private var inputCapacity: Int
@@ -88,11 +91,22 @@ public final class Connection: @unchecked Sendable, TurnEndWork {
         streaming = true
         if pauseMicroseconds > 0 {
             if resumeTimer == nil {
-                resumeTimer = event_new(worker.base, -1, 0, connectionResumeCallback,
+                resumeFD = timerfd_create(CLOCK_MONOTONIC, FLARE_TFD_NONBLOCK | FLARE_TFD_CLOEXEC)
+                // Without a timerfd (out of descriptors), a plain loop timer: coarser, still a pause.
+                resumeTimer = event_new(worker.base, resumeFD, resumeFD >= 0 ? Int16(EV_READ) : 0, connectionResumeCallback,
                                         Unmanaged.passUnretained(self).toOpaque())
             }
-            var tv = timeval(tv_sec: pauseMicroseconds / 1_000_000, tv_usec: pauseMicroseconds % 1_000_000)
-            event_add(resumeTimer, &tv)
+            let seconds = pauseMicroseconds / 1_000_000
+            let micros = pauseMicroseconds % 1_000_000
+            if resumeFD >= 0 {
+                var spec = itimerspec(it_interval: timespec(tv_sec: 0, tv_nsec: 0),
+                                      it_value: timespec(tv_sec: seconds, tv_nsec: micros * 1000))
+                _ = timerfd_settime(resumeFD, 0, &spec, nil)
+                event_add(resumeTimer, nil)
+            } else {
+                var tv = timeval(tv_sec: seconds, tv_usec: micros)
+                event_add(resumeTimer, &tv)
+            }
             pausedUntilTimer = true
         }
     }
@@ -170,7 +184,7 @@ public final class Connection: @unchecked Sendable, TurnEndWork {
         worker.atTurnEnd(self)
     }
 
-    func turnEnded() {
+    public func turnEnded() {
         driveScheduled = false
         if !closed { drive() }
     }
@@ -188,6 +202,10 @@ public final class Connection: @unchecked Sendable, TurnEndWork {
     }
 
     fileprivate func onResumeTimer() {
+        if resumeFD >= 0 {
+            var expirations: UInt64 = 0
+            _ = read(resumeFD, &expirations, 8)
+        }
         pausedUntilTimer = false
         drive()
     }
@@ -367,6 +385,7 @@ public final class Connection: @unchecked Sendable, TurnEndWork {
         readEvent = nil
         writeEvent = nil
         resumeTimer = nil
+        if resumeFD >= 0 { Glibc.close(resumeFD); resumeFD = -1 }
         Glibc.close(fd)
         worker.handler.connectionClosed(self)
         worker.connectionDidClose(self)

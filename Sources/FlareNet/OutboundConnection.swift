@@ -124,7 +124,7 @@ public final class OutboundConnection: TurnEndWork {
 
     private var flushScheduled = false
 
-    func turnEnded() {
+    public func turnEnded() {
         flushScheduled = false
         flush()
     }
@@ -142,7 +142,10 @@ public final class OutboundConnection: TurnEndWork {
             if n > 0 { output.consume(n); continue }
             if n < 0 && errno == EINTR { continue }
             if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                event_add(writeEvent, nil)
+                if !writeArmed {
+                    writeArmed = true
+                    event_add(writeEvent, nil)
+                }
                 return
             }
             // `flush` runs inside the owner's request handling: close now, but report on a
@@ -156,8 +159,15 @@ public final class OutboundConnection: TurnEndWork {
             }
             return
         }
-        event_del(writeEvent)
+        // Only when armed: an event_del per flush showed in the proxy's profile.
+        if writeArmed {
+            writeArmed = false
+            event_del(writeEvent)
+        }
     }
+
+    /// The write event is added (a send found the socket full).
+    private var writeArmed = false
 
     fileprivate func onWritable(_ what: Int16) {
         if !connected {
@@ -168,6 +178,7 @@ public final class OutboundConnection: TurnEndWork {
             if code != 0 { fail("connect to \(host):\(port): \(errorText(code))"); return }
             connected = true
             event_del(writeEvent)
+            writeArmed = false
             event_add(readEvent, nil)
         }
         writeOut()

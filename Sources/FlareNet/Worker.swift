@@ -26,14 +26,13 @@ public final class Worker: @unchecked Sendable {
     private var wakeEvent: OpaquePointer?
     private var thread = pthread_t()
 
-    /// An event base with precise timers. By default libevent reads CLOCK_MONOTONIC_COARSE on
-    /// Linux, which advances in scheduler ticks (4 ms here), so every short timer (a dump's
-    /// per-item wait of `reconstruction-interval` µs) lasted a whole tick or more.
+    /// A default event base. Its timers read CLOCK_MONOTONIC_COARSE, which advances in scheduler
+    /// ticks (4 ms here): fine for the once-a-second sweeps and the connect timeout. The one
+    /// short timer, a dump's per-item pause, uses its own timerfd (`Connection.stream`). The
+    /// precise-timer flag would fix every timer at the price of a `timerfd_settime` call on
+    /// every loop iteration, i.e. on every request.
     private static func makeBase() -> OpaquePointer? {
-        guard let config = event_config_new() else { return event_base_new() }
-        defer { event_config_free(config) }
-        _ = event_config_set_flag(config, EVENT_BASE_FLAG_PRECISE_TIMER)
-        return event_base_new_with_config(config)
+        event_base_new()
     }
 
     init(index: Int, server: Server) throws(NetError) {
@@ -75,26 +74,39 @@ public final class Worker: @unchecked Sendable {
     /// iteration have run: a peer link gathers every request of the turn into one send, a client
     /// connection every reply that arrived in it. Worker thread only; a work item asks again
     /// only after it has been called (each keeps its own flag).
-    func atTurnEnd(_ work: TurnEndWork) {
-        turnEndQueue.append(work)
+    public func atTurnEnd(_ work: TurnEndWork) {
+        // Kept alive by a retain of its own until it has run (released in runTurnEnd): the queue's
+        // entries are plain pointers, so emptying it per turn destroys nothing.
+        _ = Unmanaged.passRetained(work as AnyObject)
+        turnEndQueue.append(TurnEndEntry(work: work))
         if turnEndQueue.count == 1 { event_active(turnEndEvent, Int32(EV_TIMEOUT), 1) }
     }
 
-    private var turnEndQueue: [TurnEndWork] = []
+    private struct TurnEndEntry {
+        unowned(unsafe) let work: TurnEndWork
+    }
+
+    private var turnEndQueue: [TurnEndEntry] = []
     /// The queue being run; swapped with `turnEndQueue` so neither is reallocated per turn.
-    private var turnEndRunning: [TurnEndWork] = []
+    private var turnEndRunning: [TurnEndEntry] = []
     private var turnEndEvent: OpaquePointer?
 
     fileprivate func runTurnEnd() {
         swap(&turnEndQueue, &turnEndRunning)
-        for work in turnEndRunning { work.turnEnded() }
+        for entry in turnEndRunning {
+            let work = entry.work
+            work.turnEnded()
+            Unmanaged.passUnretained(work as AnyObject).release()
+        }
         turnEndRunning.removeAll(keepingCapacity: true)
     }
 
     func start() throws(NetError) {
         every(seconds: 1) { [unowned self] in closeIdleConnections() }
         let me = Unmanaged.passUnretained(self).toOpaque()
-        turnEndEvent = event_new(base, -1, 0, workerTurnEndCallback, me)
+        // Persistent, though never added: only made active. A one-shot event is deleted by
+        // libevent each time it runs, a call per loop turn saved this way.
+        turnEndEvent = event_new(base, -1, Int16(EV_PERSIST), workerTurnEndCallback, me)
         wakeEvent = event_new(base, wakeFD, Int16(EV_READ | EV_PERSIST), workerWakeCallback, me)
         event_add(wakeEvent, nil)
         let retained = Unmanaged.passRetained(self).toOpaque()
@@ -185,7 +197,7 @@ private func workerTurnEndCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMuta
 }
 
 /// Work a worker runs once at the end of a loop turn (`Worker.atTurnEnd`).
-protocol TurnEndWork: AnyObject {
+public protocol TurnEndWork: AnyObject {
     func turnEnded()
 }
 

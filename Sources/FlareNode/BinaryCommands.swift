@@ -228,7 +228,7 @@ extension NodeHandler {
                 var answer = BinaryTextReply.Values.miss
                 switch result {
                 case .success(let reply):
-                    answer = BinaryTextReply.values(reply)
+                    answer = BinaryTextReply.values(reply.bytes)
                 case .failure(let failure):
                     logger.warning("\(failure)")
                     // An owner that cannot be reached makes a read a miss, as for text reads (and
@@ -238,7 +238,7 @@ extension NodeHandler {
                 switch answer {
                 case .hit(let flags, let cas, let range):
                     guard case .success(let reply) = result else { return }
-                    let value = UnsafeRawBufferPointer(rebasing: reply[range])
+                    let value = UnsafeRawBufferPointer(rebasing: reply.bytes[range])
                     if command == .touch {
                         output.appendBinaryFlags(header, flags: flags, cas: cas)
                     } else if command == .getk || command == .gatk {
@@ -408,7 +408,7 @@ extension NodeHandler {
         link.expect(.line) { [self] result in
             var line: BinaryTextReply.Line
             switch result {
-            case .success(let reply): line = BinaryTextReply.line(reply, for: command)
+            case .success(let reply): line = BinaryTextReply.line(reply.bytes, for: command)
             case .failure(let failure):
                 logger.warning("\(failure)")
                 line = .failure(.temporaryFailure, "proxy error")
@@ -443,7 +443,7 @@ extension NodeHandler {
         link.expect(.line) { [self] result in
             var line: BinaryTextReply.Line
             switch result {
-            case .success(let reply): line = BinaryTextReply.line(reply, for: .add)
+            case .success(let reply): line = BinaryTextReply.line(reply.bytes, for: .add)
             case .failure(let failure):
                 logger.warning("\(failure)")
                 line = .failure(.temporaryFailure, "proxy error")
@@ -453,7 +453,7 @@ extension NodeHandler {
                 link.expect(.line) { [self] result in
                     let line: BinaryTextReply.Line
                     switch result {
-                    case .success(let reply): line = BinaryTextReply.line(reply, for: .increment)
+                    case .success(let reply): line = BinaryTextReply.line(reply.bytes, for: .increment)
                     case .failure(let failure):
                         logger.warning("\(failure)")
                         line = .failure(.temporaryFailure, "proxy error")

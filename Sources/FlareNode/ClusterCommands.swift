@@ -32,17 +32,6 @@ extension NodeHandler {
         return false
     }
 
-    /// Whether every key of a multi-key request is served here (always, standalone or as the only
-    /// master), so the plain local path applies.
-    func allKeysLocal(_ request: Request) -> Bool {
-        let touching = request.command == .gat || request.command == .gats
-        var keys = request.keys
-        while let key = keys.next() {
-            if (touching ? view.routeWrite(key) : view.routeRead(key, using: &readerRandom)) != .local { return false }
-        }
-        return true
-    }
-
     /// `node sync [<version>]` + `NODE` lines + `END` (node-server.md §8.1), accepted only from the
     /// configured index servers (by peer address). Any other `node …` is an index-server command: `ERROR`. Returns the bytes used after the request line, or nil
     /// if the body is incomplete.

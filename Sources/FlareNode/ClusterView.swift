@@ -62,6 +62,14 @@ public final class ClusterView: Sendable {
         routing.routeRead(key, using: &generator)
     }
 
+    /// `routeWrite` and `routeRead` with the other node resolved, for the request path.
+    @inline(__always)
+    public func writeOwner(_ key: UnsafeRawBufferPointer) -> Owner { routing.writeOwner(key) }
+    @inline(__always)
+    public func readOwner(_ key: UnsafeRawBufferPointer, using generator: inout ReaderRandom) -> Owner {
+        routing.readOwner(key, using: &generator)
+    }
+
     /// Whether a copy of `key` that `sender` stamped with map version `stamp` may be applied here:
     /// the sender is the source of the key's copies in this map, and the copy was made in the
     /// sender's present era.

@@ -34,7 +34,7 @@ extension NodeHandler {
         // mg goes to the master like the writes: besides T and N, any hit may hand out the recache
         // token, whose state (ItemMarks) lives on the master only.
         if serving != .serve && refused(request, output) { return .next }
-        let route = request.command == .me ? view.routeRead(request.key) : view.routeWrite(request.key)
+        let route = request.command == .me ? view.routeRead(request.key, using: &readerRandom) : view.routeWrite(request.key)
         if case .forward(let node) = route { return forwardMeta(request, sentKey: sentKey, to: node, connection) }
         guard routedLocally(route, request, output) else { return .next }
 
@@ -103,7 +103,7 @@ extension NodeHandler {
             switch result {
             case .success(let reply):
                 // Drop the `MN` that only closed a quiet request.
-                connection.fill(slot, with: quiet ? UnsafeRawBufferPointer(rebasing: reply.dropLast(4)) : reply)
+                connection.fill(slot, with: quiet ? UnsafeRawBufferPointer(rebasing: reply.bytes.dropLast(4)) : reply.bytes)
             case .failure(let failure):
                 logger.warning("\(failure)")
                 connection.fill(slot) { $0.append("SERVER_ERROR proxy error\r\n") }

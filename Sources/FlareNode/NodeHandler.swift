@@ -52,7 +52,7 @@ public final class NodeHandler: ConnectionHandler {
     /// Connections to other nodes for forwarding, opened on first use.
     lazy var peerPool: PeerPool = {
         peerPoolOpened = true
-        return PeerPool(worker: worker, concurrency: context.proxyConcurrency, registry: context.peerLinks)
+        return PeerPool(worker: worker, concurrency: context.proxyConcurrency, registry: context.peerLinks, relay: self)
     }()
     private var peerPoolOpened = false
     /// Where a meta command's base64 key is decoded.
@@ -151,7 +151,11 @@ public final class NodeHandler: ConnectionHandler {
         if serving != .serve && request.command.isDataCommand && refused(request, output) { return .next }
         switch request.command {
         case .get, .gets, .gat, .gats:
-            guard allKeysLocal(request) else { return retrieveAcrossNodes(request, connection) }
+            switch planRetrieval(request) {
+            case .local: break
+            case .relay(let owner): return relayRetrieval(request, to: owner, connection)
+            case .gather: return retrieveAcrossNodes(request, connection)
+            }
             if request.command == .get || request.command == .gets {
                 retrieve(request, output)
             } else {
@@ -166,9 +170,9 @@ public final class NodeHandler: ConnectionHandler {
             if isCopy {
                 guard acceptsCopy(request, output) else { break }
             } else {
-                let route = view.routeWrite(request.key)
-                if case .forward(let node) = route { return forwardWrite(request, to: node, connection) }
-                guard routedLocally(route, request, output) else { break }
+                let owner = view.writeOwner(request.key)
+                if case .forward(let peer) = owner { return forwardWrite(request, to: peer, connection) }
+                guard routedLocally(owner.route, request, output) else { break }
             }
             let mark = output.pendingCount
             // The version the write gave the item (or its tombstone); 0 when nothing changed.

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import FlareCluster
 import FlareNet
 import FlareProtocol
@@ -14,16 +17,48 @@ enum ReplyShape {
     case metaUntilNoop
 }
 
+/// A complete reply from a peer: its bytes (valid only during the completion call) and, for a
+/// `.values` reply, the number of `VALUE` blocks it holds (counted while framing it).
+struct PeerReply {
+    let bytes: UnsafeRawBufferPointer
+    let values: Int
+}
+
+/// A reply passed on into a client connection's reply slot by the node handler (`ReplyRelay`):
+/// the common forwards, described by data so that they allocate no closure per request.
+struct Relay {
+    enum Kind {
+        /// A single-key write (or gat/gats): the reply verbatim, `SERVER_ERROR proxy error` if none.
+        case write
+        /// A get/gets of `keys` keys on one owner: the reply verbatim, misses if none.
+        case retrieval(keys: UInt64)
+    }
+
+    let connection: Connection
+    let slot: Connection.ReplySlot
+    let kind: Kind
+}
+
+/// Who passes `Relay` replies on: the worker's node handler.
+protocol ReplyRelay: AnyObject {
+    func relay(_ result: Result<PeerReply, PeerFailure>, _ relay: Relay)
+}
+
 /// One pipelined connection from this worker to another node, with the replies it still owes.
 /// Requests are answered in order, so a FIFO of waiters matches replies to requests.
 /// Used on its worker's thread only.
 final class PeerLink: OutboundDelegate {
-    typealias Completion = (Result<UnsafeRawBufferPointer, PeerFailure>) -> Void
+    typealias Completion = (Result<PeerReply, PeerFailure>) -> Void
+
+    enum Action {
+        case relay(Relay)
+        case call(Completion)
+    }
 
     struct Waiter {
         let shape: ReplyShape
         let sentAt: Int64
-        let completion: Completion
+        let action: Action
     }
 
     let nodeKey: String
@@ -31,11 +66,17 @@ final class PeerLink: OutboundDelegate {
     private var waiters: [Waiter] = []
     private var head = 0
     private let clock: ServerClock
+    /// How far the oldest reply has been framed: a large multi-get reply arriving in several
+    /// reads is scanned once, not again from its start on every read.
+    private var framing = ReplyFraming.Progress()
     private(set) var failed = false
     /// What `stats threads` shows of this link.
     let stats: PeerLinkStats
+    /// unowned(unsafe): the node handler outlives its worker's links; read on every reply.
+    private unowned(unsafe) let relay: ReplyRelay
 
-    init(node: NodeEntry, worker: Worker, connectTimeoutMilliseconds: Int) {
+    init(node: NodeEntry, worker: Worker, relay: ReplyRelay, connectTimeoutMilliseconds: Int) {
+        self.relay = relay
         let nodeKey = node.nodeKey
         let host = node.name
         let port = node.port
@@ -54,7 +95,16 @@ final class PeerLink: OutboundDelegate {
     /// Registers the waiter for the request just appended to `output`; it is sent at the end of
     /// the loop turn with every other request for this link.
     func expect(_ shape: ReplyShape, _ completion: @escaping Completion) {
-        waiters.append(Waiter(shape: shape, sentAt: clock.now, completion: completion))
+        expect(shape, .call(completion))
+    }
+
+    /// Registers a request whose reply the node handler passes on into a client's slot.
+    func expect(_ shape: ReplyShape, relay: Relay) {
+        expect(shape, .relay(relay))
+    }
+
+    private func expect(_ shape: ReplyShape, _ action: Action) {
+        waiters.append(Waiter(shape: shape, sentAt: clock.now, action: action))
         publishQueue()
         connection.flushAtTurnEnd()
     }
@@ -74,6 +124,13 @@ final class PeerLink: OutboundDelegate {
         stats.oldestSentAt.store(head < waiters.count ? waiters[head].sentAt : 0, ordering: .relaxed)
     }
 
+    private func complete(_ waiter: Waiter, _ result: Result<PeerReply, PeerFailure>) {
+        switch waiter.action {
+        case .relay(let target): relay.relay(result, target)
+        case .call(let completion): completion(result)
+        }
+    }
+
     // MARK: OutboundDelegate
 
     func outbound(_ connection: OutboundConnection, received input: UnsafeRawBufferPointer) -> Int {
@@ -82,22 +139,25 @@ final class PeerLink: OutboundDelegate {
             connection.fail("unexpected reply from \(nodeKey)")
             return input.count
         }
-        guard let length = ReplyFraming.length(of: waiters[head].shape, in: input) else { return 0 }
+        guard let length = ReplyFraming.length(of: waiters[head].shape, in: input, progress: &framing) else { return 0 }
+        let values = framing.values
+        framing = ReplyFraming.Progress()
         let waiter = waiters[head]
         head += 1
         if head == waiters.count { waiters.removeAll(keepingCapacity: true); head = 0 }
         publishQueue()
-        waiter.completion(.success(UnsafeRawBufferPointer(rebasing: input[..<length])))
+        complete(waiter, .success(PeerReply(bytes: UnsafeRawBufferPointer(rebasing: input[..<length]), values: values)))
         return length
     }
 
     func outboundClosed(_ connection: OutboundConnection, reason: String) {
         failed = true
+        framing = ReplyFraming.Progress()
         let pending = waiters[head...]
         waiters.removeAll()
         head = 0
         publishQueue()
-        for waiter in pending { waiter.completion(.failure(PeerFailure(node: nodeKey, reason: reason))) }
+        for waiter in pending { complete(waiter, .failure(PeerFailure(node: nodeKey, reason: reason))) }
     }
 }
 
@@ -107,27 +167,38 @@ struct PeerFailure: Error, CustomStringConvertible {
     var description: String { "forward to \(node) failed: \(reason)" }
 }
 
-/// Where one reply ends in a stream of replies.
+/// Where one reply ends in a stream of replies. Hand-written byte scans: this runs for every
+/// forwarded reply, and every `VALUE` line of a multi-get.
 enum ReplyFraming {
+    /// How much of a `.values` reply has been framed: the offset of the first line not yet
+    /// read, and the `VALUE` blocks before it.
+    struct Progress {
+        var offset = 0
+        var values = 0
+    }
+
     /// The byte length of the complete reply at the start of `input`, or nil if more is needed.
     static func length(of shape: ReplyShape, in input: UnsafeRawBufferPointer) -> Int? {
+        var progress = Progress()
+        return length(of: shape, in: input, progress: &progress)
+    }
+
+    /// `length(of:in:)`, resuming where an earlier call on a prefix of `input` stopped.
+    static func length(of shape: ReplyShape, in input: UnsafeRawBufferPointer, progress: inout Progress) -> Int? {
         switch shape {
         case .line:
             return lineEnd(input, from: 0)
         case .values:
-            var offset = 0
             while true {
+                let offset = progress.offset
                 guard let end = lineEnd(input, from: offset) else { return nil }
                 let line = UnsafeRawBufferPointer(rebasing: input[offset..<end])
-                if line.starts(with: "VALUE ".utf8) {
-                    guard let bytes = valueLength(line) else { return end }  // malformed: stop here
-                    let next = end + bytes + 2
-                    guard input.count >= next else { return nil }
-                    offset = next
-                    continue
-                }
-                // END, or an error line that ends the reply.
-                return end
+                guard isValueLine(line) else { return end }  // END, or an error line that ends the reply
+                guard let bytes = valueLength(line) else { return end }  // malformed: stop here
+                let next = end + bytes + 2
+                guard input.count >= next else { return nil }
+                progress.offset = next
+                progress.values += 1
             }
         case .meta:
             return metaReplyEnd(input, from: 0)
@@ -139,6 +210,19 @@ enum ReplyFraming {
                 offset = end
             }
         }
+    }
+
+    /// Whether `line` starts with `VALUE `.
+    @inline(__always)
+    static func isValueLine(_ line: UnsafeRawBufferPointer) -> Bool {
+        guard line.count >= 6 else { return false }
+        return line[0] == 0x56 && line[1] == 0x41 && line[2] == 0x4C && line[3] == 0x55 && line[4] == 0x45 && line[5] == 0x20
+    }
+
+    /// Whether `reply` starts with `END`.
+    @inline(__always)
+    static func isEnd(_ reply: UnsafeRawBufferPointer) -> Bool {
+        reply.count >= 3 && reply[0] == 0x45 && reply[1] == 0x4E && reply[2] == 0x44
     }
 
     /// The end of one meta reply starting at `from`: a line, or `VA <size> …` and its data block.
@@ -174,23 +258,41 @@ enum ReplyFraming {
     }
 
     /// Index just past the `\n` of the line starting at `from`.
+    @inline(__always)
     private static func lineEnd(_ input: UnsafeRawBufferPointer, from: Int) -> Int? {
-        guard from < input.count else { return nil }
-        guard let newline = input[from...].firstIndex(of: 0x0A) else { return nil }
-        return newline + 1
+        guard from < input.count, let base = input.baseAddress else { return nil }
+        guard let newline = memchr(base + from, 0x0A, input.count - from) else { return nil }
+        return UnsafeRawPointer(newline) - base + 1
     }
 
-    /// The `<bytes>` field of `VALUE <key> <flags> <bytes> [<cas>]\r\n`.
+    /// The `<bytes>` field of `VALUE <key> <flags> <bytes> [<cas>]\r\n` (words separated by one or
+    /// more spaces; the line terminator optional).
     static func valueLength(_ line: UnsafeRawBufferPointer) -> Int? {
-        var tokens = Tokenizer(UnsafeRawBufferPointer(rebasing: line[..<(line.count - (line.last == 0x0A ? 1 : 0))]))
-        _ = tokens.next()
-        _ = tokens.next()
-        _ = tokens.next()
-        guard var word = tokens.next() else { return nil }
-        if word.last == 0x0D { word = UnsafeRawBufferPointer(rebasing: word.dropLast()) }
+        var end = line.count
+        if end > 0 && line[end - 1] == 0x0A { end -= 1 }
+        guard let base = line.baseAddress else { return nil }
+        var i = 0
+        // Past VALUE, the key and the flags (memchr over the words: keys can be long).
+        for _ in 0..<3 {
+            while i < end && line[i] == 0x20 { i += 1 }
+            guard i < end else { return nil }
+            i = memchr(base + i, 0x20, end - i).map { UnsafeRawPointer($0) - base } ?? end
+        }
+        while i < end && line[i] == 0x20 { i += 1 }
+        var digitsEnd = i
+        while digitsEnd < end && line[digitsEnd] != 0x20 { digitsEnd += 1 }
+        if digitsEnd > i && line[digitsEnd - 1] == 0x0D { digitsEnd -= 1 }
+        guard digitsEnd > i else { return nil }
         // The protocol's lengths are 32-bit: a larger one is malformed, and converting it (or adding
-        // it to an offset) would trap.
-        guard let bytes = Decimal.uint64(word), bytes <= UInt64(Int32.max) else { return nil }
-        return Int(bytes)
+        // it to an offset) would trap. Leading zeros aside, 10 digits always fit in an Int.
+        while i < digitsEnd - 1 && line[i] == 0x30 { i += 1 }
+        guard digitsEnd - i <= 10 else { return nil }
+        var bytes = 0
+        for j in i..<digitsEnd {
+            let digit = line[j] &- 0x30
+            guard digit < 10 else { return nil }
+            bytes = bytes * 10 + Int(digit)
+        }
+        return bytes <= Int(Int32.max) ? bytes : nil
     }
 }

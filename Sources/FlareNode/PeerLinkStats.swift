@@ -1,5 +1,5 @@
-import Atomics
 import FlareNet
+import Synchronization
 
 /// What `stats threads` shows of one peer link (a "proxy thread" in flare's terms): written by the
 /// link's worker thread with relaxed atomics, read by whichever worker answers `stats threads`.
@@ -9,9 +9,11 @@ final class PeerLinkStats: Sendable {
     let threadType: Int
     let openedAt: Int64
     /// Requests sent and not yet answered.
-    let outstanding = ManagedAtomic<Int>(0)
+    /// (Synchronization's Atomic: its stores compile to plain moves, where ManagedAtomic's cost a
+    /// call per access on the request path.)
+    let outstanding = Atomic<Int>(0)
     /// When the oldest unanswered request was sent (0 if none): `behind` is its age.
-    let oldestSentAt = ManagedAtomic<Int64>(0)
+    let oldestSentAt = Atomic<Int64>(0)
 
     init(id: Int, peer: String, threadType: Int, openedAt: Int64) {
         self.id = id

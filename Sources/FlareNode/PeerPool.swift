@@ -12,9 +12,11 @@ final class PeerPool {
     static let connectTimeoutMilliseconds = 1000
 
     private let registry: PeerLinkRegistry
+    private unowned(unsafe) let relay: ReplyRelay
 
-    init(worker: Worker, concurrency: Int, registry: PeerLinkRegistry) {
+    init(worker: Worker, concurrency: Int, registry: PeerLinkRegistry, relay: ReplyRelay) {
         self.worker = worker
+        self.relay = relay
         self.registry = registry
         self.concurrency = max(1, concurrency)
         worker.every(seconds: 1) { [unowned self] in expireSlowLinks() }
@@ -28,13 +30,31 @@ final class PeerPool {
         Int(UInt(bitPattern: connection.id) % UInt(concurrency))
     }
 
+    /// The link for a peer resolved under `view`: an array index on the request path, where
+    /// `link(to:lane:)` hashes the node key. The cache follows the worker's current view.
+    func link(to peer: Peer, in view: ClusterView, lane index: Int) -> PeerLink {
+        if view !== cachedView {
+            cachedView = view
+            cache = Array(repeating: nil, count: view.map.count * concurrency)
+        }
+        let slot = peer.position * concurrency + index
+        if let link = cache[slot], !link.failed { return link }
+        let link = link(to: view.map.entries[peer.position], lane: index)
+        cache[slot] = link
+        return link
+    }
+
+    private var cachedView: ClusterView?
+    /// `cache[position * concurrency + lane]`: the link to the node at `position` in `cachedView`'s map.
+    private var cache: [PeerLink?] = []
+
     func link(to node: NodeEntry, lane index: Int) -> PeerLink {
         var slots = links[node.nodeKey] ?? Array(repeating: nil, count: concurrency)
         if let link = slots[index] {
             if !link.failed { return link }
             registry.remove(link.stats.id)
         }
-        let link = PeerLink(node: node, worker: worker, connectTimeoutMilliseconds: Self.connectTimeoutMilliseconds)
+        let link = PeerLink(node: node, worker: worker, relay: relay, connectTimeoutMilliseconds: Self.connectTimeoutMilliseconds)
         registry.add(link.stats)
         slots[index] = link
         links[node.nodeKey] = slots

@@ -7,55 +7,100 @@ import FlareProtocol
 /// the client's reply stream (`Connection.openSlot`) and the connection goes on with the requests
 /// behind it, so a pipelining client has many requests in flight, across any number of owners,
 /// and still gets its replies in request order.
-extension NodeHandler {
+extension NodeHandler: ReplyRelay {
+    /// Passes a forwarded write's or a relayed read's reply on into its client's slot.
+    func relay(_ result: Result<PeerReply, PeerFailure>, _ relay: Relay) {
+        let connection = relay.connection
+        switch (relay.kind, result) {
+        case (.write, .success(let reply)):
+            connection.fill(relay.slot, with: reply.bytes)
+        case (.write, .failure(let failure)):
+            context.logger.warning("\(failure)")
+            connection.fill(relay.slot) { $0.append("SERVER_ERROR proxy error\r\n") }
+        case (.retrieval(let keyCount), .success(let reply)) where reply.values > 0 || ReplyFraming.isEnd(reply.bytes):
+            let hits = UInt64(reply.values)
+            counters.add(NodeCounter.getHits, hits)
+            counters.add(NodeCounter.getMisses, keyCount - min(hits, keyCount))
+            connection.fill(relay.slot, with: reply.bytes)
+        case (.retrieval(let keyCount), .success(let reply)):
+            context.logger.warning("a relayed read got \(String(decoding: reply.bytes.prefix(200), as: UTF8.self))")
+            counters.add(NodeCounter.getMisses, keyCount)
+            connection.fill(relay.slot) { $0.append("END\r\n") }
+        case (.retrieval(let keyCount), .failure(let failure)):
+            context.logger.warning("\(failure)")
+            counters.add(NodeCounter.getMisses, keyCount)
+            connection.fill(relay.slot) { $0.append("END\r\n") }
+        }
+    }
+
     /// A forwarded request must not come back to a node it already passed through.
     func isLoop(_ request: Request) -> Bool {
         ProxyPath.count(of: view.selfKey, in: request.proxyPath) > 0
     }
 
     /// Sends a single-key write to its owner and relays the reply verbatim.
-    func forwardWrite(_ request: Request, to nodeKey: String, _ connection: Connection) -> Next {
+    func forwardWrite(_ request: Request, to owner: Peer, _ connection: Connection) -> Next {
         let output = connection.output
-        guard !isLoop(request), let node = view.map[nodeKey: nodeKey] else {
+        guard !isLoop(request), owner.position >= 0 else {
             if !request.noreply { output.append("SERVER_ERROR proxy error\r\n") }
             return .next
         }
-        let link = peerPool.link(to: node, lane: peerPool.lane(for: connection))
+        let link = peerPool.link(to: owner, in: view, lane: peerPool.lane(for: connection))
         ForwardedRequest.appendWrite(request, selfKey: view.selfKey, now: clock.now, to: link.output)
         if request.noreply {
             link.sendWithoutReply()
             return .next
         }
-        let logger = context.logger
-        let slot = connection.openSlot()
-        link.expect(request.command == .gat || request.command == .gats ? .values : .line) { result in
-            switch result {
-            case .success(let reply): connection.fill(slot, with: reply)
-            case .failure(let failure):
-                logger.warning("\(failure)")
-                connection.fill(slot) { $0.append("SERVER_ERROR proxy error\r\n") }
-            }
-        }
+        link.expect(request.command == .gat || request.command == .gats ? .values : .line,
+                    relay: Relay(connection: connection, slot: connection.openSlot(), kind: .write))
         return .next
+    }
+
+    enum RetrievalPlan {
+        /// Every key is served here.
+        case local
+        /// A get/gets whose keys all live on one other node (a single key, or one partition):
+        /// relayed as it is.
+        case relay(Peer)
+        /// Keys here and there, or on several nodes.
+        case gather
+    }
+
+    /// Where a get/gets/gat/gats is served, from one routing pass over its keys.
+    func planRetrieval(_ request: Request) -> RetrievalPlan {
+        let touching = request.command == .gat || request.command == .gats
+        var keys = request.keys
+        var local = false
+        var remote: Peer?
+        var oneRemote = true
+        while let key = keys.next() {
+            switch touching ? view.writeOwner(key) : view.readOwner(key, using: &readerRandom) {
+            case .local: local = true
+            case .forward(let peer):
+                if let remote { oneRemote = oneRemote && remote.position == peer.position } else { remote = peer }
+            case .noPartition, .unavailable: oneRemote = false
+            }
+            if local && (remote != nil || !oneRemote) { return .gather }
+        }
+        if oneRemote && remote == nil { return .local }
+        if !touching, oneRemote, let remote, remote.position >= 0, !isLoop(request) { return .relay(remote) }
+        return .gather
     }
 
     /// get/gets/gat/gats whose keys are not all local: each owner gets one request with its keys,
     /// all sent at once; the reply is assembled in the client's key order when all have answered.
     func retrieveAcrossNodes(_ request: Request, _ connection: Connection) -> Next {
         let touching = request.command == .gat || request.command == .gats
-        if !touching, let owner = soleOwner(of: request) {
-            return relayRetrieval(request, to: owner, connection)
-        }
         let expire = Expiry.absolute(request.exptime, now: clock.now)
         let gather = MultiKeyGather(command: request.command, expire: expire)
         var keys = request.keys
         while let key = keys.next() {
-            let route = touching ? view.routeWrite(key) : view.routeRead(key, using: &readerRandom)
-            switch route {
+            let owner = touching ? view.writeOwner(key) : view.readOwner(key, using: &readerRandom)
+            switch owner {
             case .local: gather.addLocal(key)
-            case .forward(let nodeKey):
-                if !isLoop(request), let node = view.map[nodeKey: nodeKey] {
-                    gather.addRemote(key, node: node)
+            case .forward(let peer):
+                if !isLoop(request), peer.position >= 0 {
+                    gather.addRemote(key, peer: peer)
                 } else {
                     gather.addMiss(key)
                 }
@@ -70,11 +115,11 @@ extension NodeHandler {
         let slot = connection.openSlot()
         let lane = peerPool.lane(for: connection)
         for (index, destination) in gather.destinations.enumerated() {
-            let link = peerPool.link(to: destination.node, lane: lane)
+            let link = peerPool.link(to: destination.peer, in: view, lane: lane)
             gather.appendRequest(for: index, selfKey: view.selfKey, to: link.output)
             link.expect(.values) { [self] result in
                 switch result {
-                case .success(let reply): gather.received(reply, for: index)
+                case .success(let reply): gather.received(reply.bytes, for: index)
                 case .failure(let failure):
                     logger.warning("\(failure)")
                     gather.failed(index)
@@ -87,25 +132,11 @@ extension NodeHandler {
         return .next
     }
 
-    /// The one node every key of a get/gets is read from, if there is one (the common case of a
-    /// single key, or of one partition): the request can then be relayed as it is.
-    private func soleOwner(of request: Request) -> NodeEntry? {
-        guard !isLoop(request) else { return nil }
-        var owner: String?
-        var keys = request.keys
-        while let key = keys.next() {
-            guard case .forward(let nodeKey) = view.routeRead(key, using: &readerRandom) else { return nil }
-            if let owner, owner != nodeKey { return nil }
-            owner = nodeKey
-        }
-        return owner.flatMap { view.map[nodeKey: $0] }
-    }
-
-    /// Sends a get/gets whose keys all live on `node` as one request and passes its reply on
+    /// Sends a get/gets whose keys all live on `owner` as one request and passes its reply on
     /// verbatim: no per-key bookkeeping. A failed owner or an error reply reads as misses, as
     /// flare reports read failures.
-    private func relayRetrieval(_ request: Request, to node: NodeEntry, _ connection: Connection) -> Next {
-        let link = peerPool.link(to: node, lane: peerPool.lane(for: connection))
+    func relayRetrieval(_ request: Request, to owner: Peer, _ connection: Connection) -> Next {
+        let link = peerPool.link(to: owner, in: view, lane: peerPool.lane(for: connection))
         let out = link.output
         out.append(request.command.name)
         var keys = request.keys
@@ -117,25 +148,7 @@ extension NodeHandler {
         }
         out.appendCRLF()
         counters.add(NodeCounter.cmdGet, keyCount)
-        let slot = connection.openSlot()
-        let logger = context.logger
-        link.expect(.values) { [counters] result in
-            switch result {
-            case .success(let reply) where reply.starts(with: "VALUE ".utf8) || reply.starts(with: "END".utf8):
-                let hits = UInt64(ReplyFraming.valueCount(in: reply))
-                counters.add(NodeCounter.getHits, hits)
-                counters.add(NodeCounter.getMisses, keyCount - min(hits, keyCount))
-                connection.fill(slot, with: reply)
-            case .success(let reply):
-                logger.warning("a relayed read got \(String(decoding: reply.prefix(200), as: UTF8.self))")
-                counters.add(NodeCounter.getMisses, keyCount)
-                connection.fill(slot) { $0.append("END\r\n") }
-            case .failure(let failure):
-                logger.warning("\(failure)")
-                counters.add(NodeCounter.getMisses, keyCount)
-                connection.fill(slot) { $0.append("END\r\n") }
-            }
-        }
+        link.expect(.values, relay: Relay(connection: connection, slot: connection.openSlot(), kind: .retrieval(keys: keyCount)))
         return .next
     }
 
@@ -148,24 +161,22 @@ extension NodeHandler {
             counters.add(NodeCounter.cmdGet)
             switch slot {
             case .local(let key):
-                key.withUnsafeBytes { key in
-                    let hit: Bool?
-                    if touching {
-                        hit = try? store.touch(key, expire: gather.expire, now: now) { header, value in
-                            output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
-                            return true
-                        }
-                    } else {
-                        hit = try? store.get(key, now: now) { header, value in
-                            output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
-                            return true
-                        }
+                let hit: Bool?
+                if touching {
+                    hit = try? store.touch(key, expire: gather.expire, now: now) { header, value in
+                        output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
+                        return true
                     }
-                    counters.add(hit == true ? NodeCounter.getHits : NodeCounter.getMisses)
+                } else {
+                    hit = try? store.get(key, now: now) { header, value in
+                        output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
+                        return true
+                    }
                 }
+                counters.add(hit == true ? NodeCounter.getHits : NodeCounter.getMisses)
             case .remote(let block):
                 if let block {
-                    block.withUnsafeBytes { output.append($0) }
+                    output.append(block)
                     counters.add(NodeCounter.getHits)
                 } else {
                     counters.add(NodeCounter.getMisses)

@@ -5,10 +5,10 @@ import XCTest
 
 /// A multi-key read spread over this node, other nodes and keys nobody can serve.
 final class MultiKeyGatherTests: XCTestCase {
-    private static let n1 = NodeEntry(name: "n1", port: 12121, role: .master, state: .active, partition: 1, balance: 1, threadType: 17)
-    private static let n2 = NodeEntry(name: "n2", port: 12121, role: .master, state: .active, partition: 2, balance: 1, threadType: 18)
+    private static let n1 = Peer(nodeKey: "n1:12121", position: 0)
+    private static let n2 = Peer(nodeKey: "n2:12121", position: 1)
 
-    private enum Place { case local, miss, remote(NodeEntry) }
+    private enum Place { case local, miss, remote(Peer) }
 
     private func makeGather(_ keys: [(String, Place)], command: Command = .get, expire: Int64 = 0) -> MultiKeyGather {
         let gather = MultiKeyGather(command: command, expire: expire)
@@ -17,7 +17,7 @@ final class MultiKeyGatherTests: XCTestCase {
                 switch place {
                 case .local: gather.addLocal(key)
                 case .miss: gather.addMiss(key)
-                case .remote(let node): gather.addRemote(key, node: node)
+                case .remote(let node): gather.addRemote(key, peer: node)
                 }
             }
         }
@@ -55,8 +55,13 @@ final class MultiKeyGatherTests: XCTestCase {
 
     func testKeysAreGroupedByDestinationInFirstSeenOrder() {
         let gather = spread()
-        XCTAssertEqual(gather.destinations.map(\.node.nodeKey), ["n1:12121", "n2:12121"])
-        XCTAssertEqual(gather.destinations.map { $0.keys.map { String(decoding: $0, as: UTF8.self) } }, [["b", "e"], ["d"]])
+        XCTAssertEqual(gather.destinations.map(\.peer.nodeKey), ["n1:12121", "n2:12121"])
+        let keys = gather.destinations.indices.map { index in
+            var keys: [String] = []
+            gather.forEachKey(of: index) { keys.append(String(decoding: $0, as: UTF8.self)) }
+            return keys
+        }
+        XCTAssertEqual(keys, [["b", "e"], ["d"]])
         XCTAssertTrue(gather.hasRemote)
         XCTAssertFalse(gather.isComplete)
     }
@@ -147,16 +152,16 @@ final class MultiKeyGatherTests: XCTestCase {
         let keys = (0..<3000).map { "key-\($0)-" + String(repeating: "x", count: 20) }
         let gather = makeGather(keys.map { ($0, .remote(Self.n1)) })
         XCTAssertGreaterThan(gather.destinations.count, 2)
-        XCTAssertTrue(gather.destinations.allSatisfy { $0.node.nodeKey == "n1:12121" })
+        XCTAssertTrue(gather.destinations.allSatisfy { $0.peer.nodeKey == "n1:12121" })
         var sent: [String] = []
         for index in gather.destinations.indices {
             let line = request(gather, index)
             XCTAssertLessThanOrEqual(line.utf8.count, MultiKeyGather.requestKeyBytes + 16)
             XCTAssertTrue(line.hasSuffix("\r\n"))
             sent += line.dropLast().split(separator: " ").dropFirst().map(String.init)  // "\r\n" is one Character
-            let hits = gather.destinations[index].keys.map { key -> String in
-                let k = String(decoding: key, as: UTF8.self)
-                return "VALUE \(k) 0 1\r\nv\r\n"
+            var hits: [String] = []
+            gather.forEachKey(of: index) { key in
+                hits.append("VALUE \(String(decoding: key, as: UTF8.self)) 0 1\r\nv\r\n")
             }
             receive(gather, hits.joined() + "END\r\n", for: index)
         }

@@ -281,6 +281,21 @@ final class AdminTests: FlaredTestCase {
         try exchange(client, "version\r\n", "VERSION flare-1.3.4\r\n")
     }
 
+    /// A dump's `wait` is microseconds per item: 1,000 items at 50 µs pause for 50 ms in all. On the
+    /// event loop's coarse clock each pause would last until its next tick (1–4 ms), 1 s or more.
+    func testDumpWaitIsMicrosecondsNotClockTicks() throws {
+        let flared = try startFlared()
+        let client = try connect(flared)
+        let batch = (0..<1000).map { Memcache.set("tick:\($0)", "v") }.joined()
+        try exchange(client, batch, String(repeating: "STORED\r\n", count: 1000))
+        let start = Date()
+        try client.send("dump 50\r\n")
+        XCTAssertEqual(try readDump(client).items.count, 1000)
+        let elapsed = Date().timeIntervalSince(start)
+        XCTAssertGreaterThanOrEqual(elapsed, 0.05, "1,000 pauses of 50 µs")
+        XCTAssertLessThan(elapsed, 0.8, "each pause lasted about a clock tick")
+    }
+
     func testSecondDumpIsBusyOnlyWhileTheFirstRuns() throws {
         let flared = try startFlared()
         let first = try connect(flared)
