@@ -129,9 +129,11 @@ extension NodeHandler {
         let withKey = request.command == .getk
         counters.add(NodeCounter.cmdGet)
         do {
-            let hit: Void? = try store.get(key, now: clock.now) { header, value in
+            let now = clock.now
+            let hit: Void? = try store.get(key, now: now) { header, value in
                 output.appendBinaryValue(request.header, flags: header.flags, key: withKey ? key : nil,
                                          value: value, cas: header.version)
+                reads.record(header.version, now: now)
             }
             counters.add(hit == nil ? NodeCounter.getMisses : NodeCounter.getHits)
             if hit == nil { appendMiss(request, output) }
@@ -163,6 +165,7 @@ extension NodeHandler {
                 } else {
                     output.appendBinaryFlags(request.header, flags: header.flags, cas: header.version)
                 }
+                reads.record(header.version, now: now)
                 return header.version
             }
         } catch {

@@ -13,6 +13,7 @@ extension NodeHandler {
             do {
                 let hit: Void? = try store.get(key, now: now) { header, value in
                     output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
+                    reads.record(header.version, now: now)
                 }
                 counters.add(hit == nil ? NodeCounter.getMisses : NodeCounter.getHits)
             } catch {
@@ -141,6 +142,7 @@ extension NodeHandler {
         do {
             let version = try store.touch(request.key, expire: Expiry.absolute(request.exptime, now: now), now: now) { header, _ in header.version }
             carryMarks(from: before, to: version ?? 0)
+            if let version { reads.record(version, now: now) }
             counters.add(version == nil ? NodeCounter.touchMisses : NodeCounter.touchHits)
             if !request.noreply { output.append(version == nil ? "NOT_FOUND\r\n" : "TOUCHED\r\n") }
             return version ?? 0
@@ -164,6 +166,7 @@ extension NodeHandler {
                 let version: UInt64? = try store.touch(key, expire: expire, now: now) { header, value in
                     carryMarks(from: before, to: header.version)
                     output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
+                    reads.record(header.version, now: now)
                     return header.version
                 }
                 counters.add(version == nil ? NodeCounter.touchMisses : NodeCounter.touchHits)

@@ -27,10 +27,6 @@ extension NodeHandler {
             }
             request.key = decoded
         }
-        if request.command == .mg && (request.meta.has("h") || request.meta.has("l")) {
-            output.append("CLIENT_ERROR flags h and l (hit before, last access) are not supported by flare\r\n")
-            return .next
-        }
         // mg goes to the master like the writes: besides T and N, any hit may hand out the recache
         // token, whose state (ItemMarks) lives on the master only.
         if serving != .serve && refused(request, output) { return .next }

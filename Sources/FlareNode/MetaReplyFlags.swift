@@ -8,12 +8,13 @@ extension NodeHandler {
     ///
     /// memcached applies `T` (and an `N` that created the item) where it stands among the flags: a
     /// `t` before it reports the TTL the item had before (`expireBeforeT`), a `t` after it the new
-    /// one, and `R` compares the TTL as it stands there. Returns whether `mg`'s `R` or `N` asks for
+    /// one, and `R` compares the TTL as it stands there. `h` and `l` report the reads of the item
+    /// of `readVersion` (the item before a `T`; default: `header`'s) before this request's own. Returns whether `mg`'s `R` or `N` asks for
     /// the recache token (`ma` ignores it: a counter's creation hands out no token).
     @discardableResult
     func appendReturnFlags(_ request: Request, sentKey: UnsafeRawBufferPointer, allowed: StaticString,
                            header: ItemHeader?, size: Int, now: Int64, expireBeforeT: Int64? = nil,
-                           created: Bool = false, _ output: ReplyBuffer) -> Bool {
+                           created: Bool = false, readVersion: UInt64? = nil, _ output: ReplyBuffer) -> Bool {
         var expire = expireBeforeT ?? header?.expire ?? 0
         var wantsToken = false
         let getting = request.command == .mg && header != nil
@@ -54,6 +55,14 @@ extension NodeHandler {
             case UInt8(ascii: "t"):
                 output.append(byte: letter)
                 output.appendDecimal(expire == 0 ? -1 : expire - now)
+            case UInt8(ascii: "h"), UInt8(ascii: "l"):
+                let read = context.accesses.state(of: readVersion ?? header?.version ?? 0, now: now)
+                output.append(byte: letter)
+                if letter == UInt8(ascii: "h") {
+                    output.append(byte: read.fetched ? 0x31 : 0x30)
+                } else {
+                    output.appendDecimal(max(0, now - read.accessed))
+                }
             default:
                 break
             }

@@ -36,6 +36,8 @@ public final class NodeContext: @unchecked Sendable {
     let iterationBusy = ManagedAtomic<Bool>(false)
     /// Stale and recache-token marks of the meta commands.
     let itemMarks = ItemMarks()
+    /// Each worker's recent item reads, for `mg`'s `h` and `l`.
+    let accesses: ItemAccesses
     /// The cluster this node belongs to (or its standalone stand-in).
     let membership: NodeMembership
     /// `show variables` lines of the effective settings.
@@ -51,6 +53,7 @@ public final class NodeContext: @unchecked Sendable {
          membership: NodeMembership, showVariables: @escaping @Sendable () -> [String]) {
         backlog = ReplicationBacklog(limit: backlogBytes, workers: workers)
         applied = AppliedVersions(workers: workers)
+        accesses = ItemAccesses(workers: workers)
         self.store = store
         self.proxyConcurrency = proxyConcurrency
         self.limits = limits

@@ -153,11 +153,13 @@ extension NodeHandler {
                     if touching {
                         hit = try? store.touch(key, expire: gather.expire, now: now) { header, value in
                             output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
+                            reads.record(header.version, now: now)
                             return true
                         }
                     } else {
                         hit = try? store.get(key, now: now) { header, value in
                             output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
+                            reads.record(header.version, now: now)
                             return true
                         }
                     }
