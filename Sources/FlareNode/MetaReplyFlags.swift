@@ -1,3 +1,4 @@
+import FlareNet
 import FlareProtocol
 import FlareStorage
 
@@ -56,12 +57,15 @@ extension NodeHandler {
                 output.append(byte: letter)
                 output.appendDecimal(expire == 0 ? -1 : expire - now)
             case UInt8(ascii: "h"), UInt8(ascii: "l"):
-                let read = context.accesses.state(of: readVersion ?? header?.version ?? 0, now: now)
+                // The exact time, not the worker's once-a-second clock: the store time (from the
+                // version) is exact, and a stale now would show an item stored 2.1 s ago as 1 s old.
+                let exactNow = ServerClock.systemNow()
+                let read = context.accesses.state(of: readVersion ?? header?.version ?? 0, now: exactNow)
                 output.append(byte: letter)
                 if letter == UInt8(ascii: "h") {
                     output.append(byte: read.fetched ? 0x31 : 0x30)
                 } else {
-                    output.appendDecimal(max(0, now - read.accessed))
+                    output.appendDecimal(max(0, exactNow - read.accessed))
                 }
             default:
                 break

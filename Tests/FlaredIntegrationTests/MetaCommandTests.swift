@@ -111,6 +111,56 @@ final class MetaCommandTests: FlaredTestCase {
         XCTAssertEqual(matched, total)
     }
 
+    /// `mg`'s `h` (read before) and `l` (seconds since the last access), with the reads that count
+    /// (get, gets, gat, touch, mg, from any connection), those that do not (`mg … u`, incr) and a
+    /// new set that starts afresh. `(1, …)` goes on a second connection (another worker in
+    /// flared); `nil` sleeps 2.1 s. memcached's clock ticks once a second apart from the wall
+    /// clock, so `l` may be one more there: values are compared as 0–1 and 2–3. Not asked: `l`
+    /// after a later read of an item read twice before, which memcached's LRU decides (see
+    /// docs/meta-commands.md).
+    static let accessSteps: [(Int, String)?] = [
+        (0, "set a 0 0 1\r\nx\r\n"), (0, "mg a h l\r\n"), (0, "mg a v\r\n"), (0, "mg a h l t\r\n"),
+        (0, "set p 0 0 1\r\nx\r\n"), (0, "set q 0 0 1\r\nx\r\n"), (0, "get q\r\n"), (0, "get q\r\n"),
+        nil,
+        (0, "mg a l\r\n"), (0, "get p\r\n"), (0, "mg p l h\r\n"), (1, "mg q l h v\r\n"),
+        (0, "set a 0 0 1\r\ny\r\n"), (0, "mg a h\r\n"), (0, "mg a h l\r\n"),
+        (0, "set x 0 0 1\r\nx\r\n"), (1, "mg x h\r\n"), (0, "mg x h\r\n"),
+        (0, "set g 0 0 1\r\nx\r\n"), (0, "gets g\r\n"), (0, "mg g h\r\n"),
+        (0, "set t 0 0 1\r\nx\r\n"), (0, "touch t 0\r\n"), (0, "mg t h\r\n"),
+        (0, "set gt 0 0 1\r\nx\r\n"), (1, "gat 0 gt\r\n"), (0, "mg gt h\r\n"),
+        (0, "set mt 0 0 1\r\nx\r\n"), (0, "mg mt h T0\r\n"), (0, "mg mt h T0\r\n"),
+        (0, "set u 0 0 1\r\nx\r\n"), (0, "mg u h u\r\n"), (0, "mg u h u\r\n"),
+        (0, "set n 0 0 1\r\n1\r\n"), (0, "incr n 1\r\n"), (0, "mg n h\r\n"),
+        (0, "set k 0 0 1\r\nx\r\n"), (0, "mg k q\r\n"), (0, "mg k h\r\n"),
+        (0, "mg none h l\r\n"), (0, "mg viv h l N30\r\n"), (0, "mg viv h l\r\n"),
+    ]
+
+    func testHitBeforeAndLastAccessAnswerLikeMemcached() throws {
+        let scratch = try scratchDirectory()
+        let memcached = try MemcachedProcess(logDir: scratch.path)
+        defer { memcached.stop() }
+        let flared = try startFlared()
+        let f = [try connect(flared), try connect(flared)]
+        let m = [try connect(port: memcached.port), try connect(port: memcached.port)]
+        func bucketed(_ reply: String) -> String {
+            var text = MetaCommandTests.normalized(reply)
+            text = text.replacingOccurrences(of: #"(?<=VALUE [^ ]{1,250} [0-9]{1,10} [0-9]{1,10} )[0-9]+"#,
+                                             with: "<cas>", options: .regularExpression)
+            text = text.replacingOccurrences(of: #"(?<=[ ])l[01](?=[ \r])"#, with: "l<0-1>", options: .regularExpression)
+            return text.replacingOccurrences(of: #"(?<=[ ])l[23](?=[ \r])"#, with: "l<2-3>", options: .regularExpression)
+        }
+        for step in MetaCommandTests.accessSteps {
+            guard let (connection, request) = step else {
+                Thread.sleep(forTimeInterval: 2.1)
+                continue
+            }
+            let fromFlared = bucketed(reply(f[connection], request))
+            let fromMemcached = bucketed(reply(m[connection], request))
+            XCTAssertEqual(Bytes.show(fromFlared), Bytes.show(fromMemcached),
+                           "\(Bytes.show(request)): flared differs from memcached")
+        }
+    }
+
     /// A cas unique read with `mg c` guards `ms C`, `md C` and `ma C`; a stale one is refused.
     func testCasUniquesGuardMetaWrites() throws {
         let flared = try startFlared()
