@@ -157,17 +157,18 @@ extension NodeHandler {
         if returnsValue { counters.add(NodeCounter.cmdGet) }
         let mark = output.pendingCount
         let version: UInt64?
+        var replaced = ReplacedItem()
         do {
-            version = try store.touch(key, expire: Expiry.absolute(exptime, now: now), now: now) { header, value in
+            version = try store.touch(key, expire: Expiry.absolute(exptime, now: now), now: now, replaced: &replaced) { header, value in
                 if returnsValue {
                     output.appendBinaryValue(request.header, flags: header.flags, key: withKey ? key : nil,
                                              value: value, cas: header.version)
                 } else {
                     output.appendBinaryFlags(request.header, flags: header.flags, cas: header.version)
                 }
-                reads.record(header.version, now: now)
                 return header.version
             }
+            if let version { carryReads(replaced, to: version, .touch) }
         } catch {
             context.markStorageFailure(error)
             output.appendBinaryError(request.header, .internalError, message: "storage error")

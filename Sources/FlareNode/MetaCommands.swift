@@ -128,6 +128,22 @@ extension NodeHandler {
     }
 }
 
+/// The reads `mg … h l` reports go with an item memcached changes in place (a touch, a counter
+/// that does not get longer, `md … I`), where flare gives it a new version.
+extension NodeHandler {
+    /// `newLength`: a counter's new length (memcached writes a new item when the number gets longer).
+    func carryReads(_ replaced: ReplacedItem, to new: UInt64, _ change: ItemAccesses.InPlaceChange,
+                    newLength: Int? = nil) {
+        guard new != 0 else { return }
+        let now = clock.now
+        guard replaced.version != 0, (newLength ?? 0) <= replaced.length else {
+            if change == .touch { reads.record(new, now: now) }
+            return
+        }
+        context.accesses.carry(from: replaced.version, to: new, now: now, change, into: reads)
+    }
+}
+
 /// A buffer for a decoded base64 key, one per worker.
 final class MetaKeyBuffer {
     let bytes: UnsafeMutableRawBufferPointer

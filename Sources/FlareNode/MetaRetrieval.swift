@@ -22,7 +22,8 @@ extension NodeHandler {
                 // `h` and `l` report the reads of the item before the touch (its old version).
                 let before = flags.has("t") || flags.has("R") || flags.has("h") || flags.has("l")
                     || !context.itemMarks.isEmpty ? try store.get(key, now: now) { header, _ in header } : nil
-                hit = try store.touch(key, expire: expire, now: now) { header, value in
+                var replaced = ReplacedItem()
+                hit = try store.touch(key, expire: expire, now: now, replaced: &replaced) { header, value in
                     change.version = header.version
                     if let before { context.itemMarks.carry(from: before.version, to: header.version) }
                     // Touched into the past, the item is still returned this once, as memcached does.
@@ -30,7 +31,8 @@ extension NodeHandler {
                                   expireBeforeT: before?.expire, readVersion: before?.version, output)
                     return true
                 }
-                if hit == true && !flags.has("u") { reads.record(change.version, now: now) }
+                // The touch changes the item in memcached's eyes only in place; `u` asks for no read.
+                if hit == true { carryReads(replaced, to: change.version, flags.has("u") ? .keep : .touch) }
             } else {
                 var version: UInt64 = 0
                 hit = try store.get(key, now: now) { header, value in

@@ -52,6 +52,56 @@ final class ItemAccessesTests: XCTestCase {
         XCTAssertEqual(state.accessed, 1_003)
     }
 
+    func testAnInPlaceChangeCarriesTheReadsToTheNewVersion() {
+        let accesses = ItemAccesses(workers: 2, slotsPerWorker: 64)
+        let stored = version(storedAt: 1_000)
+        // Never read: an in-place change keeps the store time, and the item unread.
+        let counted = version(storedAt: 1_004)
+        accesses.carry(from: stored, to: counted, now: 1_004, .keep, into: accesses.tables[1])
+        XCTAssertEqual(accesses.state(of: counted, now: 1_006),
+                       .init(fetched: false, readAgain: false, accessed: 1_000, stored: 1_000))
+        // A touch that is the first read: read, the time still the store's.
+        let touched = version(storedAt: 1_005)
+        accesses.carry(from: counted, to: touched, now: 1_005, .touch, into: accesses.tables[0])
+        XCTAssertEqual(accesses.state(of: touched, now: 1_006),
+                       .init(fetched: true, readAgain: false, accessed: 1_000, stored: 1_000))
+        // A second touch is a second read: the time moves.
+        let again = version(storedAt: 1_007)
+        accesses.carry(from: touched, to: again, now: 1_007, .touch, into: accesses.tables[1])
+        XCTAssertEqual(accesses.state(of: again, now: 1_009),
+                       .init(fetched: true, readAgain: true, accessed: 1_007, stored: 1_000))
+        // A read on the other worker after the change counts on top of the carried ones.
+        accesses.tables[0].record(again, now: 1_008)
+        XCTAssertEqual(accesses.state(of: again, now: 1_009).accessed, 1_008)
+    }
+
+    func testACounterChangedInPlaceStaysReadWithItsTimeMoved() {
+        let accesses = ItemAccesses(workers: 1, slotsPerWorker: 64)
+        let read = version(storedAt: 1_000)
+        accesses.tables[0].record(read, now: 1_001)
+        let counted = version(storedAt: 1_004)
+        accesses.carry(from: read, to: counted, now: 1_004, .counter, into: accesses.tables[0])
+        XCTAssertEqual(accesses.state(of: counted, now: 1_006),
+                       .init(fetched: true, readAgain: true, accessed: 1_004, stored: 1_000))
+        let unread = version(storedAt: 1_000, 1)
+        let unreadCounted = version(storedAt: 1_004, 1)
+        accesses.carry(from: unread, to: unreadCounted, now: 1_004, .counter, into: accesses.tables[0])
+        XCTAssertEqual(accesses.state(of: unreadCounted, now: 1_006),
+                       .init(fetched: false, readAgain: false, accessed: 1_004, stored: 1_004))
+    }
+
+    func testARecordedReadKeepsACarriedStoreTime() {
+        let accesses = ItemAccesses(workers: 1, slotsPerWorker: 64)
+        let stored = version(storedAt: 1_000)
+        let counted = version(storedAt: 1_004)
+        accesses.carry(from: stored, to: counted, now: 1_004, .keep, into: accesses.tables[0])
+        accesses.tables[0].record(counted, now: 1_005)
+        XCTAssertEqual(accesses.state(of: counted, now: 1_006),
+                       .init(fetched: true, readAgain: false, accessed: 1_000, stored: 1_000))
+        accesses.tables[0].record(counted, now: 1_006)
+        XCTAssertEqual(accesses.state(of: counted, now: 1_006).accessed, 1_006)
+    }
+
     func testACollisionForgetsTheEarlierItem() {
         let table = AccessTable(slots: 4)
         XCTAssertEqual(table.slots, 4)

@@ -112,8 +112,9 @@ final class MetaCommandTests: FlaredTestCase {
     }
 
     /// `mg`'s `h` (read before) and `l` (seconds since the last access), with the reads that count
-    /// (get, gets, gat, touch, mg, from any connection), those that do not (`mg … u`, incr) and a
-    /// new set that starts afresh. `(1, …)` goes on a second connection (another worker in
+    /// (get, gets, gat, touch, mg, from any connection), those that do not (`mg … u`, incr), the
+    /// changes memcached makes in place (touch, a counter no longer, `md … I`), which keep them,
+    /// and a new set that starts afresh. `(1, …)` goes on a second connection (another worker in
     /// flared); `nil` sleeps 2.1 s. memcached's clock ticks once a second apart from the wall
     /// clock, so `l` may be one more there: values are compared as 0–1 and 2–3. Not asked: `l`
     /// after a later read of an item read twice before, which memcached's LRU decides (see
@@ -121,8 +122,13 @@ final class MetaCommandTests: FlaredTestCase {
     static let accessSteps: [(Int, String)?] = [
         (0, "set a 0 0 1\r\nx\r\n"), (0, "mg a h l\r\n"), (0, "mg a v\r\n"), (0, "mg a h l t\r\n"),
         (0, "set p 0 0 1\r\nx\r\n"), (0, "set q 0 0 1\r\nx\r\n"), (0, "get q\r\n"), (0, "get q\r\n"),
+        (0, "set t1 0 0 1\r\nx\r\n"), (0, "set t2 0 0 1\r\nx\r\n"), (0, "set c1 0 0 1\r\n1\r\n"),
+        (0, "set c2 0 0 1\r\n1\r\n"), (1, "get c2\r\n"), (1, "get c2\r\n"),
         nil,
         (0, "mg a l\r\n"), (0, "get p\r\n"), (0, "mg p l h\r\n"), (1, "mg q l h v\r\n"),
+        // Changes memcached makes in place keep the item's reads and access time.
+        (0, "touch t1 0\r\n"), (1, "mg t1 l h\r\n"), (0, "mg t2 h l T0\r\n"), (0, "mg t2 l h\r\n"),
+        (0, "incr c1 1\r\n"), (0, "mg c1 h l\r\n"), (0, "incr c2 1\r\n"), (0, "mg c2 h l\r\n"),
         (0, "set a 0 0 1\r\ny\r\n"), (0, "mg a h\r\n"), (0, "mg a h l\r\n"),
         (0, "set x 0 0 1\r\nx\r\n"), (1, "mg x h\r\n"), (0, "mg x h\r\n"),
         (0, "set g 0 0 1\r\nx\r\n"), (0, "gets g\r\n"), (0, "mg g h\r\n"),
@@ -131,6 +137,11 @@ final class MetaCommandTests: FlaredTestCase {
         (0, "set mt 0 0 1\r\nx\r\n"), (0, "mg mt h T0\r\n"), (0, "mg mt h T0\r\n"),
         (0, "set u 0 0 1\r\nx\r\n"), (0, "mg u h u\r\n"), (0, "mg u h u\r\n"),
         (0, "set n 0 0 1\r\n1\r\n"), (0, "incr n 1\r\n"), (0, "mg n h\r\n"),
+        (0, "set n1 0 0 1\r\n1\r\n"), (1, "mg n1\r\n"), (0, "incr n1 1\r\n"), (0, "mg n1 h\r\n"),
+        (0, "set n2 0 0 1\r\n9\r\n"), (0, "mg n2\r\n"), (0, "incr n2 1\r\n"), (0, "mg n2 h\r\n"),
+        (0, "set n3 0 0 1\r\n1\r\n"), (0, "mg n3\r\n"), (0, "ma n3\r\n"), (0, "mg n3 h\r\n"),
+        (0, "set s1 0 0 1\r\nx\r\n"), (0, "mg s1\r\n"), (0, "md s1 I\r\n"), (0, "mg s1 h\r\n"),
+        (0, "set s2 0 0 1\r\nx\r\n"), (0, "mg s2\r\n"), (0, "ms s2 1 I C1\r\ny\r\n"), (0, "mg s2 h\r\n"),
         (0, "set k 0 0 1\r\nx\r\n"), (0, "mg k q\r\n"), (0, "mg k h\r\n"),
         (0, "mg none h l\r\n"), (0, "mg viv h l N30\r\n"), (0, "mg viv h l\r\n"),
     ]
