@@ -57,15 +57,16 @@ extension NodeHandler {
                 output.append(byte: letter)
                 output.appendDecimal(expire == 0 ? -1 : expire - now)
             case UInt8(ascii: "h"), UInt8(ascii: "l"):
-                // The exact time, not the worker's once-a-second clock: the store time (from the
-                // version) is exact, and a stale now would show an item stored 2.1 s ago as 1 s old.
+                // Each time against its own clock: a read's time is the worker's once-a-second
+                // clock (`now`), the store time comes from the version, exact, so the exact time;
+                // mixing them could make an item stored 2.1 s ago look 1 s old.
                 let exactNow = ServerClock.systemNow()
                 let read = context.accesses.state(of: readVersion ?? header?.version ?? 0, now: exactNow)
                 output.append(byte: letter)
                 if letter == UInt8(ascii: "h") {
                     output.append(byte: read.fetched ? 0x31 : 0x30)
                 } else {
-                    output.appendDecimal(max(0, exactNow - read.accessed))
+                    output.appendDecimal(max(0, (read.readAgain ? now : exactNow) - read.accessed))
                 }
             default:
                 break
