@@ -63,9 +63,9 @@ final class ItemAccesses: Sendable {
     /// it, noted in `table` (the calling worker's).
     func carry(from old: UInt64, to new: UInt64, now: Int64, _ change: InPlaceChange, into table: AccessTable) {
         guard old != 0, new != 0, old != new else { return }
-        let before = state(of: old, now: now)
-        let newStored = min(Int64(new / 1_000_000), now)
-        let age = max(0, newStored - before.stored)
+        // Store times as the versions say, unclamped: the age is the distance between the two.
+        let before = state(of: old, now: .max)
+        let age = max(0, Int64(new / 1_000_000) - before.stored)
         var entry = AccessTable.Entry(lastRead: before.accessed, repeated: before.readAgain, fetched: before.fetched, age: age)
         switch change {
         case .touch:
