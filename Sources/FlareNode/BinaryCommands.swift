@@ -129,9 +129,11 @@ extension NodeHandler {
         let withKey = request.command == .getk
         counters.add(NodeCounter.cmdGet)
         do {
-            let hit: Void? = try store.get(key, now: clock.now) { header, value in
+            let now = clock.now
+            let hit: Void? = try store.get(key, now: now) { header, value in
                 output.appendBinaryValue(request.header, flags: header.flags, key: withKey ? key : nil,
                                          value: value, cas: header.version)
+                reads.record(header.version, now: now)
             }
             counters.add(hit == nil ? NodeCounter.getMisses : NodeCounter.getHits)
             if hit == nil { appendMiss(request, output) }
@@ -155,8 +157,9 @@ extension NodeHandler {
         if returnsValue { counters.add(NodeCounter.cmdGet) }
         let mark = output.pendingCount
         let version: UInt64?
+        var replaced = ReplacedItem()
         do {
-            version = try store.touch(key, expire: Expiry.absolute(exptime, now: now), now: now) { header, value in
+            version = try store.touch(key, expire: Expiry.absolute(exptime, now: now), now: now, replaced: &replaced) { header, value in
                 if returnsValue {
                     output.appendBinaryValue(request.header, flags: header.flags, key: withKey ? key : nil,
                                              value: value, cas: header.version)
@@ -165,6 +168,7 @@ extension NodeHandler {
                 }
                 return header.version
             }
+            if let version { carryReads(replaced, to: version, .touch) }
         } catch {
             context.markStorageFailure(error)
             output.appendBinaryError(request.header, .internalError, message: "storage error")

@@ -15,6 +15,7 @@ extension NodeHandler {
             do {
                 let hit: Void? = try store.get(key, now: now) { header, value in
                     output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
+                    reads.record(header.version, now: now)
                 }
                 counters.add(hit == nil ? NodeCounter.getMisses : NodeCounter.getHits)
             } catch {
@@ -114,11 +115,13 @@ extension NodeHandler {
         let increment = request.command == .incr
         let before = itemBeforeInPlaceChange(request.key)
         do {
+            var replaced = ReplacedItem()
             let outcome = try store.arithmetic(request.key, delta: request.delta, increment: increment,
-                                               casUnique: request.casUnique, now: clock.now)
+                                               casUnique: request.casUnique, now: clock.now, replaced: &replaced)
             switch outcome {
             case .value(let value, let version):
                 carryMarks(from: before, to: version, newLength: DecimalCounter.digits(value))
+                carryReads(replaced, to: version, .counter, newLength: DecimalCounter.digits(value))
                 counters.add(increment ? NodeCounter.incrHits : NodeCounter.decrHits)
                 if !request.noreply {
                     output.appendDecimal(value)
@@ -151,8 +154,11 @@ extension NodeHandler {
         let now = clock.now
         let before = itemBeforeInPlaceChange(request.key)
         do {
-            let version = try store.touch(request.key, expire: Expiry.absolute(request.exptime, now: now), now: now) { header, _ in header.version }
+            var replaced = ReplacedItem()
+            let version = try store.touch(request.key, expire: Expiry.absolute(request.exptime, now: now), now: now,
+                                          replaced: &replaced) { header, _ in header.version }
             carryMarks(from: before, to: version ?? 0)
+            if let version { carryReads(replaced, to: version, .touch) }
             counters.add(version == nil ? NodeCounter.touchMisses : NodeCounter.touchHits)
             if !request.noreply { output.append(version == nil ? "NOT_FOUND\r\n" : "TOUCHED\r\n") }
             return version ?? 0
@@ -175,11 +181,13 @@ extension NodeHandler {
             counters.add(NodeCounter.cmdGet)
             let before = itemBeforeInPlaceChange(key)
             do {
-                let version: UInt64? = try store.touch(key, expire: expire, now: now) { header, value in
+                var replaced = ReplacedItem()
+                let version: UInt64? = try store.touch(key, expire: expire, now: now, replaced: &replaced) { header, value in
                     carryMarks(from: before, to: header.version)
                     output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
                     return header.version
                 }
+                if let version { carryReads(replaced, to: version, .touch) }
                 counters.add(version == nil ? NodeCounter.touchMisses : NodeCounter.touchHits)
                 counters.add(version == nil ? NodeCounter.getMisses : NodeCounter.getHits)
                 // The new expiry is a write: the slaves get it as they would a touch's.

@@ -27,10 +27,6 @@ extension NodeHandler {
             }
             request.key = decoded
         }
-        if request.command == .mg && (request.meta.has("h") || request.meta.has("l")) {
-            output.append("CLIENT_ERROR flags h and l (hit before, last access) are not supported by flare\r\n")
-            return .next
-        }
         // mg goes to the master like the writes: besides T and N, any hit may hand out the recache
         // token, whose state (ItemMarks) lives on the master only.
         if serving != .serve && refused(request, output) { return .next }
@@ -129,6 +125,22 @@ extension NodeHandler {
         // memcached changes a counter in place only when the number is no longer.
         if let newLength, newLength > before.length { return }
         context.itemMarks.carry(from: before.version, to: newVersion)
+    }
+}
+
+/// The reads `mg … h l` reports go with an item memcached changes in place (a touch, a counter
+/// that does not get longer, `md … I`), where flare gives it a new version.
+extension NodeHandler {
+    /// `newLength`: a counter's new length (memcached writes a new item when the number gets longer).
+    func carryReads(_ replaced: ReplacedItem, to new: UInt64, _ change: ItemAccesses.InPlaceChange,
+                    newLength: Int? = nil) {
+        guard new != 0 else { return }
+        let now = clock.now
+        guard replaced.version != 0, (newLength ?? 0) <= replaced.length else {
+            if change == .touch { reads.record(new, now: now) }
+            return
+        }
+        context.accesses.carry(from: replaced.version, to: new, now: now, change, into: reads)
     }
 }
 

@@ -1,3 +1,4 @@
+import FlareNet
 import FlareProtocol
 import FlareStorage
 
@@ -8,12 +9,13 @@ extension NodeHandler {
     ///
     /// memcached applies `T` (and an `N` that created the item) where it stands among the flags: a
     /// `t` before it reports the TTL the item had before (`expireBeforeT`), a `t` after it the new
-    /// one, and `R` compares the TTL as it stands there. Returns whether `mg`'s `R` or `N` asks for
+    /// one, and `R` compares the TTL as it stands there. `h` and `l` report the reads of the item
+    /// of `readVersion` (the item before a `T`; default: `header`'s) before this request's own. Returns whether `mg`'s `R` or `N` asks for
     /// the recache token (`ma` ignores it: a counter's creation hands out no token).
     @discardableResult
     func appendReturnFlags(_ request: Request, sentKey: UnsafeRawBufferPointer, allowed: StaticString,
                            header: ItemHeader?, size: Int, now: Int64, expireBeforeT: Int64? = nil,
-                           created: Bool = false, _ output: ReplyBuffer) -> Bool {
+                           created: Bool = false, readVersion: UInt64? = nil, _ output: ReplyBuffer) -> Bool {
         var expire = expireBeforeT ?? header?.expire ?? 0
         var wantsToken = false
         let getting = request.command == .mg && header != nil
@@ -54,6 +56,18 @@ extension NodeHandler {
             case UInt8(ascii: "t"):
                 output.append(byte: letter)
                 output.appendDecimal(expire == 0 ? -1 : expire - now)
+            case UInt8(ascii: "h"), UInt8(ascii: "l"):
+                // Each time against its own clock: a read's time is the worker's once-a-second
+                // clock (`now`), the store time comes from the version, exact, so the exact time;
+                // mixing them could make an item stored 2.1 s ago look 1 s old.
+                let exactNow = ServerClock.systemNow()
+                let read = context.accesses.state(of: readVersion ?? header?.version ?? 0, now: exactNow)
+                output.append(byte: letter)
+                if letter == UInt8(ascii: "h") {
+                    output.append(byte: read.fetched ? 0x31 : 0x30)
+                } else {
+                    output.appendDecimal(max(0, (read.readAgain ? now : exactNow) - read.accessed))
+                }
             default:
                 break
             }

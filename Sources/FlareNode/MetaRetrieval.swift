@@ -19,21 +19,29 @@ extension NodeHandler {
                 let expire = Expiry.absolute(flags.ttl, now: now)
                 // The item before the touch: `R` and a `t` before the `T` see its TTL (memcached
                 // applies T while it writes the reply), and its marks stay with it.
-                let before = flags.has("t") || flags.has("R") || !context.itemMarks.isEmpty
-                    ? try store.get(key, now: now) { header, _ in header } : nil
-                hit = try store.touch(key, expire: expire, now: now) { header, value in
+                // `h` and `l` report the reads of the item before the touch (its old version).
+                let before = flags.has("t") || flags.has("R") || flags.has("h") || flags.has("l")
+                    || !context.itemMarks.isEmpty ? try store.get(key, now: now) { header, _ in header } : nil
+                var replaced = ReplacedItem()
+                hit = try store.touch(key, expire: expire, now: now, replaced: &replaced) { header, value in
                     change.version = header.version
                     if let before { context.itemMarks.carry(from: before.version, to: header.version) }
                     // Touched into the past, the item is still returned this once, as memcached does.
                     appendMetaHit(request, sentKey: sentKey, header: header, value: value, now: now,
-                                  expireBeforeT: before?.expire, output)
+                                  expireBeforeT: before?.expire, readVersion: before?.version, output)
                     return true
                 }
+                // The touch changes the item in memcached's eyes only in place; `u` asks for no read.
+                if hit == true { carryReads(replaced, to: change.version, flags.has("u") ? .keep : .touch) }
             } else {
+                var version: UInt64 = 0
                 hit = try store.get(key, now: now) { header, value in
                     appendMetaHit(request, sentKey: sentKey, header: header, value: value, now: now, output)
+                    version = header.version
                     return true
                 }
+                // After the reply, as memcached: `h` and `l` answer what was before this read.
+                if hit == true && !flags.has("u") { reads.record(version, now: now) }
             }
             if hit == true {
                 counters.add(NodeCounter.getHits)
@@ -58,11 +66,13 @@ extension NodeHandler {
                     appendMetaHit(request, sentKey: sentKey, header: ItemHeader(flags: 0, expire: expire, version: version),
                                   value: UnsafeRawBufferPointer(start: nil, count: 0), now: now, expireBeforeT: 0,
                                   created: true, output)
+                    if !flags.has("u") { reads.record(version, now: now) }
                     return MetaChange(version: version)
                 }
                 // Created meanwhile by another client: answer with that item.
                 let raced = try store.get(key, now: now) { header, value in
                     appendMetaHit(request, sentKey: sentKey, header: header, value: value, now: now, output)
+                    if !flags.has("u") { reads.record(header.version, now: now) }
                     return true
                 }
                 if raced == true { return change }
@@ -82,7 +92,7 @@ extension NodeHandler {
     /// `created`: the item this request's `N` just made.
     func appendMetaHit(_ request: Request, sentKey: UnsafeRawBufferPointer, header: ItemHeader,
                        value: UnsafeRawBufferPointer, now: Int64, expireBeforeT: Int64? = nil,
-                       created: Bool = false, _ output: ReplyBuffer) {
+                       created: Bool = false, readVersion: UInt64? = nil, _ output: ReplyBuffer) {
         let flags = request.meta
         if flags.has("v") {
             output.reserve(value.count + 64)
@@ -91,9 +101,9 @@ extension NodeHandler {
         } else {
             output.append("HD")
         }
-        var wantsToken = appendReturnFlags(request, sentKey: sentKey, allowed: "cfstOk", header: header,
+        var wantsToken = appendReturnFlags(request, sentKey: sentKey, allowed: "cfstOkhl", header: header,
                                            size: value.count, now: now, expireBeforeT: expireBeforeT,
-                                           created: created, output)
+                                           created: created, readVersion: readVersion, output)
         let marks = context.itemMarks
         let current = marks.marks(of: header.version)
         // A stale item hands its token to the first client that reads it.

@@ -83,11 +83,13 @@ extension NodeHandler {
             if flags.has("I") {
                 // Invalidate: the item stays, stale, with a new cas unique (and T's expiry).
                 let expire = flags.has("T") ? Expiry.absolute(flags.ttl, now: now) : nil
-                switch try store.bump(key, expire: expire, ifVersion: expected, now: now) {
+                var replaced = ReplacedItem()
+                switch try store.bump(key, expire: expire, ifVersion: expected, now: now, replaced: &replaced) {
                 case .mismatch: status = "EX"
                 case .ran(nil): status = "NF"
                 case .ran(let header?):
                     context.itemMarks.add(.stale, to: header.version)
+                    carryReads(replaced, to: header.version, .keep)
                     change.version = header.version
                     status = "HD"
                 }
@@ -131,9 +133,11 @@ extension NodeHandler {
             // The counter before: its TTL for a `t` before `T`, its marks for a change in place.
             let before = (flags.has("T") && flags.has("t")) || !context.itemMarks.isEmpty
                 ? try store.get(key, now: now) { header, value in (header: header, length: value.count) } : nil
+            var replaced = ReplacedItem()
             var outcome: Guarded<ArithmeticOutcome> = expected != 0
-                ? try store.arithmetic(key, delta: flags.delta, increment: increment, ifVersion: expected, now: now)
-                : .ran(try store.arithmetic(key, delta: flags.delta, increment: increment, now: now))
+                ? try store.arithmetic(key, delta: flags.delta, increment: increment, ifVersion: expected, now: now,
+                                       replaced: &replaced)
+                : .ran(try store.arithmetic(key, delta: flags.delta, increment: increment, now: now, replaced: &replaced))
             var vivified = false
             if case .ran(.notFound) = outcome, flags.has("N") {
                 // Auto-create with the initial value J; a client that raced us created it first.
@@ -173,12 +177,15 @@ extension NodeHandler {
                 if let before, !vivified, DecimalCounter.digits(value) <= before.length {
                     context.itemMarks.carry(from: before.header.version, to: version)
                 }
+                if !vivified { carryReads(replaced, to: version, .counter, newLength: DecimalCounter.digits(value)) }
                 var expireBeforeT: Int64?
                 if flags.has("T") && !vivified {
                     let expire = Expiry.absolute(flags.ttl, now: now)
                     expireBeforeT = before?.header.expire
-                    let touched = try store.touch(key, expire: expire, now: now) { header, _ in header.version } ?? version
+                    var retouched = ReplacedItem()
+                    let touched = try store.touch(key, expire: expire, now: now, replaced: &retouched) { header, _ in header.version } ?? version
                     context.itemMarks.carry(from: version, to: touched)
+                    carryReads(retouched, to: touched, .keep)
                     version = touched
                 }
                 // memcached's quiet mode hides the success of an existing counter, not a creation.

@@ -36,6 +36,8 @@ public final class NodeContext: @unchecked Sendable {
     let iterationBusy = ManagedAtomic<Bool>(false)
     /// Stale and recache-token marks of the meta commands.
     let itemMarks = ItemMarks()
+    /// Each worker's recent item reads, for `mg`'s `h` and `l`.
+    let accesses: ItemAccesses
     /// The cluster this node belongs to (or its standalone stand-in).
     let membership: NodeMembership
     /// `show variables` lines of the effective settings.
@@ -57,6 +59,7 @@ public final class NodeContext: @unchecked Sendable {
          membership: NodeMembership, showVariables: @escaping @Sendable () -> [String]) {
         backlog = ReplicationBacklog(limit: backlogBytes, workers: workers)
         applied = AppliedVersions(workers: workers)
+        accesses = ItemAccesses(workers: workers)
         self.store = store
         delayedFlush = DelayedFlush(store: store, logger: logger)
         maxReplyBytes = max(64 << 20, 2 * limits.maxValueSize)

@@ -58,6 +58,8 @@ public final class NodeHandler: ConnectionHandler {
     /// Where a meta command's base64 key is decoded.
     lazy var metaKeys = MetaKeyBuffer(capacity: context.limits.maxKeyLength)
     unowned let worker: Worker
+    /// This worker's record of the items it read (`mg … h l`).
+    let reads: AccessTable
 
     public init(context: NodeContext, worker: Worker) {
         self.context = context
@@ -69,6 +71,7 @@ public final class NodeHandler: ConnectionHandler {
         self.clock = worker.server.clock
         self.view = context.membership.current
         self.worker = worker
+        reads = context.accesses.table(forWorker: worker.index)
         var seed = SystemRandomNumberGenerator()
         readerRandom = ReaderRandom(seed: seed.next())
         streams = context.replication.streams(for: view, on: worker)

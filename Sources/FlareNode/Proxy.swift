@@ -1,6 +1,7 @@
 import FlareCluster
 import FlareNet
 import FlareProtocol
+import FlareStorage
 
 /// Forwarding requests for keys this node does not own (docs/routing.md): writes to the
 /// partition's master, reads to a node of the partition. A forwarded request holds its place in
@@ -163,13 +164,22 @@ extension NodeHandler: ReplyRelay {
             case .local(let key):
                 let hit: Bool?
                 if touching {
-                    hit = try? store.touch(key, expire: gather.expire, now: now) { header, value in
+                    var replaced = ReplacedItem()
+                    let version: UInt64? = (try? store.touch(key, expire: gather.expire, now: now,
+                                                             replaced: &replaced) { header, value in
                         output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
-                        return true
+                        return header.version
+                    }) ?? nil
+                    if let version {
+                        carryReads(replaced, to: version, .touch)
+                        // The new expiry is a write: the slaves get it as they would a touch's.
+                        if view.mayReplicate || recordsBacklog { replicateReadBack(key: key, of: nil, version: version) }
                     }
+                    hit = version.map { _ in true }
                 } else {
                     hit = try? store.get(key, now: now) { header, value in
                         output.appendValue(key: key, flags: header.flags, value: value, cas: withCas ? header.version : nil)
+                        reads.record(header.version, now: now)
                         return true
                     }
                 }

@@ -76,13 +76,23 @@ extension NodeHandler {
     /// Copies the item `key` as this node now holds it (or its tombstone at `version` if it is
     /// gone), asynchronously: for writes that change an item as a side effect of a read, like
     /// `gat`'s new expiry, which must reach the slaves as a touch would.
-    func replicateReadBack(key: UnsafeRawBufferPointer, of request: Request, version: UInt64) {
-        guard occurrencesOfSelf(in: request) < 2 else { return }
+    /// `request` is the write's, for its proxy path; nil for a read that carries none (a gat
+    /// answered while assembling a multi-get).
+    func replicateReadBack(key: UnsafeRawBufferPointer, of request: Request?, version: UInt64) {
+        if let request, occurrencesOfSelf(in: request) >= 2 { return }
         let targets = view.replicaTargets(for: key)
         guard !targets.isEmpty || recordsBacklog else { return }
         let copy = replicaScratch
         copy.removeAll()
-        ForwardedRequest.appendPrefix(request, selfKey: view.selfKey, stamp: view.version, to: copy)
+        if let request {
+            ForwardedRequest.appendPrefix(request, selfKey: view.selfKey, stamp: view.version, to: copy)
+        } else {
+            copy.append("<")
+            copy.append(view.selfKey)
+            copy.append("@")
+            copy.appendDecimal(view.version)
+            copy.append(">")
+        }
         let range = appendReadBack(key: key, version: version, to: copy)
         distribute(copy, key: range, version: version, to: targets, waiting: nil)
     }

@@ -210,6 +210,8 @@ struct ArithmeticOperation: RecordUpdater {
     /// Non-zero: change only this version of the item (the binary protocol's incr with a cas).
     var casUnique: UInt64 = 0
     private(set) var outcome = ArithmeticOutcome.notFound
+    /// The counter this change gave a new version.
+    private(set) var replaced = ReplacedItem()
 
     init(key: UnsafeRawBufferPointer, delta: UInt64, increment: Bool, now: Int64, holds: DeleteHoldCache,
          clock: VersionClock, retention: Int64, digits: UnsafeMutableRawBufferPointer) {
@@ -238,6 +240,7 @@ struct ArithmeticOperation: RecordUpdater {
         let next = increment ? current &+ delta : (current > delta ? current - delta : 0)
         let start = DecimalCounter.format(next, into: digits)
         var header = record.header
+        replaced = ReplacedItem(version: header.version, length: record.value.count)
         header.version = clock.next(after: header.version)
         outcome = .value(next, version: header.version)
         return .write(header, UnsafeRawBufferPointer(rebasing: digits[start...]), noBytes)
@@ -254,6 +257,8 @@ struct TouchOperation: RecordUpdater {
     let holds: DeleteHoldCache
     let clock: VersionClock
     let retention: Int64
+    /// The item this touch gave a new version.
+    private(set) var replaced = ReplacedItem()
 
     mutating func decide(_ record: RecordView?) -> RecordChange {
         guard let record, !record.header.isTombstone else {
@@ -264,6 +269,7 @@ struct TouchOperation: RecordUpdater {
         }
         var header = record.header
         if let expire { header.expire = expire }
+        replaced = ReplacedItem(version: header.version, length: record.value.count)
         header.version = clock.next(after: header.version)
         return .write(header, record.value, noBytes)
     }
@@ -330,5 +336,17 @@ struct TombstonePurge: RecordUpdater {
               record.header.isPurgeable(now: now, retention: retention) else { return .keep }
         holds.remember(KeyDigest(key), .init(version: record.header.version, until: 0))
         return .remove
+    }
+}
+
+/// The item a touch or a counter change gave a new version (version 0: none), for what lives on
+/// with it (the meta commands' marks and reads).
+public struct ReplacedItem: Sendable, Equatable {
+    public var version: UInt64
+    public var length: Int
+
+    public init(version: UInt64 = 0, length: Int = 0) {
+        self.version = version
+        self.length = length
     }
 }

@@ -13,6 +13,13 @@ extension ItemStore {
     /// incr/decr (as `arithmetic`) when the live item's version is `expected`.
     public func arithmetic(_ key: UnsafeRawBufferPointer, delta: UInt64, increment: Bool, ifVersion expected: UInt64,
                            now: Int64) throws(StorageError) -> Guarded<ArithmeticOutcome> {
+        var replaced = ReplacedItem()
+        return try arithmetic(key, delta: delta, increment: increment, ifVersion: expected, now: now, replaced: &replaced)
+    }
+
+    /// The same, telling which item (version and value length) the change replaced.
+    public func arithmetic(_ key: UnsafeRawBufferPointer, delta: UInt64, increment: Bool, ifVersion expected: UInt64,
+                           now: Int64, replaced: inout ReplacedItem) throws(StorageError) -> Guarded<ArithmeticOutcome> {
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)   // room for 20 digits, on the stack
         return try withUnsafeMutableBytes(of: &digits) { (digits: UnsafeMutableRawBufferPointer) throws(StorageError) in
             let inner = ArithmeticOperation(key: key, delta: delta, increment: increment, now: now, holds: holds,
@@ -22,6 +29,7 @@ extension ItemStore {
             // (other non-numeric values after).
             var operation = VersionGuard(inner: inner, expected: expected, now: now, exempt: { $0.value.isEmpty })
             _ = try engine.update(key, &operation, written: { _ in () })
+            replaced = operation.inner.replaced
             return operation.mismatched ? .mismatch : .ran(operation.inner.outcome)
         }
     }
@@ -31,6 +39,13 @@ extension ItemStore {
     /// version. Returns the new header, nil when the key has no live item.
     public func bump(_ key: UnsafeRawBufferPointer, expire: Int64?, ifVersion expected: UInt64 = 0,
                      now: Int64) throws(StorageError) -> Guarded<ItemHeader?> {
+        var replaced = ReplacedItem()
+        return try bump(key, expire: expire, ifVersion: expected, now: now, replaced: &replaced)
+    }
+
+    /// The same, telling which item's version it replaced.
+    public func bump(_ key: UnsafeRawBufferPointer, expire: Int64?, ifVersion expected: UInt64 = 0,
+                     now: Int64, replaced: inout ReplacedItem) throws(StorageError) -> Guarded<ItemHeader?> {
         var operation = VersionGuard(inner: TouchOperation(key: key, expire: expire, now: now, holds: holds, clock: versions,
                                                                 retention: tombstoneRetention),
                                      expected: expected, now: now)
@@ -38,6 +53,7 @@ extension ItemStore {
         let header: ItemHeader?? = try engine.update(key, &operation, written: { record in
             record.header.isTombstone ? nil : record.header
         })
+        replaced = operation.inner.replaced
         return operation.mismatched ? .mismatch : .ran(header ?? nil)
     }
 }

@@ -106,12 +106,20 @@ public final class ItemStore: @unchecked Sendable {
     /// A non-zero `casUnique` changes only that version of the item (else `.exists`).
     public func arithmetic(_ key: UnsafeRawBufferPointer, delta: UInt64, increment: Bool, casUnique: UInt64 = 0,
                            now: Int64) throws(StorageError) -> ArithmeticOutcome {
+        var replaced = ReplacedItem()
+        return try arithmetic(key, delta: delta, increment: increment, casUnique: casUnique, now: now, replaced: &replaced)
+    }
+
+    /// incr/decr, telling which item (version and value length) the change replaced.
+    public func arithmetic(_ key: UnsafeRawBufferPointer, delta: UInt64, increment: Bool, casUnique: UInt64 = 0,
+                           now: Int64, replaced: inout ReplacedItem) throws(StorageError) -> ArithmeticOutcome {
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)   // room for 20 digits, on the stack
         return try withUnsafeMutableBytes(of: &digits) { (digits: UnsafeMutableRawBufferPointer) throws(StorageError) in
             var operation = ArithmeticOperation(key: key, delta: delta, increment: increment, now: now, holds: holds,
                                                 clock: versions, retention: tombstoneRetention, digits: UnsafeMutableRawBufferPointer(rebasing: digits[0..<DecimalCounter.maxDigits]))
             operation.casUnique = casUnique
             _ = try engine.update(key, &operation, written: { _ in () })
+            replaced = operation.replaced
             return operation.outcome
         }
     }
@@ -121,12 +129,20 @@ public final class ItemStore: @unchecked Sendable {
     /// data are unchanged.
     public func touch<R>(_ key: UnsafeRawBufferPointer, expire: Int64, now: Int64,
                          _ body: (ItemHeader, UnsafeRawBufferPointer) -> R) throws(StorageError) -> R? {
+        var replaced = ReplacedItem()
+        return try touch(key, expire: expire, now: now, replaced: &replaced, body)
+    }
+
+    /// touch/gat, telling which item (version and value length) the touch replaced once it returns.
+    public func touch<R>(_ key: UnsafeRawBufferPointer, expire: Int64, now: Int64, replaced: inout ReplacedItem,
+                         _ body: (ItemHeader, UnsafeRawBufferPointer) -> R) throws(StorageError) -> R? {
         var operation = TouchOperation(key: key, expire: expire, now: now, holds: holds, clock: versions,
                                        retention: tombstoneRetention)
         // An expired item turns into a tombstone, which is written but is no hit.
         let result: R?? = try engine.update(key, &operation, written: { record in
             record.header.isTombstone ? nil : body(record.header, record.value)
         })
+        replaced = operation.replaced
         return result ?? nil
     }
 

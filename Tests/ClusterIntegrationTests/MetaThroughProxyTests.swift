@@ -61,6 +61,8 @@ check("ms C", exchange(b"ms mk 3 C%d MA\r\n!!!\r\nmn\r\n" % cas), b"HD\r\nMN\r\n
 check("md", exchange(b"md mk2 q\r\nmg mk2\r\nmn\r\n"), b"EN\r\nMN\r\n")
 check("md I then recache token", exchange(b"md hits I\r\nmg hits v\r\nmg hits v\r\nmn\r\n"),
       b"HD\r\nVA 1 X W\r\n8\r\nVA 1 Z X\r\n8\r\nMN\r\n")
+check("h: read before, as the master saw it", exchange(b"ms hk 1\r\nx\r\nmg hk h\r\nmg hk h v\r\nmn\r\n"),
+      b"HD\r\nHD h0\r\nVA 1 h1\r\nx\r\nMN\r\n")
 print("ok")
 """#
 

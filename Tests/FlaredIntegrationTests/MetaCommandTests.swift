@@ -111,6 +111,67 @@ final class MetaCommandTests: FlaredTestCase {
         XCTAssertEqual(matched, total)
     }
 
+    /// `mg`'s `h` (read before) and `l` (seconds since the last access), with the reads that count
+    /// (get, gets, gat, touch, mg, from any connection), those that do not (`mg … u`, incr), the
+    /// changes memcached makes in place (touch, a counter no longer, `md … I`), which keep them,
+    /// and a new set that starts afresh. `(1, …)` goes on a second connection (another worker in
+    /// flared); `nil` sleeps 2.1 s. memcached's clock ticks once a second apart from the wall
+    /// clock, so `l` may be one more there: values are compared as 0–1 and 2–3. Not asked: `l`
+    /// after a later read of an item read twice before, which memcached's LRU decides (see
+    /// docs/meta-commands.md).
+    static let accessSteps: [(Int, String)?] = [
+        (0, "set a 0 0 1\r\nx\r\n"), (0, "mg a h l\r\n"), (0, "mg a v\r\n"), (0, "mg a h l t\r\n"),
+        (0, "set p 0 0 1\r\nx\r\n"), (0, "set q 0 0 1\r\nx\r\n"), (0, "get q\r\n"), (0, "get q\r\n"),
+        (0, "set t1 0 0 1\r\nx\r\n"), (0, "set t2 0 0 1\r\nx\r\n"), (0, "set c1 0 0 1\r\n1\r\n"),
+        (0, "set c2 0 0 1\r\n1\r\n"), (1, "get c2\r\n"), (1, "get c2\r\n"),
+        nil,
+        (0, "mg a l\r\n"), (0, "get p\r\n"), (0, "mg p l h\r\n"), (1, "mg q l h v\r\n"),
+        // Changes memcached makes in place keep the item's reads and access time.
+        (0, "touch t1 0\r\n"), (1, "mg t1 l h\r\n"), (0, "mg t2 h l T0\r\n"), (0, "mg t2 l h\r\n"),
+        (0, "incr c1 1\r\n"), (0, "mg c1 h l\r\n"), (0, "incr c2 1\r\n"), (0, "mg c2 h l\r\n"),
+        (0, "set a 0 0 1\r\ny\r\n"), (0, "mg a h\r\n"), (0, "mg a h l\r\n"),
+        (0, "set x 0 0 1\r\nx\r\n"), (1, "mg x h\r\n"), (0, "mg x h\r\n"),
+        (0, "set g 0 0 1\r\nx\r\n"), (0, "gets g\r\n"), (0, "mg g h\r\n"),
+        (0, "set t 0 0 1\r\nx\r\n"), (0, "touch t 0\r\n"), (0, "mg t h\r\n"),
+        (0, "set gt 0 0 1\r\nx\r\n"), (1, "gat 0 gt\r\n"), (0, "mg gt h\r\n"),
+        (0, "set mt 0 0 1\r\nx\r\n"), (0, "mg mt h T0\r\n"), (0, "mg mt h T0\r\n"),
+        (0, "set u 0 0 1\r\nx\r\n"), (0, "mg u h u\r\n"), (0, "mg u h u\r\n"),
+        (0, "set n 0 0 1\r\n1\r\n"), (0, "incr n 1\r\n"), (0, "mg n h\r\n"),
+        (0, "set n1 0 0 1\r\n1\r\n"), (1, "mg n1\r\n"), (0, "incr n1 1\r\n"), (0, "mg n1 h\r\n"),
+        (0, "set n2 0 0 1\r\n9\r\n"), (0, "mg n2\r\n"), (0, "incr n2 1\r\n"), (0, "mg n2 h\r\n"),
+        (0, "set n3 0 0 1\r\n1\r\n"), (0, "mg n3\r\n"), (0, "ma n3\r\n"), (0, "mg n3 h\r\n"),
+        (0, "set s1 0 0 1\r\nx\r\n"), (0, "mg s1\r\n"), (0, "md s1 I\r\n"), (0, "mg s1 h\r\n"),
+        (0, "set s2 0 0 1\r\nx\r\n"), (0, "mg s2\r\n"), (0, "ms s2 1 I C1\r\ny\r\n"), (0, "mg s2 h\r\n"),
+        (0, "set k 0 0 1\r\nx\r\n"), (0, "mg k q\r\n"), (0, "mg k h\r\n"),
+        (0, "mg none h l\r\n"), (0, "mg viv h l N30\r\n"), (0, "mg viv h l\r\n"),
+    ]
+
+    func testHitBeforeAndLastAccessAnswerLikeMemcached() throws {
+        let scratch = try scratchDirectory()
+        let memcached = try MemcachedProcess(logDir: scratch.path)
+        defer { memcached.stop() }
+        let flared = try startFlared()
+        let f = [try connect(flared), try connect(flared)]
+        let m = [try connect(port: memcached.port), try connect(port: memcached.port)]
+        func bucketed(_ reply: String) -> String {
+            var text = MetaCommandTests.normalized(reply)
+            text = text.replacingOccurrences(of: #"(?<=VALUE [^ ]{1,250} [0-9]{1,10} [0-9]{1,10} )[0-9]+"#,
+                                             with: "<cas>", options: .regularExpression)
+            text = text.replacingOccurrences(of: #"(?<=[ ])l[01](?=[ \r])"#, with: "l<0-1>", options: .regularExpression)
+            return text.replacingOccurrences(of: #"(?<=[ ])l[23](?=[ \r])"#, with: "l<2-3>", options: .regularExpression)
+        }
+        for step in MetaCommandTests.accessSteps {
+            guard let (connection, request) = step else {
+                Thread.sleep(forTimeInterval: 2.1)
+                continue
+            }
+            let fromFlared = bucketed(reply(f[connection], request))
+            let fromMemcached = bucketed(reply(m[connection], request))
+            XCTAssertEqual(Bytes.show(fromFlared), Bytes.show(fromMemcached),
+                           "\(Bytes.show(request)): flared differs from memcached")
+        }
+    }
+
     /// A cas unique read with `mg c` guards `ms C`, `md C` and `ma C`; a stale one is refused.
     func testCasUniquesGuardMetaWrites() throws {
         let flared = try startFlared()
