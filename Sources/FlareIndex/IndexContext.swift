@@ -1,3 +1,4 @@
+import Dispatch
 import FlareNet
 
 /// What the index server's workers share. Immutable after start-up but for the reloadable parts,
@@ -14,6 +15,8 @@ final class IndexContext: @unchecked Sendable {
     let meta: Meta
     let showVariables: @Sendable () -> [String]
     var server: Server!
+    /// Runs every change command, one at a time, off the event loops (`IndexHandler.runChange`).
+    let changeQueue = DispatchQueue(label: "flarei.changes")
 
     init(coordinator: Coordinator, meta: Meta, showVariables: @escaping @Sendable () -> [String]) {
         self.coordinator = coordinator

@@ -128,6 +128,34 @@ final class ZooKeeperIndexTests: ClusterTestCase {
         (try? TestClient(host: index.host, port: index.port, timeout: 6).line("node state \(cluster.node(3).host) \(cluster.node(3).port) active")) == "OK"
     }
 
+    /// A change waits off the event loops: a follower forwarding one to a frozen leader (up to 5 s)
+    /// keeps answering every other connection at once — before, the worker that held the waiting
+    /// change stalled a quarter of the follower's clients with it.
+    func testAChangeStuckOnAFrozenLeaderDelaysNoOtherClient() throws {
+        _ = try startIndexCluster()
+        guard let lead = leader(), let other = follower() else { throw ClientError.timeout("a leader and a follower\n\(indexLogs())") }
+        lead.daemon.signal(SIGSTOP)
+        defer { lead.daemon.signal(SIGCONT) }
+        let stuck = try TestClient(host: other.host, port: other.port, timeout: 10)
+        try stuck.send("node state \(cluster.node(3).host) \(cluster.node(3).port) active\r\n")
+        Thread.sleep(forTimeInterval: 0.2)
+        // Sixteen fresh connections spread over all of the follower's workers.
+        var slowest = 0.0
+        for _ in 0..<16 {
+            let started = now()
+            let client = try TestClient(host: other.host, port: other.port, timeout: 5)
+            XCTAssertEqual(try client.line("ping"), "OK")
+            XCTAssertFalse(try client.statsNodes().isEmpty, "stats nodes while a change waits")
+            slowest = max(slowest, now() - started)
+        }
+        report(String(format: "slowest ping + stats nodes on the follower while a change waited for the frozen leader: %.3f s", slowest))
+        XCTAssertLessThan(slowest, 1.0, "a client waited behind the stuck change")
+        // The stuck change itself gets a clear failure, and the connection goes on afterwards.
+        let answer = try stuck.readLine()
+        XCTAssertTrue(answer.hasPrefix("SERVER_ERROR"), answer)
+        XCTAssertEqual(try stuck.line("ping"), "OK")
+    }
+
     func testLeaderKilledAnotherDecidesAndFailsOverAMaster() throws {
         let ensemble = try startIndexCluster()
         let versions = VersionWatch(nodes: [1, 2, 3].map { (cluster.node($0).host, cluster.node($0).port) })
