@@ -1,3 +1,4 @@
+import FlareCluster
 import Foundation
 import XCTest
 #if canImport(Glibc)
@@ -44,6 +45,38 @@ final class ShutdownDuringWorkTests: ClusterTestCase {
         XCTAssertEqual(try cluster.indexCommand("node role \(slave.host) \(slave.port) slave 1 0"), "OK")
         XCTAssertTrue(cluster.waitForIndex(2, role: "slave", state: "active", partition: 0, timeout: 20), cluster.mapsReport())
         XCTAssertEqual(try cluster.client(2).dumpKey().count, 2000)
+    }
+
+    /// SIGTERM while the master reclaims the keys that moved to a new partition: the reclaim stops
+    /// between batches, the node exits 0, and after a restart every key of its own partition is
+    /// there (only moved keys were dropped).
+    func testSigtermDuringReclaim() throws {
+        try startCluster(nodes: [1, 2])
+        try cluster.makeFirstMaster(1)
+        let keys = keyNames("rc-", 40_000)
+        XCTAssertEqual(try cluster.load(keys.map { (key: $0, value: "v", flags: UInt32(0)) }, through: 1), [])
+        let second = cluster.node(2)
+        let grow = try cluster.admin("master", "\(second.host):\(second.port):1:1", "--force", "--activate", timeout: 120)
+        XCTAssertEqual(grow.status, 0, "\(grow)")
+        XCTAssertTrue(cluster.waitForMapsInSync([1, 2]), cluster.mapsReport())
+        let resolver = try KeyResolver(algorithm: .simple, partitionSize: 1024, hint: 1, virtual: 4096)
+        let own = Set(keys.filter { resolver.partition(of: $0, count: 2) == 0 })
+        let master = cluster.node(1)
+        let operator_ = try cluster.client(1, timeout: 10)
+        try operator_.send("reclaim\r\n")
+        usleep(20_000)   // the walk over 40,000 items with 20,000 to drop takes far longer
+        master.daemon.signal(SIGTERM)
+        let status = waitForExit(master.daemon, timeout: 30)
+        XCTAssertEqual(status, 0, "flared did not exit cleanly after SIGTERM during a reclaim:\n\(master.daemon.logTail())")
+        let log = master.daemon.log()
+        XCTAssertTrue(log.contains("storage closed cleanly"), master.daemon.logTail())
+        XCTAssertTrue(log.contains("stopping background work: reclaim of partition 0"),
+                      "the SIGTERM did not find the reclaim running:\n\(master.daemon.logTail())")
+        try cluster.startNode(1)
+        XCTAssertTrue(cluster.waitForIndex(1, role: "master", state: "active", partition: 0, timeout: 15), cluster.mapsReport())
+        let held = try cluster.client(1, timeout: 10).dumpKey()
+        XCTAssertEqual(own.subtracting(held).count, 0, "keys of the master's own partition lost by the reclaim")
+        XCTAssertTrue(held.isSubset(of: Set(keys)))
     }
 
     /// SIGTERM while a client reads a slow dump of a persistent store: a clean exit, and every item
