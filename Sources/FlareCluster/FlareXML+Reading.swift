@@ -1,4 +1,4 @@
-/// Interprets the element tree of a `flare.xml` (index-server.md §7.1). Elements are found by
+/// Interprets the element tree of a `flare.xml` (docs/original-behaviour.md, "flare.xml"). Elements are found by
 /// name; unknown or repeated ones are refused rather than ignored, since a file that does not
 /// have the original's shape was not written by something that understands the node map.
 enum ArchiveReader {

@@ -1,9 +1,9 @@
-/// `flare.xml`, the index's persisted state (index-server.md §7.1): a Boost.Serialization XML
+/// `flare.xml`, the index's persisted state (docs/original-behaviour.md, "flare.xml"): a Boost.Serialization XML
 /// archive of the node map version, the node map and the next thread type. The same text is
-/// the ZooKeeper node map data (§7.2), and flare-tools read and write this layout.
+/// the ZooKeeper node map data, and flare-tools read and write this layout.
 public enum FlareXML {
     /// The Boost archive version written in the root element. Readers ignore it (it varies
-    /// with the Boost release); 18 is what the original wrote in transcripts.md §8.10.
+    /// with the Boost release); 18 is what the original wrote (docs/original-behaviour.md, "Recorded exchanges").
     public static let boostArchiveVersion = 18
 
     /// The archive exactly as Boost's `xml_oarchive` lays it out: tab indentation, class

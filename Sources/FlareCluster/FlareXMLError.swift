@@ -1,4 +1,4 @@
-/// Why a `flare.xml` could not be read (index-server.md §7.1). Paths name elements the way
+/// Why a `flare.xml` could not be read (docs/original-behaviour.md, "flare.xml"). Paths name elements the way
 /// flare-tools address them, e.g. `/boost_serialization/node_map/item[2]/second/node_role`
 /// (items counted from 1).
 public enum FlareXMLError: Error, Equatable, Sendable, CustomStringConvertible {

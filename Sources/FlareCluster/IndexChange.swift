@@ -1,6 +1,6 @@
-/// What a successful index operation asks of the index server afterwards (index-server.md §1,
-/// §4): whether to persist and push the new map, in which order, and which monitor threads to
-/// start or stop.
+/// What a successful index operation asks of the index server afterwards (docs/original-behaviour.md, "Index server
+/// commands" and "Partition tables and node sync"): whether to persist and push the new map, in which order, and
+/// which monitor threads to start or stop.
 public struct IndexChange: Sendable, Equatable {
     /// Persist (with `version + 1`) and push to all nodes. False when nothing changed, e.g. node
     /// up of a node that is already active; the command still succeeds.

@@ -1,6 +1,6 @@
 extension IndexState {
-    /// The balance check of `node role` (index-server.md §2.3 ¹): B is not negative, the node
-    /// has a partition, and the partition's total balance with B in place of the node's own stays
+    /// The balance check of `node role` (docs/original-behaviour.md, "Index server commands"): B is not negative, the
+    /// node has a partition, and the partition's total balance with B in place of the node's own stays
     /// above 0 — otherwise nobody would take the partition's reads.
     func checkBalance(_ balance: Int, for node: NodeEntry) throws(IndexCommandError) {
         guard balance >= 0 else {

@@ -1,4 +1,4 @@
-/// `node add <name> <port>`, sent by every flared at start-up (index-server.md §2.1).
+/// `node add <name> <port>`, sent by every flared at start-up (docs/original-behaviour.md, "Index server commands").
 extension IndexState {
     /// An unknown node joins as an active proxy with the next thread type, and gets a monitor.
     /// A known down node (restarting before its monitor noticed it back) keeps its entry as it

@@ -1,4 +1,4 @@
-/// The node down procedure and fail-over (index-server.md §6), and `shutdown` (§2.7).
+/// The node down procedure and fail-over and `shutdown` (docs/original-behaviour.md, "Index server commands").
 extension IndexState {
     /// `shutdown <name> <port>` from a flared receiving SIGTERM: node down in shutdown mode.
     public mutating func shutdownNode(name: String, port: Int) throws(IndexCommandError) -> IndexChange {

@@ -1,4 +1,4 @@
-/// `node remove <name> <port>` (index-server.md §2.6).
+/// `node remove <name> <port>` (docs/original-behaviour.md, "Index server commands").
 extension IndexState {
     /// Deletes a down node. A down master is removable only when another node of its partition
     /// is up; otherwise it is the one keeping the partition counted (preserved master).

@@ -1,4 +1,4 @@
-/// `node role <name> <port> <role> [balance] [partition]` (index-server.md §2.3).
+/// `node role <name> <port> <role> [balance] [partition]` (docs/original-behaviour.md, "Index server commands").
 extension IndexState {
     /// Applies the node role transition table. `balance` and `partition` are -1 when missing.
     /// A refusal leaves the state untouched; every success is saved and pushed, even a proxy

@@ -1,4 +1,4 @@
-/// `node state <name> <port> <state>` (index-server.md §2.4) and the node up procedure (§2.5).
+/// `node state <name> <port> <state>` and the node up procedure (docs/original-behaviour.md, "Index server commands").
 extension IndexState {
     /// `down` runs the node down procedure, `active` the node up procedure, `ready` marks a
     /// node that finished copying; `prepare` cannot be requested.

@@ -1,4 +1,4 @@
-/// The index server's whole persistent state: what `flare.xml` holds (index-server.md §7.1).
+/// The index server's whole persistent state: what `flare.xml` holds (docs/original-behaviour.md, "flare.xml").
 ///
 /// Every node-changing command is a mutating method on this value (the `IndexState+…` files).
 /// A method either throws and leaves the state untouched, or applies the change and returns an
@@ -13,7 +13,7 @@ public struct IndexState: Sendable, Equatable {
     /// own threads) and only grows, so a removed node's type is never handed out again.
     public var nextThreadType: Int
 
-    /// The first thread type handed to a node (index-server.md §8).
+    /// The first thread type handed to a node (docs/original-behaviour.md, "Index server commands").
     public static let firstNodeThreadType = 16
 
     public init(map: NodeMap = NodeMap(), version: UInt64 = 0, nextThreadType: Int = IndexState.firstNodeThreadType) {
@@ -22,7 +22,8 @@ public struct IndexState: Sendable, Equatable {
         self.nextThreadType = nextThreadType
     }
 
-    /// Why the partition tables of this map are inconsistent (index-server.md §3), or nil.
+    /// Why the partition tables of this map are inconsistent (docs/original-behaviour.md, "Partition tables and node
+    /// sync"), or nil.
     ///
     /// During normal operation the original only logs this and still saves and pushes the map,
     /// so the operations do not throw on it; the daemon logs it after each change, and refuses

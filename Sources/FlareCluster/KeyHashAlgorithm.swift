@@ -1,4 +1,4 @@
-/// The key hash algorithms flare knows (cluster-behaviour.md §1).
+/// The key hash algorithms flare knows (docs/original-behaviour.md, "Key hashing and partition resolver").
 ///
 /// The raw value is the configuration / `meta` spelling (`key-hash-algorithm`).
 public enum KeyHashAlgorithm: String, Sendable, CaseIterable {

@@ -1,4 +1,4 @@
-/// flare's "modular" partition resolver (cluster-behaviour.md §2).
+/// flare's "modular" partition resolver (docs/original-behaviour.md, "Key hashing and partition resolver").
 ///
 /// The original precomputes `map[n][j]` for every partition count n = 1 … P−1 and bucket
 /// j = 0 … V−1 (4 M ints = 16 MB with the defaults, 256 MB with V = 65536). Because row n

@@ -1,4 +1,4 @@
-/// The entry shapes the index's transitions leave a node in (index-server.md §2.3, §6).
+/// The entry shapes the index's transitions leave a node in (docs/original-behaviour.md, "Index server commands").
 extension NodeEntry {
     /// `proxy/active/-1/0`: the node leaves its partition and stays up.
     mutating func becomeActiveProxy() {

@@ -1,4 +1,4 @@
-/// One node of the index's node map (README.md §2).
+/// One node of the index's node map (docs/original-behaviour.md, "Node map").
 public struct NodeEntry: Sendable, Equatable, Hashable {
     /// The `server-name` the node registered with, verbatim (no DNS, no normalisation).
     public var name: String { didSet { nodeKey = Self.nodeKey(name: name, port: port) } }

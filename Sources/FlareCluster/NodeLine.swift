@@ -1,5 +1,6 @@
 /// The `NODE <name> <port> <role#> <state#> <partition> <balance> <thread_type>` line of
-/// `node add` replies and `node sync` pushes (index-server.md §2.1, §4).
+/// `node add` replies and `node sync` pushes (docs/original-behaviour.md, "Index server commands" and "Partition tables
+/// and node sync").
 extension NodeEntry {
     /// The line without its `\r\n` terminator.
     public var nodeLine: String {

@@ -1,4 +1,4 @@
-/// Partition facts the index's transition rules consult (index-server.md §2.3, §6).
+/// Partition facts the index's transition rules consult (docs/original-behaviour.md, "Index server commands").
 ///
 /// They are derived from the node map itself rather than from `partitionLayout()`, because the
 /// rules must still work on a map whose layout is inconsistent (the original only logs that and

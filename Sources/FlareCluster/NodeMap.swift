@@ -1,4 +1,5 @@
-/// The index's table of all nodes, and every flared's last received copy of it (README.md §2).
+/// The index's table of all nodes, and every flared's last received copy of it (docs/original-behaviour.md, "Node
+/// map").
 ///
 /// Entries are kept ordered by node key compared byte-wise (not by Swift's Unicode string
 /// order), because every listing of the original — `stats nodes`, `NODE` lines — comes from
@@ -73,7 +74,7 @@ public struct NodeMap: Sendable, Equatable {
     }
 
     /// The five `STAT <name>:<port>:<attribute> <value>\r\n` lines per node of `stats nodes`
-    /// (stats.md §2), in node-key order; the caller appends `END\r\n`.
+    /// (docs/original-behaviour.md, "stats replies"), in node-key order; the caller appends `END\r\n`.
     public var statsNodesLines: String {
         var text = ""
         for node in entries {

@@ -1,4 +1,4 @@
-/// What a node does for its partition (README.md §2). The raw value is the numeric code of
+/// What a node does for its partition (docs/original-behaviour.md, "Node map"). The raw value is the numeric code of
 /// `NODE` lines and `flare.xml`; `name` is the word of `stats nodes` and `node role`.
 public enum NodeRole: Int, Sendable, CaseIterable {
     case master = 0

@@ -1,4 +1,4 @@
-/// Where a node is in its life cycle (README.md §2). The raw value is the numeric code of
+/// Where a node is in its life cycle (docs/original-behaviour.md, "Node map"). The raw value is the numeric code of
 /// `NODE` lines and `flare.xml`; `name` is the word of `stats nodes` and `node state`.
 public enum NodeState: Int, Sendable, CaseIterable {
     case active = 0

@@ -9,7 +9,8 @@ public struct PartitionMember: Sendable, Equatable, Hashable {
     }
 }
 
-/// One partition of the routing tables derived from the node map (index-server.md §3).
+/// One partition of the routing tables derived from the node map (docs/original-behaviour.md, "Partition tables and
+/// node sync").
 public struct Partition: Sendable, Equatable {
     public let number: Int
     /// The master; nil for a partition kept only by a preserved master that is down (the

@@ -1,5 +1,5 @@
-/// The routing tables derived from a node map (index-server.md §3): the active partitions
-/// 0 … N−1 and at most one partition N being added.
+/// The routing tables derived from a node map (docs/original-behaviour.md, "Partition tables and node sync"): the
+/// active partitions 0 … N−1 and at most one partition N being added.
 public struct PartitionLayout: Sendable, Equatable {
     /// Active partitions; `active[p].number == p`.
     public let active: [Partition]

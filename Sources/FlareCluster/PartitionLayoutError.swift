@@ -1,5 +1,5 @@
-/// A node the partition tables had to leave out (index-server.md §3 steps 1–2). The rest of
-/// the tables is still used; index start-up fails on any of these.
+/// A node the partition tables had to leave out (docs/original-behaviour.md, "Partition tables and node sync"). The
+/// rest of the tables is still used; index start-up fails on any of these.
 public enum NodeInconsistency: Error, Equatable, Sendable, CustomStringConvertible {
     /// A master or slave with a negative partition number.
     case noPartitionNumber(nodeKey: String, role: NodeRole)
@@ -24,8 +24,8 @@ public enum NodeInconsistency: Error, Equatable, Sendable, CustomStringConvertib
     }
 }
 
-/// A node map whose partitions do not form a valid layout (index-server.md §3 step 3): the
-/// previous tables stay in place.
+/// A node map whose partitions do not form a valid layout (docs/original-behaviour.md, "Partition tables and node
+/// sync"): the previous tables stay in place.
 public enum PartitionLayoutError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Active partitions must be numbered 0 … N−1; this one is missing.
     case missingActivePartition(Int, activeCount: Int)

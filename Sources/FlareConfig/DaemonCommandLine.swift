@@ -5,7 +5,7 @@ import ArgumentParser
 ///
 /// On a `ConfigError` the executable prints the error and the option list
 /// (`nodeHelp` / `indexHelp`) on stdout and exits with `earlyExitStatus`, as
-/// the original does (config.md §1).
+/// the original does (docs/original-behaviour.md, "Configuration keys").
 public enum DaemonCommandLine {
     /// The original exits with 255 after an error, `-v` and `-h` alike.
     public static let earlyExitStatus: Int32 = 255

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// The options both daemons take that are not configuration keys
-/// (config.md §1). `-h/--help` is argument-parser's own.
+/// (docs/original-behaviour.md, "Configuration keys"). `-h/--help` is argument-parser's own.
 struct DaemonFlags: ParsableArguments {
     @Option(name: [.customShort("f"), .customLong("config")], help: ArgumentHelp("path to the config file", valueName: "path"))
     var config: String?

@@ -13,7 +13,8 @@ public enum IndexDatabase: Equatable, Hashable, Sendable, CustomStringConvertibl
         }
     }
 
-    /// Parses the URI forms of config.md §2; nil when neither form matches.
+    /// Parses the URI forms of `index-db` (docs/original-behaviour.md, "Configuration keys"); nil when neither form
+    /// matches.
     public init?(uri: String) {
         if uri.hasPrefix("file://") {
             let directory = String(uri.dropFirst("file://".count))

@@ -1,4 +1,4 @@
-/// Every key flarei accepts, in a config file or as `--key` (config.md §2).
+/// Every key flarei accepts, in a config file or as `--key` (docs/original-behaviour.md, "Configuration keys").
 enum IndexKey: String, SettingKey {
     case daemonize
     case dataDir = "data-dir"
@@ -48,7 +48,7 @@ enum IndexKey: String, SettingKey {
             SettingSpec(.integer(.positive), default: .value("1000"), dynamic: true, "ms to wait for a probe's answer")
         case .netReadTimeout:
             // The original multiplies by 1000 and uses milliseconds, so the
-            // unit is seconds and the default about 6.9 days (config.md §2).
+            // unit is seconds and the default about 6.9 days (docs/original-behaviour.md, "Configuration keys").
             SettingSpec(.integer(.positive), default: .value("600000"), dynamic: true,
                         "seconds an idle connection is kept open")
         case .partitionSize:

@@ -1,5 +1,5 @@
 /// The effective configuration of flarei: defaults, then the config file, then
-/// the command line. One property per key of config.md §2, plus the
+/// the command line. One property per key (docs/original-behaviour.md, "Configuration keys"), plus the
 /// command-line-only options.
 public struct IndexSettings: Equatable, Sendable {
     // Command-line-only options.
@@ -22,7 +22,7 @@ public struct IndexSettings: Equatable, Sendable {
     public var monitorInterval: Int
     /// Milliseconds.
     public var monitorReadTimeout: Int
-    /// Seconds (see config.md §2 on the original's unit quirk).
+    /// Seconds (see docs/original-behaviour.md, "Configuration keys", on the original's unit quirk).
     public var netReadTimeout: Int
     public var partitionSize: Int
     public var partitionType: PartitionType

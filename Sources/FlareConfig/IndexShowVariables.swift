@@ -1,6 +1,6 @@
 extension IndexSettings {
     /// The lines of flarei's `show variables` reply (without `END` and line
-    /// terminators), byte-compatible with the original (transcripts.md §1).
+    /// terminators), byte-compatible with the original (docs/original-behaviour.md, "Recorded exchanges").
     /// Keys the original does not show (index-db, log-facility) and the keys
     /// added by this implementation are left out.
     public func showVariablesLines() -> [String] {

@@ -1,4 +1,4 @@
-/// Every key flared accepts, in a config file or as `--key` (config.md §3).
+/// Every key flared accepts, in a config file or as `--key` (docs/original-behaviour.md, "Configuration keys").
 enum NodeKey: String, SettingKey {
     case backLog = "back-log"
     case daemonize

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// flared's command line: the daemon flags plus every configuration key as
-/// a `--long-option` (config.md §1). Values stay text here so that the file
+/// a `--long-option` (docs/original-behaviour.md, "Configuration keys"). Values stay text here so that the file
 /// and the command line go through the same checks and give the same messages.
 struct NodeOptions: ParsableCommand {
     static let configuration = CommandConfiguration(

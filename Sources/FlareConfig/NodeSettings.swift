@@ -1,5 +1,5 @@
 /// The effective configuration of flared: defaults, then the config file, then
-/// the command line. One property per key of config.md §3 (the three
+/// the command line. One property per key (docs/original-behaviour.md, "Configuration keys"; the three
 /// index-server keys become `indexServers`), plus the command-line-only
 /// options. Units are those of the keys (see each comment).
 public struct NodeSettings: Equatable, Sendable {

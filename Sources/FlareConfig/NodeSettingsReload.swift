@@ -1,5 +1,5 @@
 extension NodeSettings {
-    /// Re-reads the config file at `path` for SIGHUP (config.md §4).
+    /// Re-reads the config file at `path` for SIGHUP (docs/original-behaviour.md, "Configuration keys").
     ///
     /// Values typed on the command line at start-up still win over the file.
     /// Only dynamic keys are taken over; the others keep their start-up value

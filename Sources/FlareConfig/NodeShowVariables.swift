@@ -1,6 +1,6 @@
 extension NodeSettings {
     /// The lines of flared's `show variables` reply (without `END` and line
-    /// terminators), byte-compatible with the original (transcripts.md).
+    /// terminators), byte-compatible with the original (docs/original-behaviour.md, "Recorded exchanges").
     ///
     /// Only the original's variables are listed, in its order, so the reply
     /// matches the recorded one; the MySQL lines of `--enable-mysql-replication`

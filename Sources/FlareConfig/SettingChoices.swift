@@ -11,7 +11,7 @@ public enum ReplicationType: String, SettingChoice {
     case sync
 }
 
-/// The hash used to map keys to partitions (cluster-behaviour.md).
+/// The hash used to map keys to partitions (docs/original-behaviour.md, "Key hashing and partition resolver").
 public enum KeyHashAlgorithm: String, SettingChoice {
     case simple
     case bitshift
@@ -26,7 +26,8 @@ public enum PartitionType: String, SettingChoice {
     case modular
 }
 
-/// How writes are sent to another cluster (cluster-behaviour.md §8).
+/// How writes are sent to another cluster (docs/original-behaviour.md, "Cluster flows (roles, states, fail-over,
+/// construction)").
 public enum ClusterReplicationMode: String, SettingChoice {
     case duplicate
     case forward

@@ -309,8 +309,8 @@ final class Coordinator: @unchecked Sendable {
         return outcome
     }
 
-    /// `node sync` to every node (index-server.md §4): priority nodes first, each waited for, then
-    /// all. Runs on `pushes` only.
+    /// `node sync` to every node (docs/original-behaviour.md, "Partition tables and node sync"): priority nodes first,
+    /// each waited for, then all. Runs on `pushes` only.
     private func push(_ state: IndexState, _ change: IndexChange) {
         let text = "node sync \(state.version)\r\n" + state.map.nodeLines + "END\r\n"
         let targets = lock.withLock { monitors }

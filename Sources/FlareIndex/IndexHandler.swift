@@ -6,8 +6,8 @@ import FlareConfig
 import FlareNet
 import FlareProtocol
 
-/// The index server's text protocol (index-server.md §1–§2), one handler per worker thread.
-/// Replies follow the original byte for byte; anything it does not know is `ERROR`.
+/// The index server's text protocol (docs/original-behaviour.md, "Index server commands"), one handler per worker
+/// thread. Replies follow the original byte for byte; anything it does not know is `ERROR`.
 final class IndexHandler: ConnectionHandler {
     private let context: IndexContext
     private let clock: ServerClock
@@ -183,7 +183,7 @@ final class IndexHandler: ConnectionHandler {
     }
 
     /// Request connections first, then one monitor per node: flare-tools need a thread whose peer is
-    /// each node key, with its `behind` (stats.md §3).
+    /// each node key, with its `behind` (docs/original-behaviour.md, "stats replies").
     private func threadStats(_ filter: String?, _ output: ReplyBuffer) {
         switch filter {
         case "queue":

@@ -50,7 +50,7 @@ extension NodeHandler {
             NodeCounter.decrHits, NodeCounter.decrMisses, NodeCounter.casHits, NodeCounter.casMisses,
             NodeCounter.casBadval, NodeCounter.touchHits, NodeCounter.touchMisses,
         ].map { context.total($0) }).map { ($0, $1) }
-        // stats.md §1: touch and gat count as storage commands too.
+        // docs/original-behaviour.md, "stats replies": touch and gat count as storage commands too.
         report.commandCounters[1].1 &+= context.total(NodeCounter.cmdTouch)
         report.bytesRead = server.netCounter(NetCounter.bytesRead)
         report.bytesWritten = server.netCounter(NetCounter.bytesWritten)

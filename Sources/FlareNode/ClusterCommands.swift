@@ -32,9 +32,9 @@ extension NodeHandler {
         return false
     }
 
-    /// `node sync [<version>]` + `NODE` lines + `END` (node-server.md §8.1), accepted only from the
-    /// configured index servers (by peer address). Any other `node …` is an index-server command: `ERROR`. Returns the bytes used after the request line, or nil
-    /// if the body is incomplete.
+    /// `node sync [<version>]` + `NODE` lines + `END` (docs/original-behaviour.md, "Node server commands"), accepted
+    /// only from the configured index servers (by peer address). Any other `node …` is an index-server command:
+    /// `ERROR`. Returns the bytes used after the request line, or nil if the body is incomplete.
     func nodeCommand(_ request: Request, body: UnsafeRawBufferPointer, from peer: String, _ output: ReplyBuffer) -> Int? {
         var args = request.arguments
         guard let sub = args.next(), sub.equals("sync") else {

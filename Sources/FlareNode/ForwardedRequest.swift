@@ -1,7 +1,7 @@
 import FlareProtocol
 
-/// How a request is re-written when forwarded to another node (node-server.md §7.2): expiry times
-/// made absolute by the forwarding node's clock, and the proxy prefix naming the nodes passed.
+/// How a request is re-written when forwarded to another node (docs/original-behaviour.md, "Node server commands"):
+/// expiry times made absolute by the forwarding node's clock, and the proxy prefix naming the nodes passed.
 enum ForwardedRequest {
     /// `<path,self>` — the incoming path plus this node; a copy adds `@stamp`, the version of the
     /// node map this master acted under (ProxyPath, CopyFloors).

@@ -5,8 +5,8 @@ import FlareCluster
 import FlareConfig
 import FlareNet
 
-/// The messages a node sends to the index server (node-server.md §8.2), each on a fresh connection
-/// with a deadline, from a background thread.
+/// The messages a node sends to the index server (docs/original-behaviour.md, "Node server commands"), each on a fresh
+/// connection with a deadline, from a background thread.
 enum IndexClient {
     struct Registration {
         let map: NodeMap
@@ -172,7 +172,8 @@ enum IndexClient {
         }
     }
 
-    /// The partitioning parameters from `META <name> <value>` lines (index-server.md §2.2).
+    /// The partitioning parameters from `META <name> <value>` lines (docs/original-behaviour.md, "Index server
+    /// commands").
     static func resolver(fromMeta lines: [String], server: IndexServerAddress) throws(Failure) -> KeyResolver {
         var values: [String: String] = [:]
         for line in lines {

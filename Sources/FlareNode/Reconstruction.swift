@@ -7,10 +7,10 @@ import FlareProtocol
 import FlareStorage
 import Logging
 
-/// Copies a partition from other nodes with `dump` while they keep serving (cluster-behaviour.md
-/// §4 slave construction, §5 new master), on a background thread of its own. Writes made during
-/// the copy reach this node through replication meanwhile; each dumped item is stored with its
-/// version, so whichever copy is newer wins.
+/// Copies a partition from other nodes with `dump` while they keep serving (docs/original-behaviour.md,
+/// "Cluster flows (roles, states, fail-over, construction)": slave construction, new partition), on a background
+/// thread of its own. Writes made during the copy reach this node through replication meanwhile; each dumped item is
+/// stored with its version, so whichever copy is newer wins.
 final class Reconstruction: @unchecked Sendable {
     struct Source {
         let node: NodeEntry

@@ -2,8 +2,8 @@ import FlareCluster
 import FlareNet
 import FlareProtocol
 
-/// Copying a write executed here to the partition's other nodes (node-server.md §7.3): the
-/// resulting item, not the command, so every replica ends with the same flags, expiry, data and
+/// Copying a write executed here to the partition's other nodes (docs/original-behaviour.md, "Node server commands"):
+/// the resulting item, not the command, so every replica ends with the same flags, expiry, data and
 /// version. Asynchronous by default; a synchronous write holds the client's reply until every
 /// active slave has confirmed, and answers with an error if one did not.
 extension NodeHandler {

@@ -1,4 +1,4 @@
-/// The general `stats` reply, identical in layout on nodes and the index (stats.md §1).
+/// The general `stats` reply, identical in layout on nodes and the index (docs/original-behaviour.md, "stats replies").
 public struct StatsReport {
     public var pid: UInt64 = 0
     public var uptime: UInt64 = 0
@@ -54,7 +54,7 @@ public struct StatsReport {
     }
 }
 
-/// One entry of `stats threads` (stats.md §3): the eight lines flare-tools parse.
+/// One entry of `stats threads` (docs/original-behaviour.md, "stats replies"): the eight lines flare-tools parse.
 public struct ThreadStat {
     public var id: Int
     public var type: Int

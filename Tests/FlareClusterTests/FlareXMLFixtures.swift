@@ -1,4 +1,4 @@
-/// flare.xml files as the original wrote them (transcripts.md §8.10).
+/// flare.xml files as the original wrote them (docs/original-behaviour.md, "Recorded exchanges").
 enum FlareXMLFixtures {
     /// `<data-dir>/flare.xml` after the tutorial, verbatim: tab-indented, and ending in a blank
     /// line (Boost's trailing newline plus the `std::endl` it writes when the archive closes).

@@ -1,9 +1,9 @@
 import XCTest
 @testable import FlareCluster
 
-/// flare.xml (index-server.md §7.1, transcripts.md §8.10).
+/// flare.xml (docs/original-behaviour.md, "flare.xml" and "Recorded exchanges").
 final class FlareXMLTests: XCTestCase {
-    /// The state of transcripts.md §8.10.
+    /// The recorded state (docs/original-behaviour.md, "Recorded exchanges").
     static let tutorialState = try! IndexState([
         "NODE 127.0.0.1 12121 1 0 0 1 16",
         "NODE 127.0.0.2 12122 0 0 0 1 18",

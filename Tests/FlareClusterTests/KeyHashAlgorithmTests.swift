@@ -1,7 +1,7 @@
 import XCTest
 @testable import FlareCluster
 
-/// Test vectors of cluster-behaviour.md §1 (values after the sign fix-up).
+/// Test vectors of docs/original-behaviour.md, "Key hashing and partition resolver" (values after the sign fix-up).
 final class KeyHashAlgorithmTests: XCTestCase {
     private struct Vector {
         let key: [UInt8]

@@ -1,7 +1,7 @@
 import XCTest
 @testable import FlareCluster
 
-/// Placements observed on the original flare (transcripts.md §9 and §4) and key spread.
+/// Placements observed on the original flare (docs/original-behaviour.md, "Recorded exchanges") and key spread.
 final class KeyResolverTests: XCTestCase {
     private static let crc32 = try! KeyResolver(algorithm: .crc32)
     private static let simple = try! KeyResolver(algorithm: .simple)
@@ -18,7 +18,8 @@ final class KeyResolverTests: XCTestCase {
         }
     }
 
-    /// transcripts.md §9, key-hash-algorithm = crc32, 3 partitions (hint 1, virtual 4096).
+    /// docs/original-behaviour.md, "Recorded exchanges", key-hash-algorithm = crc32, 3 partitions (hint 1, virtual
+    /// 4096).
     func testTranscriptPlacementWithCRC32() {
         assertPlacement(Self.crc32, count: 3, [
             ["a", "flare", "foo", "key000000", "key4", "key5", "key7", "key10", "key11", "key12", "key13", "key18", "key25"],
@@ -28,7 +29,8 @@ final class KeyResolverTests: XCTestCase {
         ])
     }
 
-    /// transcripts.md §9, key-hash-algorithm = simple (the flarei default), 3 partitions.
+    /// docs/original-behaviour.md, "Recorded exchanges", key-hash-algorithm = simple (the flarei default), 3
+    /// partitions.
     func testTranscriptPlacementWithSimple() {
         assertPlacement(Self.simple, count: 3, [
             ["a", "key0", "key000000", "key2", "key6", "key8", "key11", "key15", "key17", "key20", "key24", "key26"],
@@ -38,8 +40,8 @@ final class KeyResolverTests: XCTestCase {
         ])
     }
 
-    /// transcripts.md §4 `dump 0 0 2` / `dump 0 1 2` (and `dump_key`): the node belonged to the
-    /// standalone index whose `meta` reports `key-hash-algorithm simple`.
+    /// The recorded `dump 0 0 2` / `dump 0 1 2` (and `dump_key`; docs/original-behaviour.md, "Recorded exchanges"): the
+    /// node belonged to the standalone index whose `meta` reports `key-hash-algorithm simple`.
     func testDumpFilterPlacementWithTwoPartitions() {
         assertPlacement(Self.simple, count: 2, [["a", "c"], ["b"]])
         // One partition takes everything (`dump 0 0 1`).

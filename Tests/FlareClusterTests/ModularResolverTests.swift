@@ -1,7 +1,8 @@
 import XCTest
 @testable import FlareCluster
 
-/// cluster-behaviour.md §2: the modular table, its examples and its test vectors.
+/// docs/original-behaviour.md, "Key hashing and partition resolver": the modular table, its examples and its test
+/// vectors.
 final class ModularResolverTests: XCTestCase {
     /// The index's defaults, built once for the whole class (building walks 4 M cells).
     private static let defaults = try! ModularResolver()

@@ -1,7 +1,7 @@
 import XCTest
 @testable import FlareCluster
 
-/// `node add` (index-server.md §2.1) and `node remove` (§2.6), and thread type allocation.
+/// `node add` and `node remove` (docs/original-behaviour.md, "Index server commands"), and thread type allocation.
 final class NodeAddRemoveTests: XCTestCase {
     func testNewNodesGetIncreasingThreadTypesAndAMonitor() throws {
         var state = IndexState()
@@ -13,7 +13,7 @@ final class NodeAddRemoveTests: XCTestCase {
             XCTAssertEqual(state.map[name: name, port: port]?.threadType, 16 + index)
         }
         XCTAssertEqual(state.nextThreadType, 19)
-        // transcripts.md §1: three fresh proxies, listed in node-key order.
+        // docs/original-behaviour.md, "Recorded exchanges": three fresh proxies, listed in node-key order.
         XCTAssertEqual(state.nodeLinesText, """
             NODE 127.0.0.1 12121 2 0 -1 0 16\r
             NODE 127.0.0.2 12122 2 0 -1 0 18\r
@@ -23,7 +23,7 @@ final class NodeAddRemoveTests: XCTestCase {
     }
 
     func testRegistrationHandshakeReply() throws {
-        // transcripts.md §7: the fake node joins next to an active master.
+        // docs/original-behaviour.md, "Recorded exchanges": the fake node joins next to an active master.
         var state = try IndexState(["NODE 127.0.0.1 12131 0 0 0 1 16"])
         _ = try state.addNode(name: "127.0.0.1", port: 12139)
         XCTAssertEqual(state.nodeLinesText + "END\r\n", "NODE 127.0.0.1 12131 0 0 0 1 16\r\nNODE 127.0.0.1 12139 2 0 -1 0 17\r\nEND\r\n")
@@ -114,8 +114,8 @@ final class NodeAddRemoveTests: XCTestCase {
     }
 
     func testRemoveOnlyDownNodes() throws {
-        // transcripts.md §7: the fake node went down and is removed; again fails; an active
-        // master cannot be removed.
+        // docs/original-behaviour.md, "Recorded exchanges": the fake node went down and is removed; again fails; an
+        // active master cannot be removed.
         var state = try IndexState(["NODE 127.0.0.1 12131 0 0 0 1 16", "NODE 127.0.0.1 12139 2 2 -1 0 17"])
         XCTAssertEqual(try state.removeNode(name: "127.0.0.1", port: 12139), IndexChange(stopMonitor: "127.0.0.1:12139"))
         XCTAssertEqual(state.lines, ["NODE 127.0.0.1 12131 0 0 0 1 16"])

@@ -1,7 +1,7 @@
 import XCTest
 @testable import FlareCluster
 
-/// The node down procedure, fail-over (index-server.md §6) and `shutdown` (§2.7).
+/// The node down procedure, fail-over and `shutdown` (docs/original-behaviour.md, "Index server commands").
 final class NodeDownTests: XCTestCase {
     private func down(_ map: [String], _ node: String, shutdown: Bool = false) throws -> (IndexChange, [String]) {
         var state = try IndexState(map)
@@ -124,7 +124,7 @@ final class NodeDownTests: XCTestCase {
     }
 
     func testShutdownByNameAndPort() throws {
-        // transcripts.md §8.9: a proxy receiving SIGTERM.
+        // docs/original-behaviour.md, "Recorded exchanges": a proxy receiving SIGTERM.
         var state = try IndexState(["NODE 127.0.0.1 12131 0 0 0 1 16", "NODE 127.0.0.1 12132 2 0 -1 0 17"])
         XCTAssertEqual(try state.shutdownNode(name: "127.0.0.1", port: 12132), IndexChange(skipPush: "127.0.0.1:12132"))
         XCTAssertEqual(state.lines, ["NODE 127.0.0.1 12131 0 0 0 1 16", "NODE 127.0.0.1 12132 2 2 -1 0 17"])

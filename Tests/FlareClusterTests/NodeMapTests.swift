@@ -1,7 +1,8 @@
 import XCTest
 @testable import FlareCluster
 
-/// The node map model: NODE lines, `stats nodes` text, ordering (README.md §2, stats.md §2).
+/// The node map model: NODE lines, `stats nodes` text, ordering (docs/original-behaviour.md, "Node map" and "stats
+/// replies").
 final class NodeMapTests: XCTestCase {
     private func map(_ lines: [String]) throws -> NodeMap {
         try NodeMap(nodeLines: lines)
@@ -19,7 +20,7 @@ final class NodeMapTests: XCTestCase {
     }
 
     func testNodeLineRoundTrip() throws {
-        // Lines as the original index sent them (transcripts.md §7, §8.4).
+        // Lines as the original index sent them (docs/original-behaviour.md, "Recorded exchanges").
         for line in [
             "NODE 127.0.0.1 12131 0 0 0 1 16",
             "NODE 127.0.0.1 12139 2 0 -1 0 17",
@@ -74,7 +75,8 @@ final class NodeMapTests: XCTestCase {
     }
 
     func testNodeLinesListIsFormattedInNodeKeyOrder() throws {
-        // transcripts.md §8.2: the push after the first master of partition 0 was assigned.
+        // docs/original-behaviour.md, "Recorded exchanges": the push after the first master of partition 0 was
+        // assigned.
         let nodes = try map([
             "NODE 127.0.0.3 12123 2 0 -1 0 17",
             "NODE 127.0.0.1 12121 0 0 0 1 16",
@@ -86,7 +88,7 @@ final class NodeMapTests: XCTestCase {
     }
 
     func testStatsNodesOfFreshProxies() throws {
-        // transcripts.md §1 (threads were allocated in registration order 1, 3, 2).
+        // docs/original-behaviour.md, "Recorded exchanges" (threads were allocated in registration order 1, 3, 2).
         let nodes = try NodeMap([
             .freshProxy(name: "127.0.0.1", port: 12121, threadType: 16),
             .freshProxy(name: "127.0.0.3", port: 12123, threadType: 17),
@@ -114,7 +116,7 @@ final class NodeMapTests: XCTestCase {
     }
 
     func testStatsNodesAfterTheTutorial() throws {
-        // transcripts.md §2: two partitions, each master + slave.
+        // docs/original-behaviour.md, "Recorded exchanges": two partitions, each master + slave.
         let nodes = try map([
             "NODE 127.0.0.1 12121 1 0 0 1 16",
             "NODE 127.0.0.2 12122 0 0 0 1 18",
@@ -139,7 +141,7 @@ final class NodeMapTests: XCTestCase {
     }
 
     func testStatsNodesAfterANodeSyncByHand() throws {
-        // transcripts.md §6: `node sync 2` with one NODE line, then `stats nodes`.
+        // docs/original-behaviour.md, "Recorded exchanges": `node sync 2` with one NODE line, then `stats nodes`.
         let nodes = try map(["NODE 127.0.0.1 12131 0 0 0 1 16"])
         XCTAssertEqual(nodes.statsNodesLines, """
             STAT 127.0.0.1:12131:role master\r

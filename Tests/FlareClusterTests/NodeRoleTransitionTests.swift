@@ -1,8 +1,8 @@
 import XCTest
 @testable import FlareCluster
 
-/// `node role` (index-server.md §2.3): every row of the transition table, the balance check,
-/// new master and new slave. Each case is a map, a request and the whole map expected after
+/// `node role` (docs/original-behaviour.md, "Index server commands"): every row of the transition table, the balance
+/// check, new master and new slave. Each case is a map, a request and the whole map expected after
 /// it (nil: refused, map unchanged).
 final class NodeRoleTransitionTests: XCTestCase {
     /// Partition 0 active (master m0, active slave s0); partition 1 being added (master m1 in
@@ -183,7 +183,7 @@ final class NodeRoleTransitionTests: XCTestCase {
     }
 
     func testTranscriptRefusals() throws {
-        // transcripts.md §1: an unknown node, and a partition beyond the next one.
+        // docs/original-behaviour.md, "Recorded exchanges": an unknown node, and a partition beyond the next one.
         let state = try IndexState([
             "NODE 127.0.0.1 12121 2 0 -1 0 16",
             "NODE 127.0.0.2 12122 2 0 -1 0 18",

@@ -1,7 +1,7 @@
 import XCTest
 @testable import FlareCluster
 
-/// `node state` (index-server.md §2.4) and the node up procedure (§2.5).
+/// `node state` and the node up procedure (docs/original-behaviour.md, "Index server commands").
 final class NodeStateTests: XCTestCase {
     /// Partition 0 active (m0 with slave s0); partition 1 being added (m1 ready, slaves t1 and
     /// u1); a slave copying under m0; a proxy.
@@ -27,7 +27,7 @@ final class NodeStateTests: XCTestCase {
         XCTAssertEqual(try preparing.setState(name: "s1", port: 1, state: .ready), .saveAndPush)
         XCTAssertEqual(preparing.map[nodeKey: "s1:1"]?.nodeLine, "NODE s1 1 1 3 1 0 18")
 
-        for (node, why) in [("m0", "active master (transcripts.md §7)"), ("m1", "already ready"), ("p", "active proxy"), ("x", "unknown")] {
+        for (node, why) in [("m0", "active master (as recorded)"), ("m1", "already ready"), ("p", "active proxy"), ("x", "unknown")] {
             assertRefused(try state(), why) { (state) throws(IndexCommandError) in
                 try state.setState(name: node, port: 1, state: .ready)
             }
@@ -58,7 +58,8 @@ final class NodeStateTests: XCTestCase {
     // MARK: node up
 
     func testUpOfAnActiveNodeChangesNothing() throws {
-        // transcripts.md §7: `node state … active` on an active master answers OK, no push.
+        // docs/original-behaviour.md, "Recorded exchanges": `node state … active` on an active master answers OK, no
+        // push.
         for node in ["m0", "s0", "p"] {
             var after = try state()
             XCTAssertEqual(try after.nodeUp(nodeKey: "\(node):1"), .unchanged)
@@ -132,7 +133,8 @@ final class NodeStateTests: XCTestCase {
     }
 
     func testDownNodeComesBackAsActiveProxy() throws {
-        // transcripts.md §8.5: the old master, set down by hand, answers the monitor again.
+        // docs/original-behaviour.md, "Recorded exchanges": the old master, set down by hand, answers the monitor
+        // again.
         let map = ["NODE 127.0.0.1 12121 2 2 -1 0 16", "NODE 127.0.0.2 12122 0 0 0 1 18", "NODE 127.0.0.3 12123 1 0 0 1 17"]
         var after = try state(map)
         XCTAssertEqual(try after.nodeUp(nodeKey: "127.0.0.1:12121"), .saveAndPush)

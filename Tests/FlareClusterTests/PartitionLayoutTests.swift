@@ -1,7 +1,7 @@
 import XCTest
 @testable import FlareCluster
 
-/// Partition tables derived from node maps (index-server.md §3).
+/// Partition tables derived from node maps (docs/original-behaviour.md, "Partition tables and node sync").
 final class PartitionLayoutTests: XCTestCase {
     private func layout(_ lines: [String]) throws -> PartitionLayout {
         try NodeMap(nodeLines: lines).partitionLayout()
@@ -62,7 +62,8 @@ final class PartitionLayoutTests: XCTestCase {
     }
 
     func testReadyMasterIsStillBeingAdded() throws {
-        // transcripts.md §8.4: 127.0.0.3:12123 finished copying (ready) and waits for activation.
+        // docs/original-behaviour.md, "Recorded exchanges": 127.0.0.3:12123 finished copying (ready) and waits for
+        // activation.
         let tables = try layout([
             "NODE 127.0.0.1 12121 1 0 0 1 16",
             "NODE 127.0.0.2 12122 0 0 0 1 18",
@@ -104,7 +105,8 @@ final class PartitionLayoutTests: XCTestCase {
     }
 
     func testAfterFailoverTheFormerMasterIsAProxy() throws {
-        // transcripts.md §8.5: the slave was promoted, the old master came back as a proxy.
+        // docs/original-behaviour.md, "Recorded exchanges": the slave was promoted, the old master came back as a
+        // proxy.
         let tables = try layout([
             "NODE 127.0.0.1 12121 2 0 -1 0 16",
             "NODE 127.0.0.2 12122 0 0 0 1 18",

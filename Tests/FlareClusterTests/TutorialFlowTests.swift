@@ -1,9 +1,9 @@
 import XCTest
 @testable import FlareCluster
 
-/// The tutorial of the spec end to end (cluster-behaviour.md §5–§7, transcripts.md §1, §2, §8):
-/// each step is a request to the index, the change it asks for, and the whole map after it,
-/// written as the `NODE` lines of the `node sync` push the original sent.
+/// The tutorial of the spec end to end (docs/original-behaviour.md, "Cluster flows (roles, states, fail-over,
+/// construction)" and "Recorded exchanges"): each step is a request to the index, the change it asks for, and the whole
+/// map after it, written as the `NODE` lines of the `node sync` push the original sent.
 final class TutorialFlowTests: XCTestCase {
     enum Request {
         case add(String, Int)
@@ -72,13 +72,13 @@ final class TutorialFlowTests: XCTestCase {
                  "NODE 127.0.0.1 12121 2 0 -1 0 16\r\n"),
             Step(.add(n3.0, n3.1), IndexChange(startMonitor: "127.0.0.3:12123"),
                  "NODE 127.0.0.1 12121 2 0 -1 0 16\r\nNODE 127.0.0.3 12123 2 0 -1 0 17\r\n"),
-            // transcripts.md §1: stats nodes of the fresh cluster.
+            // docs/original-behaviour.md, "Recorded exchanges": stats nodes of the fresh cluster.
             Step(.add(n2.0, n2.1), IndexChange(startMonitor: "127.0.0.2:12122"),
                  "NODE 127.0.0.1 12121 2 0 -1 0 16\r\nNODE 127.0.0.2 12122 2 0 -1 0 18\r\nNODE 127.0.0.3 12123 2 0 -1 0 17\r\n"),
-            // §8.2: the first master is active at once.
+            // Recorded: the first master is active at once.
             Step(.role(n1.0, n1.1, .master, 1, 0),
                  "NODE 127.0.0.1 12121 0 0 0 1 16\r\nNODE 127.0.0.2 12122 2 0 -1 0 18\r\nNODE 127.0.0.3 12123 2 0 -1 0 17\r\n"),
-            // §8.3: slave construction (pushed to the master first, so that it replicates to
+            // Recorded: slave construction (pushed to the master first, so that it replicates to
             // the slave before the slave's dump starts), activation by the slave itself, then
             // its balance.
             Step(.role(n2.0, n2.1, .slave, 0, 0), IndexChange(priority: ["127.0.0.1:12121"]),
@@ -87,18 +87,18 @@ final class TutorialFlowTests: XCTestCase {
                  "NODE 127.0.0.1 12121 0 0 0 1 16\r\nNODE 127.0.0.2 12122 1 0 0 0 18\r\nNODE 127.0.0.3 12123 2 0 -1 0 17\r\n"),
             Step(.role(n2.0, n2.1, .slave, 1, 0),
                  "NODE 127.0.0.1 12121 0 0 0 1 16\r\nNODE 127.0.0.2 12122 1 0 0 1 18\r\nNODE 127.0.0.3 12123 2 0 -1 0 17\r\n"),
-            // §8.4: a new partition: prepare, ready after its dump, active by the operator.
+            // Recorded: a new partition: prepare, ready after its dump, active by the operator.
             Step(.role(n3.0, n3.1, .master, 1, 1),
                  "NODE 127.0.0.1 12121 0 0 0 1 16\r\nNODE 127.0.0.2 12122 1 0 0 1 18\r\nNODE 127.0.0.3 12123 0 1 1 1 17\r\n"),
             Step(.state(n3.0, n3.1, .ready),
                  "NODE 127.0.0.1 12121 0 0 0 1 16\r\nNODE 127.0.0.2 12122 1 0 0 1 18\r\nNODE 127.0.0.3 12123 0 3 1 1 17\r\n"),
             Step(.state(n3.0, n3.1, .active), IndexChange(priority: ["127.0.0.3:12123"]),
                  "NODE 127.0.0.1 12121 0 0 0 1 16\r\nNODE 127.0.0.2 12122 1 0 0 1 18\r\nNODE 127.0.0.3 12123 0 0 1 1 17\r\n"),
-            // §8.6: the master of 0 is killed; its slave takes over and is pushed to first.
+            // Recorded: the master of 0 is killed; its slave takes over and is pushed to first.
             Step(.monitorDown("127.0.0.1:12121"), IndexChange(priority: ["127.0.0.2:12122"]),
                  "NODE 127.0.0.1 12121 2 2 -1 0 16\r\nNODE 127.0.0.2 12122 0 0 0 1 18\r\nNODE 127.0.0.3 12123 0 0 1 1 17\r\n"),
         ])
-        XCTAssertEqual(state.version, 11, "one save per step: node sync 4 after the first master, as in §8.2")
+        XCTAssertEqual(state.version, 11, "one save per step: node sync 4 after the first master, as recorded")
         XCTAssertEqual(state.nextThreadType, 19)
         let layout = try state.map.partitionLayout()
         XCTAssertEqual(layout.activeCount, 2)
@@ -106,17 +106,17 @@ final class TutorialFlowTests: XCTestCase {
         XCTAssertEqual(layout.master(of: 1)?.nodeKey, "127.0.0.3:12123")
     }
 
-    /// The recorded session in full: reconstruction of a master (§8.5), a second partition with
-    /// its slave (§8.4, §8.8), two fail-overs (§8.6), ending in the map of §2 whose flare.xml
-    /// is §8.10.
+    /// The recorded session in full: reconstruction of a master, a second partition with its slave,
+    /// two fail-overs, ending in the map recorded after the tutorial, whose flare.xml was recorded too
+    /// (docs/original-behaviour.md, "Recorded exchanges").
     func testRecordedSessionEndsInTheSavedFlareXML() throws {
         let (n1, n2, n3, n4) = (Self.n1, Self.n2, Self.n3, Self.n4)
-        // After §8.3 both other nodes had become slaves of partition 0.
+        // After the recorded slave construction both other nodes had become slaves of partition 0.
         let start = try IndexState([
             "NODE 127.0.0.1 12121 0 0 0 1 16", "NODE 127.0.0.2 12122 1 0 0 1 18", "NODE 127.0.0.3 12123 1 0 0 1 17",
         ])
         let state = try run([
-            // §8.5: flare-admin reconstruct 127.0.0.1:12121 — down by hand promotes the first
+            // Recorded: flare-admin reconstruct 127.0.0.1:12121 — down by hand promotes the first
             // of the equally weighted slaves; the monitor finds the node alive and brings it
             // back as a proxy (node sync 11 and 12, verbatim).
             //
@@ -139,7 +139,7 @@ final class TutorialFlowTests: XCTestCase {
             // 127.0.0.3 leaves partition 0 to become the next partition's master.
             Step(.role(n3.0, n3.1, .proxy, -1, -1),
                  "NODE 127.0.0.1 12121 1 0 0 1 16\r\nNODE 127.0.0.2 12122 0 0 0 1 18\r\nNODE 127.0.0.3 12123 2 0 -1 0 17\r\n"),
-            // §8.4: node 4 joins; 127.0.0.3 becomes master of partition 1.
+            // Recorded: node 4 joins; 127.0.0.3 becomes master of partition 1.
             Step(.add(n4.0, n4.1), IndexChange(startMonitor: "127.0.0.4:12124"),
                  "NODE 127.0.0.1 12121 1 0 0 1 16\r\nNODE 127.0.0.2 12122 0 0 0 1 18\r\nNODE 127.0.0.3 12123 2 0 -1 0 17\r\nNODE 127.0.0.4 12124 2 0 -1 0 19\r\n"),
             Step(.role(n3.0, n3.1, .master, 1, 1),
@@ -148,14 +148,14 @@ final class TutorialFlowTests: XCTestCase {
                  "NODE 127.0.0.1 12121 1 0 0 1 16\r\nNODE 127.0.0.2 12122 0 0 0 1 18\r\nNODE 127.0.0.3 12123 0 3 1 1 17\r\nNODE 127.0.0.4 12124 2 0 -1 0 19\r\n"),
             Step(.state(n3.0, n3.1, .active), IndexChange(priority: ["127.0.0.3:12123"]),
                  "NODE 127.0.0.1 12121 1 0 0 1 16\r\nNODE 127.0.0.2 12122 0 0 0 1 18\r\nNODE 127.0.0.3 12123 0 0 1 1 17\r\nNODE 127.0.0.4 12124 2 0 -1 0 19\r\n"),
-            // §8.8: 127.0.0.4 becomes the slave of partition 1.
+            // Recorded: 127.0.0.4 becomes the slave of partition 1.
             Step(.role(n4.0, n4.1, .slave, 0, 1), IndexChange(priority: ["127.0.0.3:12123"]),
                  "NODE 127.0.0.1 12121 1 0 0 1 16\r\nNODE 127.0.0.2 12122 0 0 0 1 18\r\nNODE 127.0.0.3 12123 0 0 1 1 17\r\nNODE 127.0.0.4 12124 1 1 1 0 19\r\n"),
             Step(.state(n4.0, n4.1, .active),
                  "NODE 127.0.0.1 12121 1 0 0 1 16\r\nNODE 127.0.0.2 12122 0 0 0 1 18\r\nNODE 127.0.0.3 12123 0 0 1 1 17\r\nNODE 127.0.0.4 12124 1 0 1 0 19\r\n"),
             Step(.role(n4.0, n4.1, .slave, 1, 1),
                  "NODE 127.0.0.1 12121 1 0 0 1 16\r\nNODE 127.0.0.2 12122 0 0 0 1 18\r\nNODE 127.0.0.3 12123 0 0 1 1 17\r\nNODE 127.0.0.4 12124 1 0 1 1 19\r\n"),
-            // §8.6: kill -9 of the partition-0 master; node sync 25 as recorded.
+            // Recorded: kill -9 of the partition-0 master; node sync 25 as recorded.
             Step(.monitorDown("127.0.0.2:12122"), IndexChange(priority: ["127.0.0.1:12121"]),
                  "NODE 127.0.0.1 12121 0 0 0 1 16\r\nNODE 127.0.0.2 12122 2 2 -1 0 18\r\nNODE 127.0.0.3 12123 0 0 1 1 17\r\nNODE 127.0.0.4 12124 1 0 1 1 19\r\n"),
             // It restarts: registration keeps the down entry, the monitor brings it back.
@@ -182,7 +182,7 @@ final class TutorialFlowTests: XCTestCase {
                  "NODE 127.0.0.1 12121 1 0 0 1 16\r\nNODE 127.0.0.2 12122 0 0 0 1 18\r\nNODE 127.0.0.3 12123 0 0 1 1 17\r\nNODE 127.0.0.4 12124 1 0 1 1 19\r\n"),
         ], from: start)
 
-        // §2: stats nodes after the tutorial.
+        // Recorded: stats nodes after the tutorial.
         XCTAssertEqual(state.map.statsNodesLines, """
             STAT 127.0.0.1:12121:role slave\r
             STAT 127.0.0.1:12121:state active\r
@@ -206,7 +206,7 @@ final class TutorialFlowTests: XCTestCase {
             STAT 127.0.0.4:12124:thread_type 19\r
 
             """)
-        // §8.10 was saved at version 36; the original's earlier saves (flare-tools retries
+        // The recorded flare.xml was saved at version 36; the original's earlier saves (flare-tools retries
         // among them) are not all in the transcripts, so the version is set, not counted.
         var saved = state
         saved.version = 36

@@ -48,7 +48,7 @@ final class ShowVariablesTests: XCTestCase {
         ])
     }
 
-    /// The configuration of the node recorded in transcripts.md, which must
+    /// The configuration of the node recorded in docs/original-behaviour.md ("Recorded exchanges"), which must
     /// produce the recorded reply byte for byte.
     func testNodeTranscript() throws {
         let fixtures = try ConfigFixtures()
@@ -125,7 +125,7 @@ final class ShowVariablesTests: XCTestCase {
         XCTAssertTrue(lines.contains("storage_large:          true"))
     }
 
-    /// The index server recorded in transcripts.md §1.
+    /// The index server recorded in docs/original-behaviour.md, "Recorded exchanges".
     func testIndexTranscript() throws {
         let fixtures = try ConfigFixtures()
         let path = try fixtures.file(named: "flarei.conf", """

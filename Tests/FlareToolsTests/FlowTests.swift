@@ -1,8 +1,8 @@
 @testable import FlareTools
 import XCTest
 
-/// The operational flows (cluster-behaviour.md §7) against a scripted index whose node map
-/// changes as the real index's would, and fake nodes that answer flush_all and stats.
+/// The operational flows (docs/original-behaviour.md, "Cluster flows (roles, states, fail-over, construction)") against
+/// a scripted index whose node map changes as the real index's would, and fake nodes that answer flush_all and stats.
 final class FlowTests: XCTestCase {
     typealias Node = (String, String, String, Int, Int, Int)
 

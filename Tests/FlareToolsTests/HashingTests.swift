@@ -3,7 +3,7 @@
 import XCTest
 
 final class HashingTests: XCTestCase {
-    /// cluster-behaviour.md §1 test vectors.
+    /// Test vectors from docs/original-behaviour.md, "Key hashing and partition resolver".
     func testKeyHashVectors() {
         let vectors: [([UInt8], Int32, Int32, Int32)] = [
             (Array("key0".utf8), 377, 1532712134, 1074374777),

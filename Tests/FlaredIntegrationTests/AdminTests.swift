@@ -6,7 +6,7 @@ import XCTest
 
 /// flare's administrative commands: stats, stats threads, kill, dump, dump_key and friends.
 final class AdminTests: FlaredTestCase {
-    /// stats.md §1, in order.
+    /// docs/original-behaviour.md, "stats replies", in order.
     static let statNames = [
         "pid", "uptime", "time", "version", "pointer_size", "rusage_user", "rusage_system", "curr_items",
         "total_items", "bytes", "curr_connections", "total_connections", "connection_structures", "cmd_get",

@@ -1,6 +1,6 @@
 import FlareCluster
 
-/// The `flare.xml` document `index` prints (index-server.md §7.1), built from `stats nodes`:
+/// The `flare.xml` document `index` prints (docs/original-behaviour.md, "flare.xml"), built from `stats nodes`:
 /// nodes in reply order, role/state as numeric codes, only the first `item`/`second` carrying the
 /// Boost class attributes, tab indentation, `<thread_type>` one above the highest node thread
 /// type. The archive version attribute is the original tool's `4`; readers ignore it.

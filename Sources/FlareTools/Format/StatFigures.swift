@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-/// The derived figures of the `stats` table (stats.md §1, "Tools usage").
+/// The derived figures of the `stats` table (docs/original-behaviour.md, "stats replies").
 public enum StatFigures {
     /// Uptime as a short duration: seconds below a minute, then whole minutes, hours, days.
     /// The original's helper divides by 24 whenever the current figure is ≥ 24, so it shows 30

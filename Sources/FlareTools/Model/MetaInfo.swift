@@ -1,4 +1,4 @@
-/// The index's `meta` reply (index-server.md §2.2): `META <name> <value>` lines.
+/// The index's `meta` reply (docs/original-behaviour.md, "Index server commands"): `META <name> <value>` lines.
 public struct MetaInfo: NamedValueReply {
     public static let marker = "META "
     public let values: [String: String]

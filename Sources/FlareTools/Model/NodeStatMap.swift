@@ -7,8 +7,8 @@ public struct NodeStatMap: Equatable, Sendable {
         self.nodes = nodes
     }
 
-    /// Parses `STAT host:port:attr value` lines (stats.md §2): after removing `STAT `, split at
-    /// `:` into host, port and rest, then the rest into attribute and its first-word value.
+    /// Parses `STAT host:port:attr value` lines (docs/original-behaviour.md, "stats replies"): after removing `STAT `,
+    /// split at `:` into host, port and rest, then the rest into attribute and its first-word value.
     public init(payload: [String]) throws {
         var nodes: [NodeStat] = []
         var indexByKey: [String: Int] = [:]

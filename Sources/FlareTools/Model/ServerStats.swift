@@ -1,5 +1,5 @@
-/// The reply to `stats`: name → value. Parsed as the original does (stats.md §1): every `STAT `
-/// removed, then each line split at the first space.
+/// The reply to `stats`: name → value. Parsed as the original does (docs/original-behaviour.md, "stats replies"): every
+/// `STAT ` removed, then each line split at the first space.
 public struct ServerStats: NamedValueReply {
     public static let marker = "STAT "
     public let values: [String: String]

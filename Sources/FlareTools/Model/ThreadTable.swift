@@ -15,8 +15,8 @@ public struct ThreadStat: Equatable, Sendable {
     public subscript(name: String) -> String? { fields[name] }
 }
 
-/// The reply to `stats threads` (stats.md §3). Each line (after removing `STAT `) is split at
-/// the first `:` into id and rest; of the rest only the first word after the attribute name is
+/// The reply to `stats threads` (docs/original-behaviour.md, "stats replies"). Each line (after removing `STAT `) is
+/// split at the first `:` into id and rest; of the rest only the first word after the attribute name is
 /// kept, so empty values (`op`, `info` of idle threads) are absent, as in the original.
 public struct ThreadTable: Equatable, Sendable {
     public let threads: [ThreadStat]

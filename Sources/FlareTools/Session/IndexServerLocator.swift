@@ -14,7 +14,7 @@ public struct IndexServerChoice: Equatable, Sendable {
     }
 }
 
-/// Finds the index server the way flare-tools does (flare-tools.md §1):
+/// Finds the index server the way flare-tools does (docs/original-behaviour.md, "Tools and their wire formats"):
 /// 1. `--cluster=NAME` → the entry NAME of `FLARE_INDEX_SERVERS="name:host:port;…"`;
 /// 2. otherwise, when node keys are given and FLARE_INDEX_SERVERS is set, the first cluster
 ///    whose `stats nodes` lists all of them;

@@ -1,6 +1,6 @@
 /// A server the tools talk to, written the way flare names it: the host text and the port text
-/// exactly as they appear in a node key. Node keys are matched textually (flare-tools.md §1),
-/// so the port is kept as text too and never normalised.
+/// exactly as they appear in a node key. Node keys are matched textually (docs/original-behaviour.md, "Tools and their
+/// wire formats"), so the port is kept as text too and never normalised.
 public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
     public let host: String
     public let port: String

@@ -1,5 +1,5 @@
 /// The requests of the original `Stats`, `Node` and `IndexServer` client classes, with their
-/// exact templates (flare-tools.md §2), on top of one FlareConnection.
+/// exact templates (docs/original-behaviour.md, "Tools and their wire formats"), on top of one FlareConnection.
 public final class FlareClient {
     public let connection: FlareConnection
 

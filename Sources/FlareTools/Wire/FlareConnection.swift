@@ -1,6 +1,6 @@
 /// A blocking session with one flare daemon, following the original client's mechanics
-/// (flare-tools.md §1): connect within 1 s, send `version` at once, one `\r\n` request line at a
-/// time with a per-request timeout, and `quit` before closing.
+/// (docs/original-behaviour.md, "Tools and their wire formats"): connect within 1 s, send `version` at once, one `\r\n`
+/// request line at a time with a per-request timeout, and `quit` before closing.
 public final class FlareConnection {
     public let endpoint: Endpoint
     public let peer: PeerKind

@@ -1,4 +1,5 @@
-/// The outcome of the generic reply reader used by most requests (flare-tools.md §1).
+/// The outcome of the generic reply reader used by most requests (docs/original-behaviour.md, "Tools and their wire
+/// formats").
 public enum GenericReply: Equatable, Sendable {
     /// A success terminator arrived; `payload` holds the lines before it.
     case success(payload: [String])
