@@ -1,7 +1,7 @@
 import Atomics
 
-/// flare's "header cache" (spec §4): for recently deleted keys, the tombstone's
-/// version and the time until which `delete <key> <time>` holds the key.
+/// flare's "header cache" (docs/original-behaviour.md, "Items and storage records"): for recently deleted keys,
+/// the tombstone's version and the time until which `delete <key> <time>` holds the key.
 /// Replicated writes not newer than the tombstone are refused, the next local
 /// write's version starts above it, and add/replace honour the hold.
 /// A bounded LRU of `capacity` entries in memory, not persistent. With a

@@ -20,7 +20,7 @@
 /// Threads: each value is created, run and read by one caller thread; the
 /// only shared state it touches is the (thread-safe) DeleteHoldCache and VersionClock.
 
-/// A key's state before a write (spec §3: alive, held or gone).
+/// A key's state before a write (alive, held or gone: docs/original-behaviour.md, "Items and storage records").
 struct PriorState {
     enum Kind { case alive, held, gone }
 
@@ -138,7 +138,8 @@ extension StoreOperation {
     }
 }
 
-/// delete, with an optional hold time and replication version (spec §4). The
+/// delete, with an optional hold time and replication version
+/// (docs/original-behaviour.md, "Items and storage records"). The
 /// tombstone (a record, or with retention 0 an entry of the delete-hold cache)
 /// carries the delete's own version, so that replicated writes older than the
 /// delete are refused.

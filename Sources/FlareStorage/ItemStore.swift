@@ -1,4 +1,4 @@
-/// memcached/flare item semantics (spec §3–§6) over any StorageEngine:
+/// memcached/flare item semantics (docs/original-behaviour.md, "Items and storage records") over any StorageEngine:
 /// expiry, versions (= cas uniques), add/replace/append/prepend/cas rules,
 /// delete holds, incr/decr and touch.
 ///

@@ -1,5 +1,5 @@
-/// flare's on-disk record value (spec §11), kept so an existing layout can be
-/// read: a 28-byte little-endian header followed by the item data.
+/// flare's on-disk record value (docs/original-behaviour.md, "Items and storage records"), kept so an existing
+/// layout can be read: a 28-byte little-endian header followed by the item data.
 ///
 /// | offset | size | field |
 /// |---|---|---|
