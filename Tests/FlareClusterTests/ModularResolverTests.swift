@@ -7,7 +7,7 @@ final class ModularResolverTests: XCTestCase {
     /// The index's defaults, built once for the whole class (building walks 4 M cells).
     private static let defaults = try! ModularResolver()
 
-    /// The spec's pseudo-code, transcribed literally, as the reference for the compact table.
+    /// The original's resolver pseudo-code, transcribed literally, as the reference for the compact table.
     private func referenceTable(partitionSize: Int, hint: Int, virtual: Int) -> [[Int]] {
         var map = [[Int]](repeating: [], count: partitionSize)
         for n in 1..<partitionSize {

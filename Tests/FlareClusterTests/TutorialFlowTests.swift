@@ -1,7 +1,7 @@
 import XCTest
 @testable import FlareCluster
 
-/// The tutorial of the spec end to end (docs/original-behaviour.md, "Cluster flows (roles, states, fail-over,
+/// The original's tutorial end to end (docs/original-behaviour.md, "Cluster flows (roles, states, fail-over,
 /// construction)" and "Recorded exchanges"): each step is a request to the index, the change it asks for, and the whole
 /// map after it, written as the `NODE` lines of the `node sync` push the original sent.
 final class TutorialFlowTests: XCTestCase {
