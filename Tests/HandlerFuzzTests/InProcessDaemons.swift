@@ -81,7 +81,9 @@ enum InProcessDaemons {
         let port = freePort()
         guard case .run(let settings) = try DaemonCommandLine.parseNode(arguments: [
             "--data-dir", dataDir, "--server-address", "127.0.0.1", "--server-port", String(port),
-            "--storage-type", "memory", "--thread-pool-size", "2"]) else { fatalError("flared settings") }
+            "--storage-type", "memory", "--thread-pool-size", "2"]) else {
+            throw HandlerFuzzer.Finding(property: "flared's test settings were not accepted", input: [], reply: [])
+        }
         let daemon = NodeDaemon(settings: settings, logger: logger)
         DaemonThread { try? daemon.run() }.start()
         guard waitForPort(port) else { throw HandlerFuzzer.Finding(property: "flared did not start", input: [], reply: []) }
@@ -95,7 +97,9 @@ enum InProcessDaemons {
         let port = freePort()
         guard case .run(let settings) = try DaemonCommandLine.parseIndex(arguments: [
             "--data-dir", dataDir, "--server-address", "127.0.0.1", "--server-port", String(port),
-            "--monitor-interval", "1", "--monitor-threshold", "1", "--monitor-read-timeout", "100"]) else { fatalError("flarei settings") }
+            "--monitor-interval", "1", "--monitor-threshold", "1", "--monitor-read-timeout", "100"]) else {
+            throw HandlerFuzzer.Finding(property: "flarei's test settings were not accepted", input: [], reply: [])
+        }
         let daemon = IndexDaemon(settings: settings, logger: logger)
         DaemonThread { try? daemon.run() }.start()
         guard waitForPort(port) else { throw HandlerFuzzer.Finding(property: "flarei did not start", input: [], reply: []) }
