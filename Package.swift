@@ -111,7 +111,7 @@ let package = Package(
         ]),
         .testTarget(name: "FlaredIntegrationTests", dependencies: ["FlareProtocol"]),
         .testTarget(name: "FlareBenchTests", dependencies: ["flare-bench"]),
-        .testTarget(name: "FlareNodeTests", dependencies: ["FlareNode", "FlareCluster", "FlareProtocol", "FlareConfig"]),
+        .testTarget(name: "FlareNodeTests", dependencies: ["FlareNode", "FlareNet", "FlareCluster", "FlareProtocol", "FlareConfig"]),
         // Real flarei/flared processes on loopback, driven end to end (and by flare-admin/flare-stats).
         .testTarget(name: "ClusterIntegrationTests", dependencies: ["FlareCluster"]),
         // Deterministic cluster simulation: the real index, store and replication logic under a

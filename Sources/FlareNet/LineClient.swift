@@ -40,17 +40,24 @@ public enum LineClient {
     }
 
     /// Reads one line without its line ending; nil on timeout, EOF or an over-long line.
+    /// Peeks at what has arrived and takes only up to the line's end, so the bytes of later lines
+    /// stay in the socket for the next call (callers keep no buffer) at two system calls a line.
     public static func readLine(_ fd: Int32, limit: Int = 65536) -> String? {
         var bytes: [UInt8] = []
-        var byte: UInt8 = 0
-        while bytes.count < limit {
-            let n = recv(fd, &byte, 1, 0)
-            if n <= 0 { return nil }
-            if byte == 0x0A {
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while bytes.count <= limit {
+            let peeked = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, LineClient.peek) }
+            if peeked <= 0 { return nil }
+            let end = chunk[0..<peeked].firstIndex(of: 0x0A)
+            let take = end.map { $0 + 1 } ?? peeked
+            let taken = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, take, 0) }
+            guard taken == take else { return nil }
+            bytes.append(contentsOf: chunk[0..<take])
+            if end != nil {
+                bytes.removeLast()
                 if bytes.last == 0x0D { bytes.removeLast() }
-                return String(decoding: bytes, as: UTF8.self)
+                return bytes.count <= limit ? String(decoding: bytes, as: UTF8.self) : nil
             }
-            bytes.append(byte)
         }
         return nil
     }
@@ -87,4 +94,5 @@ extension LineClient {
     // Linux's values; Glibc's Swift overlay does not export these two flags.
     static let noSignal: Int32 = 0x4000  // MSG_NOSIGNAL: a closed peer is an error, not SIGPIPE
     static let dontWait: Int32 = 0x40    // MSG_DONTWAIT
+    static let peek: Int32 = 0x2         // MSG_PEEK
 }
