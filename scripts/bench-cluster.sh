@@ -6,7 +6,10 @@
 #   2. slave construction: a master holding ITEMS items of VALUE_SIZE bytes (default 100,000 × 10 KB,
 #      the tutorial's 1 GB), then a new slave; the time until the index lists it slave/active.
 # Environment: ROUNDS (3), DURATION (5 s), ITEMS (100000), VALUE_SIZE (10240), BENCH_DIR (/tmp),
-# SKIP_PROXY, SKIP_RECONSTRUCTION.
+# SKIP_PROXY, SKIP_RECONSTRUCTION, ORIGINAL_FLARE: the install prefix of a build of the original
+# flare (its bin/flarei and bin/flared; not part of this project): its master and proxy node are
+# then measured in the same rounds, with the sample configuration's thread-pool-size 16 and
+# proxy-concurrency 2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}; DURATION=${DURATION:-5}; ITEMS=${ITEMS:-100000}; VALUE_SIZE=${VALUE_SIZE:-10240}
@@ -38,6 +41,24 @@ if [ -z "${SKIP_PROXY:-}" ]; then
     mp=$(free_port)
     memcached -p "$mp" -l 127.0.0.1 -t 2 -U 0 -u "$(id -un)" >"$work/memcached.log" 2>&1 & pids+=($!)
     sleep 0.3
+    targets=("memcached 127.0.0.1 $mp" "direct 127.0.0.1 $p1" "proxied 127.0.0.2 $p2")
+    if [ -n "${ORIGINAL_FLARE:-}" ]; then
+        oi=$(free_port); o1=$(free_port); o2=$(free_port)
+        mkdir -p "$work/oi" "$work/o1" "$work/o2"
+        "$ORIGINAL_FLARE/bin/flarei" --data-dir "$work/oi" --server-name 127.0.0.1 --server-port "$oi" \
+            --monitor-interval 1 --monitor-threshold 3 --thread-pool-size 8 >"$work/oi.log" 2>&1 & pids+=($!)
+        sleep 0.5
+        for n in 1 2; do
+            port_var="o$n"
+            "$ORIGINAL_FLARE/bin/flared" --data-dir "$work/o$n" --server-name "127.0.0.$n" --server-port "${!port_var}" \
+                --index-servers "127.0.0.1:$oi" --storage-type tch --thread-pool-size 16 --proxy-concurrency 2 \
+                --mutex-slot 32 --max-connection 256 >"$work/o$n.log" 2>&1 & pids+=($!)
+        done
+        sleep 1.5
+        send 127.0.0.1 "$oi" "node role 127.0.0.1 $o1 master 1 0\r\n" >/dev/null
+        wait_node "$oi" "127.0.0.1:$o1" active master 30
+        targets+=("original-direct 127.0.0.1 $o1" "original-proxied 127.0.0.2 $o2")
+    fi
     echo "direct vs proxied: each workload $ROUNDS × $DURATION s per target, targets alternating; medians"
     # name | flare-bench arguments
     workloads=(
@@ -51,7 +72,7 @@ if [ -z "${SKIP_PROXY:-}" ]; then
     for workload in "${workloads[@]}"; do
         name=${workload%%|*}; args=${workload#*|}
         for r in $(seq 1 "$ROUNDS"); do
-            for target in "memcached 127.0.0.1 $mp" "direct 127.0.0.1 $p1" "proxied 127.0.0.2 $p2"; do
+            for target in "${targets[@]}"; do
                 set -- $target
                 # shellcheck disable=SC2086
                 json=$("$bin/flare-bench" --host "$2" --port "$3" --duration "$DURATION" --warmup 1 $args --json 2>/dev/null)
@@ -65,8 +86,10 @@ rows = {}
 for line in open(sys.argv[1]):
     name, target, payload = line.rstrip("\n").split("|", 2)
     rows.setdefault(name, {}).setdefault(target, []).append(json.loads(payload))
-print("| workload | memcached ops/s | direct ops/s | proxied ops/s | proxied / direct | p50 direct / proxied µs | p99 direct / proxied µs |")
-print("|---|---:|---:|---:|---:|---:|---:|")
+original = any("original-proxied" in targets for targets in rows.values())
+extra = " original direct / proxied ops/s | original p50 direct / proxied µs |" if original else ""
+print("| workload | memcached ops/s | direct ops/s | proxied ops/s | proxied / direct | p50 direct / proxied µs | p99 direct / proxied µs |" + extra)
+print("|---|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if original else ""))
 for name, targets in rows.items():
     med = {t: statistics.median(r["ops_per_sec"] for r in runs) for t, runs in targets.items()}
     lat = {t: (statistics.median(r["latency_us"]["p50"] for r in runs), statistics.median(r["latency_us"]["p99"] for r in runs))
@@ -75,7 +98,9 @@ for name, targets in rows.items():
     note = f" ({errors} errors!)" if errors else ""
     print(f"| {name}{note} | {med['memcached']:,.0f} | {med['direct']:,.0f} | {med['proxied']:,.0f} | "
           f"{med['proxied'] / med['direct']:.2f} | {lat['direct'][0]:.0f} / {lat['proxied'][0]:.0f} | "
-          f"{lat['direct'][1]:.0f} / {lat['proxied'][1]:.0f} |")
+          f"{lat['direct'][1]:.0f} / {lat['proxied'][1]:.0f} |"
+          + (f" {med['original-direct']:,.0f} / {med['original-proxied']:,.0f} | "
+             f"{lat['original-direct'][0]:.0f} / {lat['original-proxied'][0]:.0f} |" if original else ""))
 PY
 fi
 
