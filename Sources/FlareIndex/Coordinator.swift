@@ -9,15 +9,16 @@ import Logging
 import Synchronization
 
 /// The index server's authority over the node map: every change runs as one "coordinator
-/// operation" under `lock` (apply to a copy, persist with a new version, then publish), followed
+/// operation" inside `guarded` (apply to a copy, persist with a new version, then publish), followed
 /// by the pushes to the nodes. It also owns the node monitors.
 ///
 /// Any thread may call in: request workers (admin commands), monitor threads (down/up events, which
-/// run on `events`, a serial queue, so a monitor never waits for the lock while holding its own),
+/// run on `events`, a serial queue, so a monitor never waits for `guarded` while holding its own),
 /// and, with `index-db = zookeeper://`, the ZooKeeper shell (`ZooKeeperIndex`), which makes this
 /// index the leader or a follower (docs/index-redundancy.md). Only the sole index (`file://`) or the
 /// leader decides: it monitors, changes, saves and pushes the map and grants leases; a follower
-/// takes the map it is given and refuses every change.
+/// takes the map it is given and refuses every change. `@unchecked Sendable` only for
+/// `monitorSourceAddress` and `allocateID`, set once by the daemon before monitoring starts.
 final class Coordinator: @unchecked Sendable {
     enum Role: Equatable, Sendable {
         /// `index-db = file://`: the only index server.
@@ -34,17 +35,26 @@ final class Coordinator: @unchecked Sendable {
         var readTimeoutMilliseconds: Int
     }
 
-    private let lock = Lock()
-    private var state: IndexState
-    private var store: any NodeMapStore
-    private var role: Role
-    /// A leader decides only until then (monotonic ms): each answered ZooKeeper round trip extends
-    /// it (`confirmLeadership`). A leader suspended or cut off stops deciding before the ensemble
-    /// can end its session and let another index take the lock.
-    private var confirmedUntil: Int64 = 0
+    /// The map, its store, this index's role and its monitors: changed together, in one critical
+    /// section per operation.
+    private struct Guarded {
+        var state: IndexState
+        var store: any NodeMapStore
+        var role: Role
+        /// A leader decides only until then (monotonic ms): each answered ZooKeeper round trip
+        /// extends it (`confirmLeadership`). A leader suspended or cut off stops deciding before
+        /// the ensemble can end its session and let another index take the lock.
+        var confirmedUntil: Int64 = 0
+        var monitors: [String: NodeMonitor] = [:]
+        var settings: MonitorSettings
+
+        func decides(now: Int64) -> Bool {
+            role == .sole || (role == .leader && now < confirmedUntil)
+        }
+    }
+
+    private let guarded: Mutex<Guarded>
     private let logger: Logger
-    private var monitors: [String: NodeMonitor] = [:]
-    private var settings: MonitorSettings
     private let events = DispatchQueue(label: "flarei.node-events")
     /// Delivers `node sync` pushes, one map version after the other (priority nodes waited for).
     private let pushes = DispatchQueue(label: "flarei.pushes")
@@ -55,7 +65,7 @@ final class Coordinator: @unchecked Sendable {
     /// Ids for monitors, from the server's id space (`kill` takes either kind).
     var allocateID: () -> Int = { 0 }
     /// The master leases granted, and the take-overs waiting for one to expire (by token, so a
-    /// cancelled wait that fires anyway does nothing). Apart from `lock`: a renewal, answered on
+    /// cancelled wait that fires anyway does nothing). Apart from `guarded`: a renewal, answered on
     /// an event loop, must not wait for a map save.
     private let leases = Mutex(Leases())
 
@@ -69,11 +79,9 @@ final class Coordinator: @unchecked Sendable {
     }
 
     init(file: MapFile, settings: MonitorSettings, logger: Logger) throws(MapFile.Failure) {
-        self.store = file
-        self.role = .sole
-        self.settings = settings
         self.logger = logger
-        state = try file.load()
+        let state = try file.load()
+        guarded = Mutex(Guarded(state: state, store: file, role: .sole, settings: settings))
         if let problem = state.layoutProblem() {
             logger.warning("node map loaded from \(file.path) is inconsistent: \(problem)")
         }
@@ -81,29 +89,22 @@ final class Coordinator: @unchecked Sendable {
 
     /// An index that starts as a follower of the map in `store` (ZooKeeper).
     init(following state: IndexState, store: any NodeMapStore, settings: MonitorSettings, logger: Logger) {
-        self.store = store
-        self.role = .follower(leader: nil)
-        self.state = state
-        self.settings = settings
         self.logger = logger
+        guarded = Mutex(Guarded(state: state, store: store, role: .follower(leader: nil), settings: settings))
     }
 
-    var currentRole: Role { lock.withLock { role } }
+    var currentRole: Role { guarded.withLock { $0.role } }
 
     /// Whether this index decides (sole or leader); otherwise changes go to the leader.
     var decides: Bool {
         let now = ServerClock.monotonicMilliseconds()
-        return lock.withLock { decidesLocked(now: now) }
-    }
-
-    private func decidesLocked(now: Int64) -> Bool {
-        role == .sole || (role == .leader && now < confirmedUntil)
+        return guarded.withLock { $0.decides(now: now) }
     }
 
     /// The ZooKeeper session was alive (and the lock still ours) at a time no earlier than the
     /// leader's send time of a round trip: it may decide until `until`.
     func confirmLeadership(until: Int64) {
-        lock.withLock { if role == .leader { confirmedUntil = max(confirmedUntil, until) } }
+        guarded.withLock { if $0.role == .leader { $0.confirmedUntil = max($0.confirmedUntil, until) } }
     }
 
     // MARK: Leadership (ZooKeeper)
@@ -114,12 +115,12 @@ final class Coordinator: @unchecked Sendable {
     /// before pushing (a node takes a map of the version it holds again without harm).
     func lead(_ fresh: IndexState, confirmedUntil until: Int64) {
         let now = ServerClock.monotonicMilliseconds()
-        let (current, masters) = lock.withLock { () -> (IndexState, [String]) in
-            if fresh.version >= state.version { state = fresh }
-            role = .leader
-            confirmedUntil = until
-            let masters = state.map.entries.filter { $0.role == .master && $0.state == .active }.map(\.nodeKey)
-            return (state, masters)
+        let (current, masters) = guarded.withLock { g -> (IndexState, [String]) in
+            if fresh.version >= g.state.version { g.state = fresh }
+            g.role = .leader
+            g.confirmedUntil = until
+            let masters = g.state.map.entries.filter { $0.role == .master && $0.state == .active }.map(\.nodeKey)
+            return (g.state, masters)
         }
         leases.withLock { leases in
             leases.grants = LeaseGrants()
@@ -141,9 +142,9 @@ final class Coordinator: @unchecked Sendable {
     /// deciding at once. Monitors stop, pending fail-overs are called off (their `perform` would
     /// refuse anyway), grants are forgotten: the next leader honours them.
     func follow(leader: String?, reason: String) {
-        let wasDeciding = lock.withLock { () -> Bool in
-            defer { role = .follower(leader: leader) }
-            return role == .leader
+        let wasDeciding = guarded.withLock { g -> Bool in
+            defer { g.role = .follower(leader: leader) }
+            return g.role == .leader
         }
         guard wasDeciding else { return }
         logger.warning("no longer deciding for the cluster: \(reason)")
@@ -156,37 +157,37 @@ final class Coordinator: @unchecked Sendable {
 
     /// A follower learns the leader's address (`index/primary`).
     func setLeader(_ leader: String?) {
-        lock.withLock { if case .follower = role { role = .follower(leader: leader) } }
+        guarded.withLock { if case .follower = $0.role { $0.role = .follower(leader: leader) } }
     }
 
     /// A follower takes the map the leader saved. Never an older one: a watch may report changes
     /// out of order with a read already made.
     func adopt(_ fresh: IndexState) {
-        let adopted = lock.withLock { () -> Bool in
-            guard role != .leader, role != .sole, fresh.version > state.version else { return false }
-            state = fresh
+        let adopted = guarded.withLock { g -> Bool in
+            guard g.role != .leader, g.role != .sole, fresh.version > g.state.version else { return false }
+            g.state = fresh
             return true
         }
         if adopted { logger.info("following node map version \(fresh.version) with \(fresh.map.count) node(s)") }
     }
 
     var monitorSettings: MonitorSettings {
-        get { lock.withLock { settings } }
-        set { lock.withLock { settings = newValue } }
+        get { guarded.withLock { $0.settings } }
+        set { guarded.withLock { $0.settings = newValue } }
     }
 
-    var snapshot: IndexState { lock.withLock { state } }
+    var snapshot: IndexState { guarded.withLock { $0.state } }
 
     /// Starts watching every node of the loaded map.
     func startMonitoring() {
-        let nodes = lock.withLock { state.map.entries }
+        let nodes = guarded.withLock { $0.state.map.entries }
         for node in nodes { startMonitor(for: node) }
     }
 
     func stopMonitoring() {
-        let all = lock.withLock { () -> [NodeMonitor] in
-            defer { monitors.removeAll() }
-            return Array(monitors.values)
+        let all = guarded.withLock { g -> [NodeMonitor] in
+            defer { g.monitors.removeAll() }
+            return Array(g.monitors.values)
         }
         for monitor in all { monitor.stop() }
     }
@@ -197,9 +198,9 @@ final class Coordinator: @unchecked Sendable {
 
     private func startMonitor(for node: NodeEntry) {
         let monitor = makeMonitor(for: node)
-        let previous = lock.withLock { () -> NodeMonitor? in
-            defer { monitors[node.nodeKey] = monitor }
-            return monitors[node.nodeKey]
+        let previous = guarded.withLock { g -> NodeMonitor? in
+            defer { g.monitors[node.nodeKey] = monitor }
+            return g.monitors[node.nodeKey]
         }
         previous?.stop()
         monitor.start()
@@ -207,14 +208,14 @@ final class Coordinator: @unchecked Sendable {
 
     /// Monitors in thread-type order, for `stats threads`.
     var monitorList: [NodeMonitor] {
-        lock.withLock { monitors.values.sorted { ($0.threadType, $0.id) < ($1.threadType, $1.id) } }
+        guarded.withLock { $0.monitors.values.sorted { ($0.threadType, $0.id) < ($1.threadType, $1.id) } }
     }
 
     /// `kill <id>` of a monitor thread: it stops watching its node until the index restarts.
     func killMonitor(id: Int) -> Bool {
-        let found = lock.withLock { () -> NodeMonitor? in
-            guard let entry = monitors.first(where: { $0.value.id == id }) else { return nil }
-            monitors[entry.key] = nil
+        let found = guarded.withLock { g -> NodeMonitor? in
+            guard let entry = g.monitors.first(where: { $0.value.id == id }) else { return nil }
+            g.monitors[entry.key] = nil
             return entry.value
         }
         found?.stop()
@@ -222,7 +223,7 @@ final class Coordinator: @unchecked Sendable {
     }
 
     func isDown(_ nodeKey: String) -> Bool {
-        lock.withLock { state.map[nodeKey: nodeKey]?.state == .down }
+        guarded.withLock { $0.state.map[nodeKey: nodeKey]?.state == .down }
     }
 
     // MARK: Operations
@@ -236,9 +237,9 @@ final class Coordinator: @unchecked Sendable {
         // or its push would silently skip that node (which would then keep an old map).
         var retired: [NodeMonitor] = []
         var added: NodeMonitor?
-        let outcome = lock.withLock { () -> Result<(IndexState, IndexChange), IndexCommandError> in
-            guard decidesLocked(now: ServerClock.monotonicMilliseconds()) else { return .failure(Self.notDeciding(role)) }
-            var next = state
+        let outcome = guarded.withLock { g -> Result<(IndexState, IndexChange), IndexCommandError> in
+            guard g.decides(now: ServerClock.monotonicMilliseconds()) else { return .failure(Self.notDeciding(g.role)) }
+            var next = g.state
             let change: IndexChange
             do throws(IndexCommandError) {
                 change = try operation(&next)
@@ -248,24 +249,24 @@ final class Coordinator: @unchecked Sendable {
             if change.save {
                 next.version += 1
                 do throws(IndexCommandError) {
-                    try store.save(next)
+                    try g.store.save(next)
                 } catch {
                     logger.error("\(name): \(error); the change is not applied")
                     return .failure(error)
                 }
                 if let problem = next.layoutProblem() { logger.warning("after \(name): \(problem)") }
             }
-            state = next
+            g.state = next
             // Queued inside the critical section, so pushes leave in version order; run on
             // `pushes`, so no request thread waits for a node.
             if change.save { pushes.async { [self, next] in push(next, change) } }
-            if let key = change.stopMonitor, let monitor = monitors.removeValue(forKey: key) {
+            if let key = change.stopMonitor, let monitor = g.monitors.removeValue(forKey: key) {
                 retired.append(monitor)
             }
             if let key = change.startMonitor, let node = next.map[nodeKey: key] {
                 let monitor = makeMonitor(for: node)
-                if let previous = monitors[key] { retired.append(previous) }
-                monitors[key] = monitor
+                if let previous = g.monitors[key] { retired.append(previous) }
+                g.monitors[key] = monitor
                 added = monitor
             }
             return .success((next, change))
@@ -313,7 +314,7 @@ final class Coordinator: @unchecked Sendable {
     /// each waited for, then all. Runs on `pushes` only.
     private func push(_ state: IndexState, _ change: IndexChange) {
         let text = "node sync \(state.version)\r\n" + state.map.nodeLines + "END\r\n"
-        let targets = lock.withLock { monitors }
+        let targets = guarded.withLock { $0.monitors }
         let wait = monitorSettings.readTimeoutMilliseconds + 1000
         for key in change.priority {
             guard let monitor = targets[key] else { continue }
@@ -334,7 +335,7 @@ final class Coordinator: @unchecked Sendable {
     /// by never acts alongside it. Operator commands (`node state … down`, `node role …`) do not
     /// wait: they are the operator's call, and the node learns of them from the next push or renewal.
     func nodeFailed(_ nodeKey: String) {
-        let isActiveMaster = lock.withLock { state.map[nodeKey: nodeKey].map { $0.role == .master && $0.state == .active } ?? false }
+        let isActiveMaster = guarded.withLock { $0.state.map[nodeKey: nodeKey].map { $0.role == .master && $0.state == .active } ?? false }
         guard isActiveMaster else {
             events.async { [self] in takeDown(nodeKey) }
             return
@@ -386,7 +387,7 @@ final class Coordinator: @unchecked Sendable {
     /// node's lease is revoked. The time is taken at receipt, after the node's send time.
     func renewLease(nodeKey: String, milliseconds: Int64) -> LeaseAnswer {
         let now = ServerClock.monotonicMilliseconds()
-        let (deciding, currentRole, listed) = lock.withLock { (decidesLocked(now: now), role, state.map[nodeKey: nodeKey] != nil) }
+        let (deciding, currentRole, listed) = guarded.withLock { ($0.decides(now: now), $0.role, $0.state.map[nodeKey: nodeKey] != nil) }
         let granted = leases.withLock { leases -> Bool in
             // Only for nodes of the map: anyone may send `lease`, the record must stay bounded.
             if listed { leases.lengths[nodeKey] = milliseconds }
@@ -394,7 +395,7 @@ final class Coordinator: @unchecked Sendable {
         }
         guard deciding else { return .notDeciding(Self.notDeciding(currentRole)) }
         guard granted else { return .revoked }
-        return .granted(version: lock.withLock { state.version })
+        return .granted(version: guarded.withLock { $0.state.version })
     }
 
     enum LeaseAnswer: Equatable {

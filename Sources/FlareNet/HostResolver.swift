@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 import Dispatch
 
 /// Host-name resolution kept off the event loops: `getaddrinfo` may wait seconds for a DNS server,
@@ -26,11 +27,8 @@ public enum HostResolver {
         var pending: [String: [@Sendable (in_addr?) -> Void]] = [:]
     }
 
-    /// FlareNet uses swift-atomics, whose names clash with the Synchronization module's, so this
-    /// module's own `Lock` guards the state instead of `Mutex`.
-    private static let lock = Lock()
-    nonisolated(unsafe) private static var shared = State()
-    private static func withState<T>(_ body: (inout State) -> T) -> T { lock.withLock { body(&shared) } }
+    private static let shared = Mutex(State())
+    private static func withState<T>(_ body: (inout State) -> T) -> T { shared.withLock { body(&$0) } }
 
     /// The address of `host` if it is known without blocking: an IPv4 literal or a fresh cache entry.
     public static func immediate(_ host: String) -> in_addr?? {

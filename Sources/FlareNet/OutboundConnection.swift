@@ -111,7 +111,7 @@ public final class OutboundConnection: TurnEndWork {
 
     /// Reports a failure from the event loop rather than from inside the caller.
     private func failSoon(_ reason: String) {
-        worker.post { [weak self] in self?.fail(reason) }
+        worker.later { [weak self] in self?.fail(reason) }
     }
 
     /// Sends `output`'s bytes at the end of this loop turn, together with whatever else is
@@ -153,7 +153,7 @@ public final class OutboundConnection: TurnEndWork {
             let reason = "write to \(host):\(port): \(errorText(errno))"
             closed = true
             tearDown()
-            worker.post { [weak self] in
+            worker.later { [weak self] in
                 guard let self else { return }
                 delegate?.outboundClosed(self, reason: reason)
             }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Atomics
+import Synchronization
 internal import CLibevent
 import Logging
 
@@ -75,8 +76,9 @@ public final class Server: @unchecked Sendable {
     private let openConnections = ManagedAtomic<Int>(0)
     private let maxConnectionsValue: ManagedAtomic<Int>
     private let readTimeoutValue: ManagedAtomic<Int>
-    private let registryLock = Lock()
-    private var registry: [Int: Connection] = [:]
+    /// Open connections by id: written on connect/close by their workers, read by `stats threads`
+    /// and `kill` on any request thread.
+    private let registry = Mutex<[Int: Connection]>([:])
 
     public init(options: ServerOptions, logger: Logger, makeHandler: (Worker) -> ConnectionHandler) throws(NetError) {
         self.options = options
@@ -296,18 +298,18 @@ public final class Server: @unchecked Sendable {
     // MARK: Connection registry (connect/close only)
 
     func register(_ connection: Connection) {
-        registryLock.withLock { registry[connection.id] = connection }
+        registry.withLock { $0[connection.id] = connection }
     }
 
     func unregister(_ connection: Connection) {
-        registryLock.withLock { registry[connection.id] = nil }
+        registry.withLock { $0[connection.id] = nil }
         openConnections.wrappingDecrement(ordering: .relaxed)
     }
 
     /// The open connections, ordered by id, for `stats threads`.
     public func connectionInfos() -> [ConnectionInfo] {
-        registryLock.withLock {
-            registry.values.map {
+        registry.withLock {
+            $0.values.map {
                 ConnectionInfo(id: $0.id, peer: $0.peer, openedAt: $0.openedAt,
                                activity: $0.activity.load(ordering: .relaxed))
             }
@@ -316,7 +318,7 @@ public final class Server: @unchecked Sendable {
 
     /// Closes connection `id` on its worker (`kill`). Returns false if there is no such connection.
     public func closeConnection(id: Int) -> Bool {
-        guard let worker = registryLock.withLock({ registry[id]?.worker }) else { return false }
+        guard let worker = registry.withLock({ $0[id]?.worker }) else { return false }
         worker.post { worker.closeConnection(id: id) }
         return true
     }

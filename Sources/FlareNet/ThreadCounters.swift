@@ -6,15 +6,15 @@ import Atomics
 /// locked instruction and no cache line shared with other writers. Readers sum the values of all
 /// threads; they may see a count one request late, never a torn one.
 public final class ThreadCounters: @unchecked Sendable {
-    private let slots: UnsafeMutablePointer<UInt64.AtomicRepresentation>
+    private let slots: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
     public let count: Int
 
     public init(count: Int) {
         self.count = count
         // One cache line at least, so two threads' counters never share a line.
         let padded = max(count, 8)
-        slots = UnsafeMutablePointer<UInt64.AtomicRepresentation>.allocate(capacity: padded)
-        slots.initialize(repeating: UInt64.AtomicRepresentation(0), count: padded)
+        slots = UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>.allocate(capacity: padded)
+        slots.initialize(repeating: UnsafeAtomic<UInt64>.Storage(0), count: padded)
     }
 
     deinit { slots.deallocate() }

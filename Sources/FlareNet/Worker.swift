@@ -2,6 +2,7 @@
 import Glibc
 #endif
 internal import CLibevent
+import Synchronization
 
 /// A worker thread with its own libevent loop, as in memcached: it owns the connections handed to
 /// it and runs their requests to completion.
@@ -18,8 +19,8 @@ public final class Worker: @unchecked Sendable {
     let base: OpaquePointer
 
     private var connections: [Int: Connection] = [:]
-    private let taskLock = Lock()
-    private var tasks: [() -> Void] = []
+    /// Closures posted by other threads, run on this worker's thread (`post`).
+    private let tasks = Mutex<[@Sendable () -> Void]>([])
     /// A pipe: the posting thread writes a byte, the worker's loop wakes and runs the tasks.
     private let wakeFD: Int32
     private let wakeWriteFD: Int32
@@ -54,18 +55,41 @@ public final class Worker: @unchecked Sendable {
 
     func install(handler: ConnectionHandler) { self.handler = handler }
 
-    /// Runs `task` on this worker's thread. Callable from any thread.
-    public func post(_ task: @escaping () -> Void) {
+    /// Runs `task` on this worker's thread. Callable from any thread (`later` is the same thread's
+    /// own, lock-free way to defer work).
+    public func post(_ task: @escaping @Sendable () -> Void) {
         // Only the first task of a batch wakes the loop: `runTasks` takes every task queued by
         // the time it swaps the list, so later ones ride on the pending wake-up (one system
         // call per batch instead of one per task).
-        let first = taskLock.withLock { () -> Bool in
+        let first = tasks.withLock { tasks -> Bool in
             tasks.append(task)
             return tasks.count == 1
         }
         guard first else { return }
         var one: UInt8 = 1
         _ = write(wakeWriteFD, &one, 1)
+    }
+
+    /// Runs `task` on a later loop turn of this worker. Worker thread only: a completion or a
+    /// failure found inside some request's handling is reported from here, so the code that asked
+    /// is never re-entered half-way through its work. No lock and no system call: a zero timeout,
+    /// which libevent runs after the next poll.
+    public func later(_ task: @escaping () -> Void) {
+        deferred.append(task)
+        if deferred.count == 1 {
+            var now = timeval()
+            event_add(laterEvent, &now)
+        }
+    }
+
+    private var deferred: [() -> Void] = []
+    private var deferredRunning: [() -> Void] = []
+    private var laterEvent: OpaquePointer?
+
+    fileprivate func runLater() {
+        swap(&deferred, &deferredRunning)
+        for task in deferredRunning { task() }
+        deferredRunning.removeAll(keepingCapacity: true)
     }
 
     // MARK: End of the loop turn
@@ -107,6 +131,7 @@ public final class Worker: @unchecked Sendable {
         // Persistent, though never added: only made active. A one-shot event is deleted by
         // libevent each time it runs, a call per loop turn saved this way.
         turnEndEvent = event_new(base, -1, Int16(EV_PERSIST), workerTurnEndCallback, me)
+        laterEvent = event_new(base, -1, 0, workerLaterCallback, me)
         wakeEvent = event_new(base, wakeFD, Int16(EV_READ | EV_PERSIST), workerWakeCallback, me)
         event_add(wakeEvent, nil)
         let retained = Unmanaged.passRetained(self).toOpaque()
@@ -125,6 +150,7 @@ public final class Worker: @unchecked Sendable {
         event_del(wakeEvent)
         event_free(wakeEvent)
         event_free(turnEndEvent)
+        event_free(laterEvent)
         Glibc.close(wakeFD)
         Glibc.close(wakeWriteFD)
     }
@@ -132,13 +158,13 @@ public final class Worker: @unchecked Sendable {
     func join() { pthread_join(thread, nil) }
 
     func stop() {
-        post { [base] in event_base_loopbreak(base) }
+        post { [self] in event_base_loopbreak(base) }
     }
 
     fileprivate func runTasks() {
         var drain = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         while read(wakeFD, &drain, 32) == 32 {}
-        let batch = taskLock.withLock { () -> [() -> Void] in
+        let batch = tasks.withLock { tasks -> [@Sendable () -> Void] in
             let batch = tasks
             tasks.removeAll(keepingCapacity: true)
             return batch
@@ -190,6 +216,10 @@ public final class Worker: @unchecked Sendable {
 
 private func workerWakeCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
     Unmanaged<Worker>.fromOpaque(arg!).takeUnretainedValue().runTasks()
+}
+
+private func workerLaterCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
+    Unmanaged<Worker>.fromOpaque(arg!).takeUnretainedValue().runLater()
 }
 
 private func workerTurnEndCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {

@@ -25,7 +25,7 @@ public final class NodeHandler: ConnectionHandler {
             recordsBacklog = context.backlog.enabled && view.masterOf >= 0 && !view.standalone
             // On a later loop turn: failing a link answers waiting clients, which must not run
             // inside whatever request handling installed the map.
-            if peerPoolOpened { worker.post { [self, view] in peerPool.dropLinks(toNodesNotServingIn: view) } }
+            if peerPoolOpened { worker.later { [self, view] in peerPool.dropLinks(toNodesNotServingIn: view) } }
         }
     }
     /// The replication streams to this view's replica targets (shared with the other workers).

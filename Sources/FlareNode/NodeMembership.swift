@@ -7,6 +7,7 @@ import FlareCluster
 import FlareConfig
 import FlareNet
 import Logging
+import Synchronization
 
 /// The shell around this node's control plane (`NodeCore`): it delivers events to the core under
 /// one lock and executes the effects the core returns. It also runs the registration loop.
@@ -17,8 +18,10 @@ import Logging
 /// follows the index's `node sync` pushes.
 ///
 /// Events come from background threads (registration, lease, ticker, reconstructions) and from
-/// workers (`node sync`). The step and the installation of a new view happen under `lock`; every
-/// other effect runs afterwards, in order, on `effectQueue` — never on a worker's event loop.
+/// workers (`node sync`). The step and the installation of a new view happen inside `guarded` (a
+/// `Mutex`); every other effect runs afterwards, in order, on `effectQueue` — never on a worker's
+/// event loop. `@unchecked Sendable` only for `actions`, closures set once before `start` and read on
+/// `effectQueue` afterwards.
 final class NodeMembership: @unchecked Sendable {
     /// What executing effects needs from the daemon; set before `start`.
     struct Actions {
@@ -29,45 +32,51 @@ final class NodeMembership: @unchecked Sendable {
         var recordMembership: () -> Void = {}
     }
 
-    private let lock = Lock()
-    private var settings: NodeSettings
+    /// What the step, the installation of a view and the registration loop share.
+    private struct Guarded {
+        var settings: NodeSettings
+        var core: NodeCore
+        var view: ClusterView
+        var resolver: KeyResolver
+        /// The workers whose handlers route by the view (each handler is reached on its own worker).
+        var subscribers: [Worker] = []
+        var warnedUnreachable = false
+        var lease: IndexLease?
+    }
+
+    private let guarded: Mutex<Guarded>
     private let logger: Logger
-    private var core: NodeCore
-    private var view: ClusterView
-    private var resolver: KeyResolver
-    private var subscribers: [(Worker, NodeHandler)] = []
     private let running = ManagedAtomic<Bool>(false)
-    private var warnedUnreachable = false
     /// Where workers read the serving decision.
     let gate: StallGuard
     var actions = Actions()
     private let effectQueue = DispatchQueue(label: "flared.control")
-    private var lease: IndexLease?
     /// Who may push maps (`node sync`): the configured index servers, resolved by the registration loop.
     let indexPeers = IndexPeers()
     static let retryInterval: Double = 2
     static let checkInterval: Double = 5
 
     init(settings: NodeSettings, gate: StallGuard, logger: Logger) {
-        self.settings = settings
         self.gate = gate
         self.logger = logger
-        core = NodeCore(configuration: .init(name: settings.serverName, port: settings.serverPort,
+        let core = NodeCore(configuration: .init(name: settings.serverName, port: settings.serverPort,
                                              hasIndex: !settings.indexServers.isEmpty,
                                              leaseMilliseconds: Int64(settings.masterLease),
                                              reconstructionInterval: settings.reconstructionInterval,
                                              reconstructionBwlimit: settings.reconstructionBwlimit))
         // Until the index tells us otherwise, use the index's default partitioning.
-        resolver = (try? KeyResolver()) ?? KeyResolver(algorithm: .simple, modular: try! ModularResolver())
-        view = ClusterView.standalone(name: settings.serverName, port: settings.serverPort, resolver: resolver)
+        let resolver = (try? KeyResolver()) ?? KeyResolver(algorithm: .simple, modular: try! ModularResolver())
+        let view = ClusterView.standalone(name: settings.serverName, port: settings.serverPort, resolver: resolver)
+        guarded = Mutex(Guarded(settings: settings, core: core, view: view, resolver: resolver))
     }
 
-    var current: ClusterView { lock.withLock { view } }
+    var current: ClusterView { guarded.withLock { $0.view } }
     var selfKey: String { current.selfKey }
 
-    /// Registers a worker's handler to receive every new view.
+    /// Registers a worker's handler to receive every new view. Called while the server is built,
+    /// before the worker's thread runs.
     func subscribe(worker: Worker, handler: NodeHandler) {
-        lock.withLock { subscribers.append((worker, handler)) }
+        guarded.withLock { $0.subscribers.append(worker) }
         handler.view = current
     }
 
@@ -75,17 +84,17 @@ final class NodeMembership: @unchecked Sendable {
     /// registration) applies to that view and the ones after.
     @discardableResult
     func deliver(_ event: NodeEvent, resolver newResolver: KeyResolver? = nil) -> ClusterView? {
-        let (effects, installed) = lock.withLock { () -> ([NodeEffect], ClusterView?) in
-            if let newResolver { resolver = newResolver }
-            let effects = core.step(event)
+        let (effects, installed) = guarded.withLock { g -> ([NodeEffect], ClusterView?) in
+            if let newResolver { g.resolver = newResolver }
+            let effects = g.core.step(event)
             var installed: ClusterView?
             for case .install(let map, let version, let layout) in effects {
-                let newView = ClusterView(selfKey: view.selfKey, standalone: false, map: map, version: version,
-                                          layout: layout, resolver: resolver, previous: view)
-                publishLocked(newView)
+                let newView = ClusterView(selfKey: g.view.selfKey, standalone: false, map: map, version: version,
+                                          layout: layout, resolver: g.resolver, previous: g.view)
+                Self.publish(newView, in: &g)
                 installed = newView
             }
-            gate.publish(core.serving)
+            gate.publish(g.core.serving)
             return (effects, installed)
         }
         var rest: [NodeEffect] = []
@@ -93,7 +102,7 @@ final class NodeMembership: @unchecked Sendable {
             switch effect {
             case .install: break
             // Only wakes the lease thread; not queued behind index round trips that may take seconds.
-            case .fetchMap: lock.withLock { lease }?.requestFetch()
+            case .fetchMap: guarded.withLock { $0.lease }?.requestFetch()
             default: rest.append(effect)
             }
         }
@@ -101,15 +110,15 @@ final class NodeMembership: @unchecked Sendable {
         return installed
     }
 
-    /// Installs `newView` and hands it to every worker. Call with `lock` held, in the critical
+    /// Installs `newView` and hands it to every worker. Call inside `guarded`, in the critical
     /// section that chose the view: a push and the registration reply run on different threads,
     /// and publishing outside that section let the older map land last (a restarted node then kept
     /// the `proxy/down` map of its `node add` reply after the push that made it `proxy/active`).
     /// `Worker.post` only queues, so the posts keep the same order.
-    private func publishLocked(_ newView: ClusterView) {
-        view = newView
-        for (worker, handler) in subscribers {
-            worker.post { handler.view = newView }
+    private static func publish(_ newView: ClusterView, in g: inout Guarded) {
+        g.view = newView
+        for worker in g.subscribers {
+            worker.post { (worker.handler as? NodeHandler)?.view = newView }
         }
     }
 
@@ -147,12 +156,12 @@ final class NodeMembership: @unchecked Sendable {
     }
 
     func update(settings: NodeSettings) {
-        lock.withLock { self.settings = settings }
+        guarded.withLock { $0.settings = settings }
         deliver(.settingsChanged(reconstructionInterval: settings.reconstructionInterval,
                                  reconstructionBwlimit: settings.reconstructionBwlimit))
     }
 
-    var currentSettings: NodeSettings { lock.withLock { settings } }
+    var currentSettings: NodeSettings { guarded.withLock { $0.settings } }
 
     // MARK: Index server
 
@@ -168,7 +177,7 @@ final class NodeMembership: @unchecked Sendable {
         let current = currentSettings
         let lease = IndexLease(membership: self, name: current.serverName, port: current.serverPort,
                                leaseMilliseconds: Int64(current.masterLease))
-        lock.withLock { self.lease = lease }
+        guarded.withLock { $0.lease = lease }
         lease.start()
         schedule(after: 0)
     }
@@ -176,8 +185,10 @@ final class NodeMembership: @unchecked Sendable {
     /// Leaves the cluster politely (SIGTERM): the index marks us down at once instead of waiting.
     func stop() {
         guard running.exchange(false, ordering: .relaxed) else { return }
-        let (servers, name, port, wasRegistered) = lock.withLock { (settings.indexServers, settings.serverName, settings.serverPort, core.registered) }
-        lock.withLock { lease }?.stop()
+        let (servers, name, port, wasRegistered) = guarded.withLock {
+            ($0.settings.indexServers, $0.settings.serverName, $0.settings.serverPort, $0.core.registered)
+        }
+        guarded.withLock { $0.lease }?.stop()
         guard wasRegistered else { return }
         for server in servers where IndexClient.announceShutdown(at: server, name: name, port: port) {
             logger.info("index server \(server) acknowledged our shutdown")
@@ -191,28 +202,28 @@ final class NodeMembership: @unchecked Sendable {
             guard running.load(ordering: .relaxed) else { return }
             // Before `node add`: the index pushes as soon as it has answered.
             indexPeers.refresh(currentSettings.indexServers)
-            let next = lock.withLock { core.registered } ? checkRegistration() : register()
+            let next = guarded.withLock { $0.core.registered } ? checkRegistration() : register()
             if let next { schedule(after: next) }
         }
     }
 
     /// One registration attempt over the configured servers; returns when to run again.
     private func register() -> Double {
-        let (servers, name, port) = lock.withLock { (settings.indexServers, settings.serverName, settings.serverPort) }
+        let (servers, name, port) = guarded.withLock { ($0.settings.indexServers, $0.settings.serverName, $0.settings.serverPort) }
         var failures: [String] = []
         for server in servers.shuffled() {
             do {
                 let registration = try IndexClient.register(at: server, name: name, port: port)
-                lock.withLock { warnedUnreachable = false }
+                guarded.withLock { $0.warnedUnreachable = false }
                 deliver(.registered(map: registration.map), resolver: registration.resolver)
                 return Self.checkInterval
             } catch {
                 failures.append(error.description)
             }
         }
-        let first = lock.withLock { () -> Bool in
-            defer { warnedUnreachable = true }
-            return !warnedUnreachable
+        let first = guarded.withLock { g -> Bool in
+            defer { g.warnedUnreachable = true }
+            return !g.warnedUnreachable
         }
         let message = "cannot register: \(failures.joined(separator: "; ")); still serving standalone, retrying every \(Int(Self.retryInterval)) s"
         if first { logger.warning("\(message)") } else { logger.debug("\(message)") }
@@ -224,7 +235,7 @@ final class NodeMembership: @unchecked Sendable {
     /// index servers one that lists us is enough: a follower cut off from ZooKeeper may hold an old
     /// map, and a needless `node add` would be taken for a restart of this node.
     private func checkRegistration() -> Double? {
-        let (servers, key) = lock.withLock { (settings.indexServers, view.selfKey) }
+        let (servers, key) = guarded.withLock { ($0.settings.indexServers, $0.view.selfKey) }
         var newestUnlisting: UInt64?
         for server in servers {
             switch IndexClient.listing(of: key, at: server) {
@@ -235,7 +246,7 @@ final class NodeMembership: @unchecked Sendable {
         }
         guard let newestUnlisting else { return Self.checkInterval }
         deliver(.unlisted(indexVersion: newestUnlisting))
-        return lock.withLock { core.removed } ? nil : 0
+        return guarded.withLock { $0.core.removed } ? nil : 0
     }
 
     // MARK: node sync

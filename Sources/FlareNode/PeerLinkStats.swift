@@ -25,15 +25,14 @@ final class PeerLinkStats: Sendable {
 
 /// Every live peer link of the node, for `stats threads`. Changed only when a link opens or is
 /// replaced, never per request.
-final class PeerLinkRegistry: @unchecked Sendable {
-    private let lock = Lock()
-    private var links: [Int: PeerLinkStats] = [:]
+final class PeerLinkRegistry: Sendable {
+    private let links = Mutex<[Int: PeerLinkStats]>([:])
 
-    func add(_ stats: PeerLinkStats) { lock.withLock { links[stats.id] = stats } }
-    func remove(_ id: Int) { lock.withLock { _ = links.removeValue(forKey: id) } }
+    func add(_ stats: PeerLinkStats) { links.withLock { $0[stats.id] = stats } }
+    func remove(_ id: Int) { links.withLock { _ = $0.removeValue(forKey: id) } }
 
     /// Links in thread-type then id order, as flare lists its threads.
     var all: [PeerLinkStats] {
-        lock.withLock { links.values.sorted { ($0.threadType, $0.id) < ($1.threadType, $1.id) } }
+        links.withLock { $0.values.sorted { ($0.threadType, $0.id) < ($1.threadType, $1.id) } }
     }
 }
