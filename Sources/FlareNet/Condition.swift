@@ -3,7 +3,9 @@ import Glibc
 #endif
 
 /// A mutex with a condition variable, for background threads that wait for work with a deadline
-/// (the index's monitors, reconstruction's store writer). Never used on a request path.
+/// (the index's monitors, reconstruction's store writer). Never used on a request path. The one
+/// pthread-based lock: `Synchronization.Mutex` has no condition to wait on. `@unchecked Sendable`:
+/// it owns the pthread mutex and condition.
 public final class Condition: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
