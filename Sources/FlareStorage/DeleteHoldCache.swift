@@ -23,7 +23,7 @@ final class DeleteHoldCache: Sendable {
         var until: Int64
     }
 
-    /// Classes only because a `Mutex` cannot be an array element.
+    /// A class only because a `Mutex` cannot be an array element.
     private final class Shard: Sendable {
         let lru: Mutex<HoldLRU>
         init(capacity: Int) { lru = Mutex(HoldLRU(capacity: capacity)) }
