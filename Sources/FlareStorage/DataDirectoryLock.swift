@@ -10,7 +10,7 @@ import Darwin
 /// process dies, so a kill -9 never leaves a stale lock behind.
 ///
 /// Threads: created and released by the engine that owns it, under its close protocol.
-final class DataDirectoryLock: @unchecked Sendable {
+final class DataDirectoryLock {
     static let fileName = "flare.lock"
 
     let path: String

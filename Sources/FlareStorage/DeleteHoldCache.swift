@@ -1,4 +1,5 @@
 import Atomics
+import Synchronization
 
 /// flare's "header cache" (docs/original-behaviour.md, "Items and storage records"): for recently deleted keys,
 /// the tombstone's version and the time until which `delete <key> <time>` holds the key.
@@ -12,14 +13,20 @@ import Atomics
 /// Keys are identified by a 128-bit digest so that remembering a delete never
 /// allocates; all storage is preallocated.
 ///
-/// Threads: any. Each shard has its own mutex. `ItemStore` calls it from inside
+/// Threads: any. Each shard's LRU is inside its own `Mutex`. `ItemStore` calls it from inside
 /// an engine's record lock, so the entry of one key is read and written in the
 /// same order as that key's record.
-final class DeleteHoldCache: @unchecked Sendable {
+final class DeleteHoldCache: Sendable {
     struct Hold: Equatable {
         var version: UInt64
         /// Absolute time until which add/replace are refused; 0 = no hold.
         var until: Int64
+    }
+
+    /// A class only because a `Mutex` cannot be an array element.
+    private final class Shard: Sendable {
+        let lru: Mutex<HoldLRU>
+        init(capacity: Int) { lru = Mutex(HoldLRU(capacity: capacity)) }
     }
 
     private let shards: [Shard]
@@ -39,25 +46,25 @@ final class DeleteHoldCache: @unchecked Sendable {
     func lookup(_ digest: KeyDigest) -> Hold? {
         if isEmpty { return nil }
         let shard = shard(for: digest)
-        return shard.mutex.withLock { shard.lookup(digest) }
+        return shard.lru.withLock { $0.lookup(digest) }
     }
 
     func remember(_ digest: KeyDigest, _ hold: Hold) {
         let shard = shard(for: digest)
-        let added = shard.mutex.withLock { shard.remember(digest, hold) }
+        let added = shard.lru.withLock { $0.remember(digest, hold) }
         if added { entryCount.wrappingIncrement(ordering: .relaxed) }
     }
 
     func forget(_ digest: KeyDigest) {
         if isEmpty { return }
         let shard = shard(for: digest)
-        let removed = shard.mutex.withLock { shard.forget(digest) }
+        let removed = shard.lru.withLock { $0.forget(digest) }
         if removed { entryCount.wrappingDecrement(ordering: .relaxed) }
     }
 
     func removeAll() {
         for shard in shards {
-            let removed = shard.mutex.withLock { shard.removeAll() }
+            let removed = shard.lru.withLock { $0.removeAll() }
             entryCount.wrappingDecrement(by: removed, ordering: .relaxed)
         }
     }
@@ -67,8 +74,8 @@ final class DeleteHoldCache: @unchecked Sendable {
     }
 }
 
-/// One LRU list over preallocated nodes. Threads: only under its `mutex`.
-private final class Shard {
+/// One LRU list over preallocated nodes. Threads: only inside its shard's `Mutex`.
+private struct HoldLRU {
     private struct Node {
         var digest = KeyDigest(low: 0, high: 0)
         var hold = DeleteHoldCache.Hold(version: 0, until: 0)
@@ -76,7 +83,6 @@ private final class Shard {
         var older: Int32 = -1
     }
 
-    let mutex = PThreadMutex()
     private var index: [KeyDigest: Int32] = [:]
     private var nodes: [Node]
     private var newest: Int32 = -1
@@ -96,7 +102,7 @@ private final class Shard {
     }
 
     /// Returns true if the entry count grew.
-    func remember(_ digest: KeyDigest, _ hold: DeleteHoldCache.Hold) -> Bool {
+    mutating func remember(_ digest: KeyDigest, _ hold: DeleteHoldCache.Hold) -> Bool {
         if nodes.isEmpty { return false }
         if let slot = index[digest] {
             nodes[Int(slot)].hold = hold
@@ -121,7 +127,7 @@ private final class Shard {
         return grew
     }
 
-    func forget(_ digest: KeyDigest) -> Bool {
+    mutating func forget(_ digest: KeyDigest) -> Bool {
         guard let slot = index.removeValue(forKey: digest) else { return false }
         unlink(slot)
         nodes[Int(slot)].older = free
@@ -130,7 +136,7 @@ private final class Shard {
     }
 
     /// Returns how many entries were dropped.
-    func removeAll() -> Int {
+    mutating func removeAll() -> Int {
         let count = index.count
         index.removeAll(keepingCapacity: true)
         newest = -1
@@ -139,20 +145,20 @@ private final class Shard {
         return count
     }
 
-    private func resetFreeList() {
+    private mutating func resetFreeList() {
         free = nodes.isEmpty ? -1 : 0
         for i in nodes.indices {
             nodes[i].older = i + 1 < nodes.count ? Int32(i + 1) : -1
         }
     }
 
-    private func unlink(_ slot: Int32) {
+    private mutating func unlink(_ slot: Int32) {
         let node = nodes[Int(slot)]
         if node.newer >= 0 { nodes[Int(node.newer)].older = node.older } else { newest = node.older }
         if node.older >= 0 { nodes[Int(node.older)].newer = node.newer } else { oldest = node.newer }
     }
 
-    private func pushNewest(_ slot: Int32) {
+    private mutating func pushNewest(_ slot: Int32) {
         nodes[Int(slot)].newer = -1
         nodes[Int(slot)].older = newest
         if newest >= 0 { nodes[Int(newest)].newer = slot }

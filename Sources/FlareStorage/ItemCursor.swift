@@ -1,9 +1,8 @@
 /// Streams the live items of a store for `dump`. It holds no lock between
 /// calls, and visits every item that exists for the whole iteration exactly once.
 ///
-/// Threads: one thread at a time; it may be handed from one thread to another
-/// between calls (hence @unchecked Sendable).
-public final class ItemCursor: @unchecked Sendable {
+/// Threads: one thread at a time.
+public final class ItemCursor {
     private let records: any RecordCursor
 
     init(records: any RecordCursor) {

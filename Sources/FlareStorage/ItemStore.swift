@@ -21,7 +21,7 @@
 /// delete-hold cache is consulted inside that same update. Callbacks given to
 /// get/touch may run under a record lock or on a per-thread copy of the item:
 /// keep them short and do not call back into the store from them.
-public final class ItemStore: @unchecked Sendable {
+public final class ItemStore: Sendable {
     let engine: any StorageEngine
     let holds: DeleteHoldCache
     /// Issues every local version; replication observes the versions it applies through it.

@@ -1,4 +1,5 @@
 import Atomics
+import Synchronization
 
 /// The "memory" storage type: items in malloc'd blocks, evicted least recently
 /// used first once their total size exceeds `limitBytes` (like memcached -m).
@@ -9,8 +10,8 @@ import Atomics
 /// nothing left to give.
 ///
 /// Threads: any thread may call any method except `close()` concurrently.
-/// Shard state is protected by the shard's mutex; the totals are atomics.
-final class MemoryEngine: StorageEngine, @unchecked Sendable {
+/// Shard state is inside the shard's `Mutex`; the totals are atomics.
+final class MemoryEngine: StorageEngine {
     let mappingNote: String? = nil
     let location = "memory"
     let limitBytes: Int
@@ -42,11 +43,14 @@ final class MemoryEngine: StorageEngine, @unchecked Sendable {
         try checkOpen()
         let hash = KeyHash.hash(key)
         let shard = shard(for: hash)
-        return shard.mutex.withLock {
-            guard let entry = shard.find(key, hash: hash) else { return body(nil) }
-            shard.bump(entry)
-            return body(entry.view)
+        // The result leaves through a variable: `withLock` only returns values it can prove unshared.
+        var result: R?
+        shard.table.withLock { table in
+            let entry = table.find(key, hash: hash)
+            if let entry { table.bump(entry) }
+            result = body(entry?.view)
         }
+        return result!
     }
 
     func update<U: RecordUpdater, R>(_ key: UnsafeRawBufferPointer, _ updater: inout U,
@@ -57,53 +61,53 @@ final class MemoryEngine: StorageEngine, @unchecked Sendable {
         var unlinked: EntryPointer?   // entries to free once unlocked, chained by chainNext
         var failure: StorageError?
         var result: R?
-        shard.mutex.lock()
-        let current = shard.find(key, hash: hash)
-        switch updater.decide(current?.view) {
-        case .keep:
-            break
-        case .remove:
-            if let current {
-                shard.remove(current)
-                account(removed: current)
-                current.pointee.chainNext = unlinked
-                unlinked = current
-            }
-        case .write(let item, let first, let second):
-            let valueCount = first.count + second.count
-            let footprint = MemoryEntry.footprint(keyCount: key.count, valueCount: valueCount)
-            if footprint > limitBytes {
-                failure = .itemTooLarge(bytes: footprint, limit: limitBytes)
-            } else if let current, current.pointee.valueCount == valueCount {
-                current.writeValue(first, second)
-                countTombstone(item.isTombstone, replacing: current.pointee.item.isTombstone)
-                current.pointee.item = item
-                shard.bump(current)
-                result = written(current.view)
-            } else if let fresh = MemoryEntry.make(key: key, hash: hash, item: item, first: first, second: second) {
+        shard.table.withLock { table in
+            let current = table.find(key, hash: hash)
+            switch updater.decide(current?.view) {
+            case .keep:
+                break
+            case .remove:
                 if let current {
-                    shard.replace(current, with: fresh)
-                    usedBytes.wrappingIncrement(by: footprint - current.footprint, ordering: .relaxed)
-                    countTombstone(item.isTombstone, replacing: current.pointee.item.isTombstone)
+                    table.remove(current)
+                    account(removed: current)
                     current.pointee.chainNext = unlinked
                     unlinked = current
+                }
+            case .write(let item, let first, let second):
+                let valueCount = first.count + second.count
+                let footprint = MemoryEntry.footprint(keyCount: key.count, valueCount: valueCount)
+                if footprint > limitBytes {
+                    failure = .itemTooLarge(bytes: footprint, limit: limitBytes)
+                } else if let current, current.pointee.valueCount == valueCount {
+                    current.writeValue(first, second)
+                    countTombstone(item.isTombstone, replacing: current.pointee.item.isTombstone)
+                    current.pointee.item = item
+                    table.bump(current)
+                    result = written(current.view)
+                } else if let fresh = MemoryEntry.make(key: key, hash: hash, item: item, first: first, second: second) {
+                    if let current {
+                        table.replace(current, with: fresh)
+                        usedBytes.wrappingIncrement(by: footprint - current.footprint, ordering: .relaxed)
+                        countTombstone(item.isTombstone, replacing: current.pointee.item.isTombstone)
+                        current.pointee.chainNext = unlinked
+                        unlinked = current
+                    } else {
+                        table.insert(fresh)
+                        usedBytes.wrappingIncrement(by: footprint, ordering: .relaxed)
+                        itemCount.wrappingIncrement(ordering: .relaxed)
+                        if item.isTombstone { tombstones.wrappingIncrement(ordering: .relaxed) }
+                    }
+                    while usedBytes.load(ordering: .relaxed) > limitBytes, let victim = table.evictOldest(sparing: fresh) {
+                        account(removed: victim)
+                        victim.pointee.chainNext = unlinked
+                        unlinked = victim
+                    }
+                    result = written(fresh.view)
                 } else {
-                    shard.insert(fresh)
-                    usedBytes.wrappingIncrement(by: footprint, ordering: .relaxed)
-                    itemCount.wrappingIncrement(ordering: .relaxed)
-                    if item.isTombstone { tombstones.wrappingIncrement(ordering: .relaxed) }
+                    failure = .io(path: location, detail: "out of memory allocating \(footprint) bytes")
                 }
-                while usedBytes.load(ordering: .relaxed) > limitBytes, let victim = shard.evictOldest(sparing: fresh) {
-                    account(removed: victim)
-                    victim.pointee.chainNext = unlinked
-                    unlinked = victim
-                }
-                result = written(fresh.view)
-            } else {
-                failure = .io(path: location, detail: "out of memory allocating \(footprint) bytes")
             }
         }
-        shard.mutex.unlock()
         release(unlinked)
         if let failure { throw failure }
         if usedBytes.load(ordering: .relaxed) > limitBytes { evictFromOtherShards() }
@@ -138,17 +142,19 @@ final class MemoryEngine: StorageEngine, @unchecked Sendable {
             let fresh = Tables(bucketCount: Tables.initialSize, slotCapacity: Tables.initialSize)
             var bytes = 0
             var detachedTombstones = 0
-            let detached = shard.mutex.withLock { () -> (tables: Tables, newest: EntryPointer?, count: Int) in
-                let detached = shard.detachAll(replacingWith: fresh)
+            var detached: (tables: Tables, newest: EntryPointer?, count: Int)?
+            shard.table.withLock { table in
+                let taken = table.detachAll(replacingWith: fresh)
                 // Sum the bytes while no one else can free these entries.
-                var next = detached.newest
+                var next = taken.newest
                 while let entry = next {
                     bytes += entry.footprint
                     if entry.pointee.item.isTombstone { detachedTombstones += 1 }
                     next = entry.pointee.older
                 }
-                return detached
+                detached = taken
             }
+            guard let detached else { continue }
             detached.tables.releaseAll(newest: detached.newest)
             usedBytes.wrappingDecrement(by: bytes, ordering: .relaxed)
             itemCount.wrappingDecrement(by: detached.count, ordering: .relaxed)
@@ -186,8 +192,8 @@ final class MemoryEngine: StorageEngine, @unchecked Sendable {
         var idleShards = 0
         while usedBytes.load(ordering: .relaxed) > limitBytes, idleShards < shards.count {
             let shard = shards[evictionTurn.loadThenWrappingIncrement(ordering: .relaxed) & (shards.count - 1)]
-            let victim: EntryPointer? = shard.mutex.withLock {
-                guard let victim = shard.evictOldest(sparing: nil) else { return nil }
+            let victim: EntryPointer? = shard.table.withLock { table in
+                guard let victim = table.evictOldest(sparing: nil) else { return nil }
                 account(removed: victim)
                 return victim
             }

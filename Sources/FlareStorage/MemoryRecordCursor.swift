@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Walks the memory engine shard by shard, slot by slot. Holds a shard's lock
 /// only within one `next` call, and only for a bounded number of slots.
 /// Threads: one at a time (see RecordCursor).
@@ -19,17 +21,17 @@ final class MemoryRecordCursor: RecordCursor {
         while shardIndex < engine.shardCount {
             if visited >= maxRecords { return true }
             let shard = engine.shard(at: shardIndex)
-            let shardFinished = shard.mutex.withLock { () -> Bool in
+            let shardFinished = shard.table.withLock { table -> Bool in
                 var examined = 0
-                while visited < maxRecords, examined < Self.slotsPerLock, slot < shard.slotsInUse {
-                    if let entry = shard.entry(atSlot: slot) {
+                while visited < maxRecords, examined < Self.slotsPerLock, slot < table.slotsInUse {
+                    if let entry = table.entry(atSlot: slot) {
                         body(entry.keyBytes, entry.view)
                         visited += 1
                     }
                     slot += 1
                     examined += 1
                 }
-                return slot >= shard.slotsInUse
+                return slot >= table.slotsInUse
             }
             if shardFinished {
                 shardIndex += 1

@@ -1,13 +1,22 @@
+import Synchronization
+
 typealias EntryPointer = UnsafeMutablePointer<MemoryEntry>
 
-/// One part of the memory engine's key space: a chained hash table, an LRU
-/// list (newest first) and a slot table. Every entry keeps its slot for its
-/// whole life, including in-place and copying updates, so a cursor walking the
-/// slots visits each long-lived entry exactly once even while the table grows.
+/// One part of the memory engine's key space: its table behind its own lock.
+/// A class only because a `Mutex` cannot be an array element.
+final class MemoryShard: Sendable {
+    let table = Mutex(ShardTable())
+}
+
+/// A shard's chained hash table, LRU list (newest first) and slot table. Every
+/// entry keeps its slot for its whole life, including in-place and copying
+/// updates, so a cursor walking the slots visits each long-lived entry exactly
+/// once even while the table grows.
 ///
-/// Threads: everything except `mutex` is used only while holding `mutex`.
-final class MemoryShard: @unchecked Sendable {
-    let mutex = PThreadMutex()
+/// Threads: only inside its shard's `Mutex`. Not copyable: it owns its entries
+/// and arrays and frees them when it goes.
+/// @unchecked: raw malloc'd entries and arrays, touched only inside that `Mutex`.
+struct ShardTable: ~Copyable, @unchecked Sendable {
     private(set) var count = 0
     /// Slots [0, slotsInUse) have been handed out; the holes are in `freeSlots`.
     private(set) var slotsInUse = 0
@@ -37,7 +46,7 @@ final class MemoryShard: @unchecked Sendable {
         slot < slotsInUse ? tables.slots[slot] : nil
     }
 
-    func insert(_ entry: EntryPointer) {
+    mutating func insert(_ entry: EntryPointer) {
         let slot: Int
         if tables.freeSlotCount > 0 {
             tables.freeSlotCount -= 1
@@ -58,7 +67,7 @@ final class MemoryShard: @unchecked Sendable {
     }
 
     /// Puts `new` where `old` was (same key): same slot, newest in the LRU.
-    func replace(_ old: EntryPointer, with new: EntryPointer) {
+    mutating func replace(_ old: EntryPointer, with new: EntryPointer) {
         new.pointee.slot = old.pointee.slot
         tables.slots[Int(old.pointee.slot)] = new
         let bucket = bucketIndex(old.pointee.hash)
@@ -75,7 +84,7 @@ final class MemoryShard: @unchecked Sendable {
     }
 
     /// Unlinks `entry` from every structure; the caller frees it.
-    func remove(_ entry: EntryPointer) {
+    mutating func remove(_ entry: EntryPointer) {
         let bucket = bucketIndex(entry.pointee.hash)
         if tables.buckets[bucket] == entry {
             tables.buckets[bucket] = entry.pointee.chainNext
@@ -93,14 +102,14 @@ final class MemoryShard: @unchecked Sendable {
     }
 
     /// Marks `entry` as the most recently used.
-    func bump(_ entry: EntryPointer) {
+    mutating func bump(_ entry: EntryPointer) {
         guard entry != newest else { return }
         unlinkLRU(entry)
         pushNewest(entry)
     }
 
     /// Unlinks and returns the least recently used entry other than `sparing`.
-    func evictOldest(sparing: EntryPointer?) -> EntryPointer? {
+    mutating func evictOldest(sparing: EntryPointer?) -> EntryPointer? {
         var victim = oldest
         if victim == sparing { victim = victim?.pointee.newer }
         guard let victim else { return nil }
@@ -110,7 +119,7 @@ final class MemoryShard: @unchecked Sendable {
 
     /// Swaps in the empty `fresh` tables and returns the old contents, to be
     /// released after unlocking so that a flush keeps the lock for O(1).
-    func detachAll(replacingWith fresh: Tables) -> (tables: Tables, newest: EntryPointer?, count: Int) {
+    mutating func detachAll(replacingWith fresh: Tables) -> (tables: Tables, newest: EntryPointer?, count: Int) {
         let detached = (tables, newest, count)
         tables = fresh
         newest = nil
@@ -124,7 +133,7 @@ final class MemoryShard: @unchecked Sendable {
         Int(truncatingIfNeeded: hash) & tables.bucketMask
     }
 
-    private func unlinkLRU(_ entry: EntryPointer) {
+    private mutating func unlinkLRU(_ entry: EntryPointer) {
         let newer = entry.pointee.newer
         let older = entry.pointee.older
         if let newer { newer.pointee.older = older } else { newest = older }
@@ -133,7 +142,7 @@ final class MemoryShard: @unchecked Sendable {
         entry.pointee.older = nil
     }
 
-    private func pushNewest(_ entry: EntryPointer) {
+    private mutating func pushNewest(_ entry: EntryPointer) {
         entry.pointee.newer = nil
         entry.pointee.older = newest
         newest?.pointee.newer = entry
@@ -143,7 +152,7 @@ final class MemoryShard: @unchecked Sendable {
 }
 
 /// The manually managed arrays of a shard. A value type so that a flush can
-/// hand the old arrays out of the lock; only its owner shard mutates it.
+/// hand the old arrays out of the lock; only its owner table mutates it.
 struct Tables {
     static let initialSize = 16
 

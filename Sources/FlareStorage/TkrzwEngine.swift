@@ -22,6 +22,7 @@ import Glibc
 ///
 /// Threads: any thread may call anything except `close()` concurrently;
 /// `close()` is called once the other calls have returned.
+/// @unchecked: owns the Tkrzw handle (thread-safe in Tkrzw) and the data directory's flock.
 final class TkrzwEngine: StorageEngine, @unchecked Sendable {
     static let fileName = "flare.tkh"
     static let tombstoneCountFileName = "flare.tombstones"

@@ -5,7 +5,7 @@
 /// each by its own engine update that checks the tombstone is still the one found.
 ///
 /// Threads: one thread at a time (the sweep job's).
-public final class TombstoneSweep: @unchecked Sendable {
+public final class TombstoneSweep {
     private let store: ItemStore
     private var cursor: (any RecordCursor)?
     /// Keys found due in the current step, back to back, with their lengths and versions.

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CZooKeeper
 import Dispatch
+import Synchronization
 
 /// What the ZooKeeper client reports on its own threads: the session's state, and the watches
 /// set by `get`, `exists` and `children` with `watch: true` (each fires once).
@@ -26,8 +27,8 @@ public enum ZooKeeperEvent: Sendable, Equatable {
 /// thread for one round trip and may be made from any thread except the library's own (the event
 /// handler is called there, so it must hand events on, never call back in).
 ///
-/// The C handle is used from several threads at once, which the library allows; this type holds
-/// nothing else mutable, hence `@unchecked Sendable` at this boundary.
+/// @unchecked: owns the C handle, which the library lets several threads use at once; nothing
+/// else here is mutable.
 public final class ZooKeeperSession: @unchecked Sendable {
     private let handle: OpaquePointer
     private let sink: Unmanaged<EventSink>
@@ -184,26 +185,28 @@ public final class ZooKeeperSession: @unchecked Sendable {
     /// Waits until the server this session talks to has caught up with the ensemble's leader on
     /// `path`, so the next read is not older than the latest write anywhere (ZooKeeper `sync`).
     public func sync(_ path: String, timeoutMilliseconds: Int = 5000) throws(ZooKeeperError) {
-        final class Completion: @unchecked Sendable {
+        /// Filled on the library's completion thread, read here after `done`.
+        final class Completion: Sendable {
             let done = DispatchSemaphore(value: 0)
-            var code: Int32 = 0
+            let code = Atomic<Int32>(0)
         }
-        let completion = Unmanaged.passRetained(Completion())
+        // Our reference is taken before the call: the callback may run (and drop its
+        // reference) before `zoo_async` returns.
+        let completion = Completion()
+        let callbackReference = Unmanaged.passRetained(completion)
         let started = zoo_async(handle, path, { code, _, context in
             let completion = Unmanaged<Completion>.fromOpaque(context!).takeRetainedValue()
-            completion.code = code
+            completion.code.store(code, ordering: .releasing)
             completion.done.signal()
-        }, completion.toOpaque())
+        }, callbackReference.toOpaque())
         guard started == ZOK.rawValue else {
-            completion.release()
+            callbackReference.release()
             throw ZooKeeperError(code: started, operation: "sync", path: path)
         }
-        // The callback releases the completion, so hold one reference for the wait.
-        let local = completion.takeUnretainedValue()
-        guard local.done.wait(timeout: .now() + .milliseconds(timeoutMilliseconds)) == .success else {
+        guard completion.done.wait(timeout: .now() + .milliseconds(timeoutMilliseconds)) == .success else {
             throw ZooKeeperError(code: ZOPERATIONTIMEOUT.rawValue, operation: "sync", path: path)
         }
-        try check(local.code, "sync", path)
+        try check(completion.code.load(ordering: .acquiring), "sync", path)
     }
 
     private func check(_ code: Int32, _ operation: String, _ path: String) throws(ZooKeeperError) {

@@ -26,7 +26,7 @@ func errnoText(_ code: Int32 = errno) -> String {
 }
 
 /// A resolved server address, copied out of getaddrinfo.
-struct ServerAddress: @unchecked Sendable {
+struct ServerAddress {
     var storage = sockaddr_storage()
     var length: socklen_t = 0
     var family: Int32 = 0

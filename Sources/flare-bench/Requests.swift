@@ -8,6 +8,7 @@ enum RequestKind: UInt8 {
 
 /// Immutable pieces from which requests are assembled by plain memcpy into a
 /// connection's reusable write buffer. Shared read-only by all worker threads.
+/// @unchecked: raw buffers, written only by `init`.
 final class RequestTemplates: @unchecked Sendable {
     let prefix: UnsafeMutablePointer<UInt8>
     let prefixCount: Int

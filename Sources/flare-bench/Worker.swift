@@ -75,7 +75,9 @@ final class Connection {
 }
 
 /// One thread's share of the connections, driven by a level-triggered epoll loop.
-final class Worker: @unchecked Sendable {
+/// Threads: created on the main thread, driven by its own thread inside `onThreads`, read
+/// again by the main thread after the join.
+final class Worker {
     private let shape: LoadShape
     private let templates: RequestTemplates
     private let connections: [Connection]
@@ -240,8 +242,10 @@ final class Worker: @unchecked Sendable {
 }
 
 /// Runs `body` for every worker on its own thread and waits for all of them.
+/// Each worker belongs to its thread from `pthread_create` to `pthread_join`, which order
+/// the hand-over both ways; no worker is touched by two threads at once.
 func onThreads(_ workers: [Worker], _ body: @escaping @Sendable (Worker) -> Void) {
-    final class Job: @unchecked Sendable {
+    final class Job {
         let run: () -> Void
         init(_ run: @escaping () -> Void) { self.run = run }
     }

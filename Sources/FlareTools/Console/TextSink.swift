@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// Where a sub-command writes. The executables use the process's stdout/stderr; tests and
 /// other embedders capture the text instead.
@@ -38,31 +39,16 @@ public final class DescriptorSink: TextSink {
 }
 
 /// Collects everything written (thread-safe, `stats` writes from one thread but may be embedded).
-public final class CapturedText: TextSink, @unchecked Sendable {
-    private var bytes: [UInt8] = []
-    private let lock = Mutex()
+public final class CapturedText: TextSink, Sendable {
+    private let bytes = Mutex<[UInt8]>([])
 
     public init() {}
 
     public func write(bytes: [UInt8]) {
-        lock.locked { self.bytes += bytes }
+        self.bytes.withLock { $0 += bytes }
     }
 
-    public var text: String { lock.locked { String(decoding: bytes, as: UTF8.self) } }
-}
-
-/// A pthread mutex; small enough not to pull in Foundation for one lock.
-final class Mutex: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-
-    func locked<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return try body()
-    }
+    public var text: String { bytes.withLock { String(decoding: $0, as: UTF8.self) } }
 }
 
 /// A file the user named with `--output`, created or truncated.

@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// `stats` / `flare-stats`: per round, `stats nodes` and `stats threads` on the index, `stats threads
 /// slave` on each active master (a slave's replication lag), `stats` on
@@ -90,19 +91,18 @@ public struct StatsOperation {
 }
 
 /// Per-node result slots filled concurrently by the sampling tasks.
-private final class SampleSlots: @unchecked Sendable {
-    private var samples: [NodeSample?]
-    private let lock = Mutex()
+private final class SampleSlots: Sendable {
+    private let samples: Mutex<[NodeSample?]>
 
     init(count: Int) {
-        samples = Array(repeating: nil, count: count)
+        samples = Mutex(Array(repeating: nil, count: count))
     }
 
     func store(_ sample: NodeSample, at slot: Int) {
-        lock.locked { samples[slot] = sample }
+        samples.withLock { $0[slot] = sample }
     }
 
     var all: [NodeSample] {
-        lock.locked { samples.map { $0 ?? NodeSample(stats: nil, time: MonotonicClock.now()) } }
+        samples.withLock { $0.map { $0 ?? NodeSample(stats: nil, time: MonotonicClock.now()) } }
     }
 }
