@@ -10,7 +10,7 @@ import Logging
 /// A rejoining slave asks its master for the copies it may lack (`backlog …`) and applies them, on
 /// a thread of its own. The copies are applied like replicated writes — each with its version, so
 /// the live stream, which starts at the same time, and this replay may interleave in any order.
-final class BacklogCatchUp: @unchecked Sendable {
+final class BacklogCatchUp: Sendable {
     private let source: NodeCatchUpSource
     private let store: ItemStore
     private let clock: ServerClock

@@ -11,7 +11,7 @@ import Logging
 /// "Cluster flows (roles, states, fail-over, construction)": slave construction, new partition), on a background
 /// thread of its own. Writes made during the copy reach this node through replication meanwhile; each dumped item is
 /// stored with its version, so whichever copy is newer wins.
-final class Reconstruction: @unchecked Sendable {
+final class Reconstruction: Sendable {
     struct Source {
         let node: NodeEntry
         let request: String
