@@ -94,8 +94,8 @@ for name, targets in rows.items():
     med = {t: statistics.median(r["ops_per_sec"] for r in runs) for t, runs in targets.items()}
     lat = {t: (statistics.median(r["latency_us"]["p50"] for r in runs), statistics.median(r["latency_us"]["p99"] for r in runs))
            for t, runs in targets.items()}
-    errors = sum(r["errors"]["total"] for runs in targets.values() for r in runs)
-    note = f" ({errors} errors!)" if errors else ""
+    errors = {t: sum(r["errors"]["total"] for r in runs) for t, runs in targets.items()}
+    note = "".join(f" ({n} errors from {t}!)" for t, n in errors.items() if n)
     print(f"| {name}{note} | {med['memcached']:,.0f} | {med['direct']:,.0f} | {med['proxied']:,.0f} | "
           f"{med['proxied'] / med['direct']:.2f} | {lat['direct'][0]:.0f} / {lat['proxied'][0]:.0f} | "
           f"{lat['direct'][1]:.0f} / {lat['proxied'][1]:.0f} |"
