@@ -98,7 +98,7 @@ final class NodeMonitor: @unchecked Sendable {
                 ok = probe(timeoutMilliseconds: settings.readTimeoutMilliseconds)
             }
             condition.withLock { op = "" }
-            account(ok, threshold: settings.threshold)
+            account(ok, probed: next == nil, threshold: settings.threshold)
         }
         disconnect()
         // Anyone still waiting on a push learns it will not happen.
@@ -111,12 +111,16 @@ final class NodeMonitor: @unchecked Sendable {
 
     /// Counts consecutive failures; the threshold-th triggers a node-down event, the first success
     /// after that a node-up event (docs/cluster-membership.md), or, while the node is not down yet (its
-    /// take-over waits for its lease to expire), calls the take-over off.
-    private func account(_ ok: Bool, threshold: Int) {
+    /// take-over waits for its lease to expire), calls the take-over off. A down node comes back
+    /// only by answering a ping, as in the original: the push that tells it it is down is delivered
+    /// at once, and counting that would undo an operator's `down` within milliseconds (so a
+    /// `remove`, which needs the node down, could never follow it).
+    private func account(_ ok: Bool, probed: Bool, threshold: Int) {
         let isDown = coordinator.isDown(nodeKey)
         if isDown {
             failures = max(failures, threshold)
             reportedFailed = false
+            if ok && !probed { return }
         } else if failures >= threshold {
             failures = 0
         }

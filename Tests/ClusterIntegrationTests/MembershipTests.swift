@@ -83,6 +83,23 @@ final class MembershipTests: ClusterTestCase {
     }
 }
 
+final class OperatorDownTests: ClusterTestCase {
+    /// An operator's `down` of a running node holds until the monitor's next ping, so a `remove`
+    /// right after it succeeds (the original behaves so; a delivered push does not count as an answer).
+    func testOperatorDownHoldsUntilTheNextPing() throws {
+        try startCluster(nodes: [1, 2, 3])
+        let second = cluster.node(2), third = cluster.node(3)
+        XCTAssertEqual(try cluster.indexCommand("node state \(second.host) \(second.port) down"), "OK")
+        usleep(300_000)  // the push that marks it down has long been delivered
+        XCTAssertEqual(try cluster.indexStatsNodes()[second.key]?.state, "down", "a running node came back before a ping")
+        XCTAssertTrue(cluster.waitForIndex(2, role: "proxy", state: "active", timeout: 5), "it did not come back on a ping: \(cluster.mapsReport())")
+
+        XCTAssertEqual(try cluster.indexCommand("node state \(third.host) \(third.port) down"), "OK")
+        XCTAssertEqual(try cluster.indexCommand("node remove \(third.host) \(third.port)"), "OK")
+        XCTAssertNil(try cluster.indexStatsNodes()[third.key])
+    }
+}
+
 /// flarei answers `quit` as the original does: it closes the connection without a reply (what came
 /// before `quit` in the same write is answered); `quit` with an argument is an error and keeps it open.
 final class IndexQuitTests: ClusterTestCase {
