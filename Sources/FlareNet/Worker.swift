@@ -2,6 +2,7 @@
 import Glibc
 #endif
 internal import CLibevent
+import Atomics
 
 /// A worker thread with its own libevent loop, as in memcached: it owns the connections handed to
 /// it and runs their requests to completion.
@@ -25,6 +26,11 @@ public final class Worker: @unchecked Sendable {
     private let wakeWriteFD: Int32
     private var wakeEvent: OpaquePointer?
     private var thread = pthread_t()
+    /// The loop's thread once it runs (0 before): tells `runLater` whether it is called from it.
+    private let loopThread = ManagedAtomic<UInt>(0)
+    /// Tasks `runLater` queued on this worker's own thread, run at the end of the turn.
+    private var laterTasks: [() -> Void] = []
+    private var laterRunning: [() -> Void] = []
 
     /// A default event base. Its timers read CLOCK_MONOTONIC_COARSE, which advances in scheduler
     /// ticks (4 ms here): fine for the once-a-second sweeps and the connect timeout. The one
@@ -68,6 +74,21 @@ public final class Worker: @unchecked Sendable {
         _ = write(wakeWriteFD, &one, 1)
     }
 
+    /// Whether the caller runs on this worker's thread.
+    public var isCurrent: Bool {
+        let loop = loopThread.load(ordering: .relaxed)
+        return loop != 0 && pthread_equal(pthread_t(loop), pthread_self()) != 0
+    }
+
+    /// Runs `task` on this worker's thread, after the code that called this has returned: at the
+    /// end of the current loop turn when called on this worker's thread (no wake-up, no system
+    /// call), otherwise as `post` does. Any thread.
+    public func runLater(_ task: @escaping () -> Void) {
+        guard isCurrent else { post(task); return }
+        laterTasks.append(task)
+        if laterTasks.count == 1 && turnEndQueue.isEmpty { event_active(turnEndEvent, Int32(EV_TIMEOUT), 1) }
+    }
+
     // MARK: End of the loop turn
 
     /// Asks for one `turnEnded()` call once the events libevent has already queued in this loop
@@ -79,7 +100,7 @@ public final class Worker: @unchecked Sendable {
         // entries are plain pointers, so emptying it per turn destroys nothing.
         _ = Unmanaged.passRetained(work as AnyObject)
         turnEndQueue.append(TurnEndEntry(work: work))
-        if turnEndQueue.count == 1 { event_active(turnEndEvent, Int32(EV_TIMEOUT), 1) }
+        if turnEndQueue.count == 1 && laterTasks.isEmpty { event_active(turnEndEvent, Int32(EV_TIMEOUT), 1) }
     }
 
     private struct TurnEndEntry {
@@ -92,6 +113,13 @@ public final class Worker: @unchecked Sendable {
     private var turnEndEvent: OpaquePointer?
 
     fileprivate func runTurnEnd() {
+        // Tasks first: what they produce (a stream's copies, a released reply) is then sent by
+        // the turn-end work below in this same turn.
+        while !laterTasks.isEmpty {
+            swap(&laterTasks, &laterRunning)
+            for task in laterRunning { task() }
+            laterRunning.removeAll(keepingCapacity: true)
+        }
         swap(&turnEndQueue, &turnEndRunning)
         for entry in turnEndRunning {
             let work = entry.work
@@ -119,6 +147,7 @@ public final class Worker: @unchecked Sendable {
     }
 
     private func run() {
+        loopThread.store(UInt(pthread_self()), ordering: .relaxed)
         event_base_dispatch(base)
         // Loop ended by `stop`: close what is left so clients see EOF rather than a hang.
         for connection in Array(connections.values) { connection.close() }

@@ -22,10 +22,13 @@ extension NodeHandler {
         let key = appendReplica(request, version: version, to: copy)
         let waits = !request.noreply && (request.replication == .sync ||
                     request.replication == .configured && context.synchronousReplication.load(ordering: .relaxed))
+        guard waits else {
+            distribute(copy, key: key, version: version, to: targets, waiting: nil)
+            return .next
+        }
         let gather = ReplicaGather()
         let token = nextReplicaToken
-        distribute(copy, key: key, version: version, to: targets, waiting: waits ? (gather, token) : nil)
-        guard waits else { return .next }
+        distribute(copy, key: key, version: version, to: targets, waiting: (gather, token))
         let output = connection.output
         if gather.outstanding == 0 {
             if !gather.failedNodes.isEmpty {
@@ -102,6 +105,7 @@ extension NodeHandler {
     /// cannot come.
     private func distribute(_ copy: ReplyBuffer, key: Range<Int>, version: UInt64, to targets: [ReplicaTarget],
                             waiting: (gather: ReplicaGather, token: UInt64)?) {
+        // One copy of the bytes, shared by the backlog and every stream.
         let bytes = Array(copy.pending)
         if recordsBacklog {
             // The same array the streams get: recording costs no copy of the bytes.
@@ -111,13 +115,13 @@ extension NodeHandler {
         }
         for target in targets {
             let waited = waiting != nil && target.waitFor
-            guard let stream = streams[target.node.nodeKey] else {
+            guard let stream = streams.first(where: { $0.nodeKey == target.node.nodeKey }) else {
                 // This worker's map is older than the newest one, which no longer copies there.
                 if waited { waiting?.gather.failedNodes.append(target.node.nodeKey) }
                 continue
             }
             if waited { waiting?.gather.outstanding += 1 }
-            stream.send(bytes, waiter: waited ? ReplicaWaiter(worker: worker, token: waiting!.token) : nil)
+            stream.send(bytes, waiter: waited ? ReplicaWaiter(worker: worker, token: waiting!.token) : nil, from: worker)
         }
     }
 
