@@ -39,16 +39,10 @@ extension NodeHandler {
         }
         // Hold the local reply until the slaves confirm; the answers arrive as posted tasks.
         nextReplicaToken &+= 1
-        let reply = Array(UnsafeRawBufferPointer(rebasing: output.pending[replyMark...]))
+        gather.reply = Array(UnsafeRawBufferPointer(rebasing: output.pending[replyMark...]))
         output.truncate(toPending: replyMark)
-        gather.finish = { [unowned gather] in
-            if gather.failedNodes.isEmpty {
-                reply.withUnsafeBytes { output.append($0) }
-            } else {
-                self.replicationFailed(gather.failedNodes, output, failureReply)
-            }
-            connection.replyArrived()
-        }
+        gather.connection = connection
+        gather.failureReply = failureReply
         pendingReplicas[token] = gather
         connection.awaitReply()
         return .awaiting
@@ -73,7 +67,14 @@ extension NodeHandler {
         gather.outstanding -= 1
         guard gather.outstanding == 0 else { return }
         pendingReplicas[token] = nil
-        gather.finish?()
+        guard let connection = gather.connection else { return }
+        let output = connection.output
+        if gather.failedNodes.isEmpty {
+            gather.reply.withUnsafeBytes { output.append($0) }
+        } else {
+            replicationFailed(gather.failedNodes, output, gather.failureReply)
+        }
+        connection.replyArrived()
     }
 
     /// Copies the item `key` as this node now holds it (or its tombstone at `version` if it is
@@ -206,5 +207,9 @@ extension NodeHandler {
 final class ReplicaGather {
     var outstanding = 0
     var failedNodes: [String] = []
-    var finish: (() -> Void)?
+    /// The write's own reply, held back, and the connection it goes to once all have answered
+    /// (no closure: one allocation less per sync write).
+    var reply: [UInt8] = []
+    var connection: Connection?
+    var failureReply: ((ReplyBuffer, String) -> Void)?
 }

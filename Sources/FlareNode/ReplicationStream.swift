@@ -58,6 +58,8 @@ final class ReplicationStream: OutboundDelegate, TurnEndWork, @unchecked Sendabl
     // Home thread only.
     /// An empty array with capacity that `drain` swaps with the inbox's.
     private var spareHandoffs: [Handoff] = []
+    /// An empty array with capacity for the waiters one read of confirmations releases.
+    private var releasedScratch: [ReplicaWaiter] = []
     private var queue: ReplicationQueue<[UInt8], ReplicaWaiter>
     private var connection: OutboundConnection?
     private var oldestInFlightSince: Int64 = 0
@@ -234,11 +236,16 @@ final class ReplicationStream: OutboundDelegate, TurnEndWork, @unchecked Sendabl
     /// Posts the answers to the workers that own the waiting writes, one task per worker.
     private static func answer(_ waiters: [ReplicaWaiter], ok: Bool, from nodeKey: String) {
         guard !waiters.isEmpty else { return }
-        var remaining = waiters[...]
-        while let first = remaining.first {
-            let worker = first.worker
-            let tokens = remaining.filter { $0.worker === worker }.map(\.token)
-            remaining = remaining.filter { $0.worker !== worker }[...]
+        var remaining = waiters
+        while let worker = remaining.first?.worker {
+            // One pass per worker (there are a few): its tokens, and the waiters of the others.
+            var tokens: [UInt64] = []
+            tokens.reserveCapacity(remaining.count)
+            var others: [ReplicaWaiter] = []
+            for waiter in remaining {
+                if waiter.worker === worker { tokens.append(waiter.token) } else { others.append(waiter) }
+            }
+            remaining = others
             worker.runLater {
                 guard let handler = worker.handler as? NodeHandler else { return }
                 for token in tokens { handler.replicaAnswered(token: token, from: nodeKey, ok: ok) }
@@ -252,8 +259,13 @@ final class ReplicationStream: OutboundDelegate, TurnEndWork, @unchecked Sendabl
         guard connection === self.connection else { return input.count }
         // Every complete reply line at once, so the writes they release are answered with one
         // posted task per worker rather than one per write.
-        var released: [ReplicaWaiter] = []
-        defer { Self.answer(released, ok: true, from: nodeKey) }
+        var released = releasedScratch
+        releasedScratch = []
+        defer {
+            Self.answer(released, ok: true, from: nodeKey)
+            released.removeAll(keepingCapacity: true)
+            releasedScratch = released
+        }
         var offset = 0
         while offset < input.count, let found = memchr(input.baseAddress! + offset, 0x0A, input.count - offset) {
             let newline = input.baseAddress!.distance(to: UnsafeRawPointer(found))
@@ -269,7 +281,7 @@ final class ReplicationStream: OutboundDelegate, TurnEndWork, @unchecked Sendabl
                 connection.fail("\(nodeKey) refused a copy")
                 return newline + 1
             }
-            released += queue.confirmOldest()
+            queue.confirmOldest(releasing: &released)
             offset = newline + 1
         }
         if offset > 0 {
