@@ -80,6 +80,14 @@ public struct ReplicationQueue<Operation, Waiter> {
 
     /// The destination applied the oldest in-flight operation; returns the waiters released.
     public mutating func confirmOldest() -> [Waiter] {
+        var released: [Waiter] = []
+        confirmOldest(releasing: &released)
+        return released
+    }
+
+    /// `confirmOldest`, appending the waiters released to `released` (the stream confirms many
+    /// operations per read, without an array per confirmation).
+    public mutating func confirmOldest(releasing released: inout [Waiter]) {
         precondition(sent > 0, "a confirmation with nothing in flight")
         let entry = entries[head]
         head += 1
@@ -87,7 +95,7 @@ public struct ReplicationQueue<Operation, Waiter> {
         queuedBytes -= entry.bytes
         confirmed = entry.position
         compact()
-        return releaseWaiters(upTo: entry.position)
+        releaseWaiters(upTo: entry.position, into: &released)
     }
 
     /// The connection was lost or the destination refused an operation: whatever is unconfirmed
@@ -119,8 +127,7 @@ public struct ReplicationQueue<Operation, Waiter> {
         return all
     }
 
-    private mutating func releaseWaiters(upTo position: UInt64) -> [Waiter] {
-        var released: [Waiter] = []
+    private mutating func releaseWaiters(upTo position: UInt64, into released: inout [Waiter]) {
         while waiterHead < waiters.count && waiters[waiterHead].position <= position {
             released.append(waiters[waiterHead].waiter)
             waiterHead += 1
@@ -129,7 +136,6 @@ public struct ReplicationQueue<Operation, Waiter> {
             waiters.removeAll(keepingCapacity: true)
             waiterHead = 0
         }
-        return released
     }
 
     private mutating func compact() {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 internal import CLibevent
+import Atomics
 import Synchronization
 
 /// A worker thread with its own libevent loop, as in memcached: it owns the connections handed to
@@ -26,6 +27,11 @@ public final class Worker: @unchecked Sendable {
     private let wakeWriteFD: Int32
     private var wakeEvent: OpaquePointer?
     private var thread = pthread_t()
+    /// The loop's thread once it runs (0 before): tells `runLater` whether it is called from it.
+    private let loopThread = ManagedAtomic<UInt>(0)
+    /// Tasks `runLater` queued on this worker's own thread, run at the end of the turn.
+    private var laterTasks: [() -> Void] = []
+    private var laterRunning: [() -> Void] = []
 
     /// A default event base. Its timers read CLOCK_MONOTONIC_COARSE, which advances in scheduler
     /// ticks (4 ms here): fine for the once-a-second sweeps and the connect timeout. The one
@@ -55,8 +61,8 @@ public final class Worker: @unchecked Sendable {
 
     func install(handler: ConnectionHandler) { self.handler = handler }
 
-    /// Runs `task` on this worker's thread. Callable from any thread (`later` is the same thread's
-    /// own, lock-free way to defer work).
+    /// Runs `task` on this worker's thread. Callable from any thread (`runLater` and `later` are
+    /// the same thread's own, lock-free ways to defer work).
     public func post(_ task: @escaping @Sendable () -> Void) {
         // Only the first task of a batch wakes the loop: `runTasks` takes every task queued by
         // the time it swaps the list, so later ones ride on the pending wake-up (one system
@@ -70,10 +76,25 @@ public final class Worker: @unchecked Sendable {
         _ = write(wakeWriteFD, &one, 1)
     }
 
-    /// Runs `task` on a later loop turn of this worker. Worker thread only: a completion or a
-    /// failure found inside some request's handling is reported from here, so the code that asked
-    /// is never re-entered half-way through its work. No lock and no system call: a zero timeout,
-    /// which libevent runs after the next poll.
+    /// Whether the caller runs on this worker's thread.
+    public var isCurrent: Bool {
+        let loop = loopThread.load(ordering: .relaxed)
+        return loop != 0 && pthread_equal(pthread_t(loop), pthread_self()) != 0
+    }
+
+    /// Runs `task` on this worker's thread, after the code that called this has returned: at the
+    /// end of the current loop turn when called on this worker's thread (no wake-up, no system
+    /// call), otherwise as `post` does. Any thread.
+    public func runLater(_ task: @escaping @Sendable () -> Void) {
+        guard isCurrent else { post(task); return }
+        laterTasks.append(task)
+        if laterTasks.count == 1 && turnEndQueue.isEmpty { event_active(turnEndEvent, Int32(EV_TIMEOUT), 1) }
+    }
+
+    /// Runs `task` on a later loop turn of this worker (not in the current one, as `runLater`
+    /// does). Worker thread only: a failure found inside some request's handling is reported from
+    /// there, so the code that asked is never re-entered half-way through its work. No lock and no
+    /// system call: a zero timeout, which libevent runs after the next poll.
     public func later(_ task: @escaping () -> Void) {
         deferred.append(task)
         if deferred.count == 1 {
@@ -86,7 +107,7 @@ public final class Worker: @unchecked Sendable {
     private var deferredRunning: [() -> Void] = []
     private var laterEvent: OpaquePointer?
 
-    fileprivate func runLater() {
+    fileprivate func runDeferred() {
         swap(&deferred, &deferredRunning)
         for task in deferredRunning { task() }
         deferredRunning.removeAll(keepingCapacity: true)
@@ -103,7 +124,7 @@ public final class Worker: @unchecked Sendable {
         // entries are plain pointers, so emptying it per turn destroys nothing.
         _ = Unmanaged.passRetained(work as AnyObject)
         turnEndQueue.append(TurnEndEntry(work: work))
-        if turnEndQueue.count == 1 { event_active(turnEndEvent, Int32(EV_TIMEOUT), 1) }
+        if turnEndQueue.count == 1 && laterTasks.isEmpty { event_active(turnEndEvent, Int32(EV_TIMEOUT), 1) }
     }
 
     private struct TurnEndEntry {
@@ -116,6 +137,13 @@ public final class Worker: @unchecked Sendable {
     private var turnEndEvent: OpaquePointer?
 
     fileprivate func runTurnEnd() {
+        // Tasks first: what they produce (a stream's copies, a released reply) is then sent by
+        // the turn-end work below in this same turn.
+        while !laterTasks.isEmpty {
+            swap(&laterTasks, &laterRunning)
+            for task in laterRunning { task() }
+            laterRunning.removeAll(keepingCapacity: true)
+        }
         swap(&turnEndQueue, &turnEndRunning)
         for entry in turnEndRunning {
             let work = entry.work
@@ -144,6 +172,7 @@ public final class Worker: @unchecked Sendable {
     }
 
     private func run() {
+        loopThread.store(UInt(pthread_self()), ordering: .relaxed)
         event_base_dispatch(base)
         // Loop ended by `stop`: close what is left so clients see EOF rather than a hang.
         for connection in Array(connections.values) { connection.close() }
@@ -219,7 +248,7 @@ private func workerWakeCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutable
 }
 
 private func workerLaterCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
-    Unmanaged<Worker>.fromOpaque(arg!).takeUnretainedValue().runLater()
+    Unmanaged<Worker>.fromOpaque(arg!).takeUnretainedValue().runDeferred()
 }
 
 private func workerTurnEndCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {

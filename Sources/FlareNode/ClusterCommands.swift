@@ -20,14 +20,14 @@ extension NodeHandler {
     }
 
     /// A copy (ProxyPath): true if it may be applied here; otherwise the refusal is written.
-    func acceptsCopy(_ request: Request, _ output: ReplyBuffer) -> Bool {
-        let (sender, stamp) = ProxyPath.lastHop(request.proxyPath)
-        if !sender.elementsEqual(lastCopySender.bytes) { lastCopySender = (Array(sender), String(decoding: sender, as: UTF8.self)) }
+    /// `sender` and `stamp`: the copy's last hop (`ProxyPath.lastHop`).
+    func acceptsCopy(_ request: Request, sender: UnsafeRawBufferPointer, stamp: UInt64, _ output: ReplyBuffer) -> Bool {
+        if !lastCopySender.matches(sender) { lastCopySender = CopySender(sender) }
         let senderKey = lastCopySender.key
-        if view.acceptsCopy(of: request.key, from: senderKey, stamp: stamp ?? 0) { return true }
+        if view.acceptsCopy(of: request.key, from: senderKey, stamp: stamp, floor: lastCopySender.floor(in: view)) { return true }
         counters.add(NodeCounter.replicasRefused)
         if !request.noreply {
-            output.append("SERVER_ERROR copy from \(senderKey) (map version \(stamp ?? 0)) refused: not the source of this partition's copies in node map version \(view.version)\r\n")
+            output.append("SERVER_ERROR copy from \(senderKey) (map version \(stamp)) refused: not the source of this partition's copies in node map version \(view.version)\r\n")
         }
         return false
     }

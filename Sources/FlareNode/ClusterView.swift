@@ -33,6 +33,7 @@ public final class ClusterView: Sendable {
         routing = WriteRouting(selfKey: selfKey, standalone: standalone, map: map, layout: layout, resolver: resolver)
         self.version = version
         copyFloors = (previous?.copyFloors ?? CopyFloors()).next(map: map, version: version)
+        mayReplicate = routing.mayReplicate
         let me = routing.me
         if let me, me.role == .master, me.state == .active, let before = previous?.me, before.role == .master,
            before.partition == me.partition {
@@ -74,7 +75,13 @@ public final class ClusterView: Sendable {
     /// the sender is the source of the key's copies in this map, and the copy was made in the
     /// sender's present era.
     public func acceptsCopy(of key: UnsafeRawBufferPointer, from sender: String, stamp: UInt64) -> Bool {
-        guard stamp > copyFloors.floor(for: sender) else { return false }
+        acceptsCopy(of: key, from: sender, stamp: stamp, floor: copyFloors.floor(for: sender))
+    }
+
+    /// `acceptsCopy` with the sender's floor (`copyFloors.floor(for: sender)` of this view) looked
+    /// up already: a slave receives one master's copies, and remembers its floor per view.
+    public func acceptsCopy(of key: UnsafeRawBufferPointer, from sender: String, stamp: UInt64, floor: UInt64) -> Bool {
+        guard stamp > floor else { return false }
         if routing.acceptsReplica(of: key, from: sender) { return true }
         // A partition just added: the old master of a key that moved here may still deliver
         // copies it made while the key was moving (made under maps before the activation; after
@@ -98,7 +105,8 @@ public final class ClusterView: Sendable {
     public var allReplicaTargets: [NodeEntry] { routing.allReplicaTargets }
 
     /// Whether any write here may need copying; false lets the common case skip the work.
-    public var mayReplicate: Bool { routing.mayReplicate }
+    /// Stored: read for every write.
+    public let mayReplicate: Bool
 
     /// `stats nodes` lines (without `END`, each with CRLF).
     public var statsNodesLines: String { map.statsNodesLines }

@@ -18,7 +18,7 @@ public final class NodeHandler: ConnectionHandler {
         didSet {
             guard view !== oldValue else { return }
             context.installedVersions[worker.index % context.installedVersions.count].store(view.version, ordering: .releasing)
-            streams = context.replication.streams(for: view, on: worker)
+            streams = Array(context.replication.streams(for: view, on: worker).values)
             context.backlog.follow(partition: view.masterOf, mapVersion: view.version, standalone: view.standalone) { [store] in
                 store.versions.current
             }
@@ -29,7 +29,8 @@ public final class NodeHandler: ConnectionHandler {
         }
     }
     /// The replication streams to this view's replica targets (shared with the other workers).
-    var streams: [String: ReplicationStream] = [:]
+    /// A few at most: found by a scan, which costs less per copy than hashing the node key.
+    var streams: [ReplicationStream] = []
     /// Whether writes executed here go to the replication backlog (an active master of the map).
     var recordsBacklog = false
     /// Draws the reader of a partition for reads this node forwards.
@@ -44,7 +45,7 @@ public final class NodeHandler: ConnectionHandler {
     /// The absolute expiry of the last item `storeItem` wrote, for its copy.
     var lastStoredExpire: Int64 = 0
     /// The last copy sender seen, so accepting the copies of one master allocates nothing.
-    var lastCopySender: (bytes: [UInt8], key: String) = ([], "")
+    var lastCopySender = CopySender()
     /// Scratch space for composing a replica write once before copying it to each target.
     let replicaScratch = ReplyBuffer(capacity: 4096)
     /// The text reply of a binary request run through the text paths, before it is translated.
@@ -74,7 +75,7 @@ public final class NodeHandler: ConnectionHandler {
         reads = context.accesses.table(forWorker: worker.index)
         var seed = SystemRandomNumberGenerator()
         readerRandom = ReaderRandom(seed: seed.next())
-        streams = context.replication.streams(for: view, on: worker)
+        streams = Array(context.replication.streams(for: view, on: worker).values)
         context.installedVersions[worker.index % context.installedVersions.count].store(view.version, ordering: .releasing)
         // The streams this worker is home to: deadlines, silent destinations, reconnects.
         worker.every(seconds: 0.1) { [context, worker] in
@@ -169,9 +170,10 @@ public final class NodeHandler: ConnectionHandler {
             // source of this key's copies in this node's map, in its present era — whatever role
             // this node has (a new master must refuse its demoted predecessor's late copies).
             // Anything else, forwarded by a proxy or not, is a write to execute as the key's master.
-            let isCopy = !request.proxyPath.isEmpty && ProxyPath.lastHop(request.proxyPath).stamp != nil
-            if isCopy {
-                guard acceptsCopy(request, output) else { break }
+            let hop = request.proxyPath.isEmpty ? nil : ProxyPath.lastHop(request.proxyPath)
+            let isCopy = hop?.stamp != nil
+            if let hop, let stamp = hop.stamp {
+                guard acceptsCopy(request, sender: hop.node, stamp: stamp, output) else { break }
             } else {
                 let owner = view.writeOwner(request.key)
                 if case .forward(let peer) = owner { return forwardWrite(request, to: peer, connection) }

@@ -7,11 +7,22 @@ import FlareProtocol
 enum ProxyPath {
     /// The last node of `path` (the sender) and its stamp, if it has one.
     static func lastHop(_ path: UnsafeRawBufferPointer) -> (node: UnsafeRawBufferPointer, stamp: UInt64?) {
-        let hop = path.lastIndex(of: UInt8(ascii: ",")).map { UnsafeRawBufferPointer(rebasing: path[($0 + 1)...]) } ?? path
-        guard let at = hop.lastIndex(of: UInt8(ascii: "@")) else { return (hop, nil) }
+        // Read for every copy a slave applies: a plain backward scan, no generic slicing.
+        let hop = lastIndex(of: UInt8(ascii: ","), in: path).map { UnsafeRawBufferPointer(rebasing: path[($0 + 1)...]) } ?? path
+        guard let at = lastIndex(of: UInt8(ascii: "@"), in: hop) else { return (hop, nil) }
         let node = UnsafeRawBufferPointer(rebasing: hop[..<at])
         // A malformed stamp is no stamp: the request is then not taken for a copy.
         return (node, Decimal.uint64(UnsafeRawBufferPointer(rebasing: hop[(at + 1)...])) ?? nil)
+    }
+
+    /// The index of the last `byte` in `bytes` (relative to its start, like `lastIndex(of:)`).
+    private static func lastIndex(of byte: UInt8, in bytes: UnsafeRawBufferPointer) -> Int? {
+        var index = bytes.count
+        while index > 0 {
+            index -= 1
+            if bytes[index] == byte { return index }
+        }
+        return nil
     }
 
     /// How often `nodeKey` appears in `path`, stamps ignored.

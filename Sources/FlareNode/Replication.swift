@@ -22,10 +22,13 @@ extension NodeHandler {
         let key = appendReplica(request, version: version, to: copy)
         let waits = !request.noreply && (request.replication == .sync ||
                     request.replication == .configured && context.synchronousReplication.load(ordering: .relaxed))
+        guard waits else {
+            distribute(copy, key: key, version: version, to: targets, waiting: nil)
+            return .next
+        }
         let gather = ReplicaGather()
         let token = nextReplicaToken
-        distribute(copy, key: key, version: version, to: targets, waiting: waits ? (gather, token) : nil)
-        guard waits else { return .next }
+        distribute(copy, key: key, version: version, to: targets, waiting: (gather, token))
         let output = connection.output
         if gather.outstanding == 0 {
             if !gather.failedNodes.isEmpty {
@@ -36,16 +39,10 @@ extension NodeHandler {
         }
         // Hold the local reply until the slaves confirm; the answers arrive as posted tasks.
         nextReplicaToken &+= 1
-        let reply = Array(UnsafeRawBufferPointer(rebasing: output.pending[replyMark...]))
+        gather.reply = Array(UnsafeRawBufferPointer(rebasing: output.pending[replyMark...]))
         output.truncate(toPending: replyMark)
-        gather.finish = { [unowned gather] in
-            if gather.failedNodes.isEmpty {
-                reply.withUnsafeBytes { output.append($0) }
-            } else {
-                self.replicationFailed(gather.failedNodes, output, failureReply)
-            }
-            connection.replyArrived()
-        }
+        gather.connection = connection
+        gather.failureReply = failureReply
         pendingReplicas[token] = gather
         connection.awaitReply()
         return .awaiting
@@ -70,7 +67,14 @@ extension NodeHandler {
         gather.outstanding -= 1
         guard gather.outstanding == 0 else { return }
         pendingReplicas[token] = nil
-        gather.finish?()
+        guard let connection = gather.connection else { return }
+        let output = connection.output
+        if gather.failedNodes.isEmpty {
+            gather.reply.withUnsafeBytes { output.append($0) }
+        } else {
+            replicationFailed(gather.failedNodes, output, gather.failureReply)
+        }
+        connection.replyArrived()
     }
 
     /// Copies the item `key` as this node now holds it (or its tombstone at `version` if it is
@@ -102,6 +106,7 @@ extension NodeHandler {
     /// cannot come.
     private func distribute(_ copy: ReplyBuffer, key: Range<Int>, version: UInt64, to targets: [ReplicaTarget],
                             waiting: (gather: ReplicaGather, token: UInt64)?) {
+        // One copy of the bytes, shared by the backlog and every stream.
         let bytes = Array(copy.pending)
         if recordsBacklog {
             // The same array the streams get: recording costs no copy of the bytes.
@@ -111,13 +116,13 @@ extension NodeHandler {
         }
         for target in targets {
             let waited = waiting != nil && target.waitFor
-            guard let stream = streams[target.node.nodeKey] else {
+            guard let stream = streams.first(where: { $0.nodeKey == target.node.nodeKey }) else {
                 // This worker's map is older than the newest one, which no longer copies there.
                 if waited { waiting?.gather.failedNodes.append(target.node.nodeKey) }
                 continue
             }
             if waited { waiting?.gather.outstanding += 1 }
-            stream.send(bytes, waiter: waited ? ReplicaWaiter(worker: worker, token: waiting!.token) : nil)
+            stream.send(bytes, waiter: waited ? ReplicaWaiter(worker: worker, token: waiting!.token) : nil, from: worker)
         }
     }
 
@@ -202,5 +207,9 @@ extension NodeHandler {
 final class ReplicaGather {
     var outstanding = 0
     var failedNodes: [String] = []
-    var finish: (() -> Void)?
+    /// The write's own reply, held back, and the connection it goes to once all have answered
+    /// (no closure: one allocation less per sync write).
+    var reply: [UInt8] = []
+    var connection: Connection?
+    var failureReply: ((ReplyBuffer, String) -> Void)?
 }

@@ -21,7 +21,7 @@ struct ReplicaWaiter: Sendable {
 /// most one posted drain per batch). Everything else — the queue, the connection, timers — belongs
 /// to the `home` worker's thread. Answers to waiting writes are posted to their own workers, so a
 /// completion always runs on a later loop turn of the thread that owns the client connection.
-final class ReplicationStream: OutboundDelegate, @unchecked Sendable {
+final class ReplicationStream: OutboundDelegate, TurnEndWork, @unchecked Sendable {
     enum Ending: Sendable {
         /// The destination is no longer a copy of this partition: writes waiting for it are
         /// acknowledged on the strength of the remaining copies.
@@ -56,6 +56,10 @@ final class ReplicationStream: OutboundDelegate, @unchecked Sendable {
     private let overflowed: @Sendable (ReplicationStream) -> Void
 
     // Home thread only.
+    /// An empty array with capacity that `drain` swaps with the inbox's.
+    private var spareHandoffs: [Handoff] = []
+    /// An empty array with capacity for the waiters one read of confirmations releases.
+    private var releasedScratch: [ReplicaWaiter] = []
     private var queue: ReplicationQueue<[UInt8], ReplicaWaiter>
     private var connection: OutboundConnection?
     private var oldestInFlightSince: Int64 = 0
@@ -78,9 +82,11 @@ final class ReplicationStream: OutboundDelegate, @unchecked Sendable {
                                        destination: destination.nodeKey, backlogLimit: settings.backlogBytes)
     }
 
-    /// Hands one operation (a complete replica command) to the stream. Any thread.
-    func send(_ bytes: [UInt8], waiter: ReplicaWaiter?) {
-        let deadline = ServerClock.monotonicMilliseconds() + settings.confirmTimeoutMilliseconds
+    /// Hands one operation (a complete replica command) to the stream. Any thread; `from` is the
+    /// calling worker.
+    func send(_ bytes: [UInt8], waiter: ReplicaWaiter?, from: Worker) {
+        // Only a waiting write has a deadline: no clock read for the others.
+        let deadline = waiter == nil ? 0 : ServerClock.monotonicMilliseconds() + settings.confirmTimeoutMilliseconds
         let post = inbox.withLock { inbox -> Bool? in
             guard inbox.ending == nil else { return nil }
             inbox.handoffs.append(Handoff(bytes: bytes, waiter: waiter, deadline: deadline))
@@ -92,7 +98,13 @@ final class ReplicationStream: OutboundDelegate, @unchecked Sendable {
             // Retired between the worker's map and this call: the next map tells the worker.
             if let waiter { Self.answer(waiter, ok: false, from: nodeKey) }
         case true?:
-            home.post { [self] in drain() }
+            // From the home worker itself (always so with one worker): at the end of this loop
+            // turn, without waking the loop or allocating a task; from another worker, posted.
+            if from === home {
+                home.atTurnEnd(self)
+            } else {
+                home.post { [self] in drain() }
+            }
         case false?:
             break
         }
@@ -107,11 +119,20 @@ final class ReplicationStream: OutboundDelegate, @unchecked Sendable {
 
     // MARK: Home thread
 
+    func turnEnded() { drain() }
+
     private func drain() {
-        let handoffs = inbox.withLock { inbox -> [Handoff] in
+        // The inbox's array and the empty one kept from the last drain change places: neither
+        // is reallocated per batch.
+        var handoffs = spareHandoffs
+        spareHandoffs = []
+        inbox.withLock { inbox in
             inbox.drainPosted = false
-            defer { inbox.handoffs.removeAll(keepingCapacity: true) }
-            return inbox.handoffs
+            swap(&inbox.handoffs, &handoffs)
+        }
+        defer {
+            handoffs.removeAll(keepingCapacity: true)
+            spareHandoffs = handoffs
         }
         guard ended == nil || drainingUntil > 0 else {
             Self.answer(handoffs.compactMap(\.waiter), ok: false, from: nodeKey)
@@ -215,12 +236,17 @@ final class ReplicationStream: OutboundDelegate, @unchecked Sendable {
     /// Posts the answers to the workers that own the waiting writes, one task per worker.
     private static func answer(_ waiters: [ReplicaWaiter], ok: Bool, from nodeKey: String) {
         guard !waiters.isEmpty else { return }
-        var remaining = waiters[...]
-        while let first = remaining.first {
-            let worker = first.worker
-            let tokens = remaining.filter { $0.worker === worker }.map(\.token)
-            remaining = remaining.filter { $0.worker !== worker }[...]
-            worker.post {
+        var remaining = waiters
+        while let worker = remaining.first?.worker {
+            // One pass per worker (there are a few): its tokens, and the waiters of the others.
+            var tokens: [UInt64] = []
+            tokens.reserveCapacity(remaining.count)
+            var others: [ReplicaWaiter] = []
+            for waiter in remaining {
+                if waiter.worker === worker { tokens.append(waiter.token) } else { others.append(waiter) }
+            }
+            remaining = others
+            worker.runLater { [tokens] in
                 guard let handler = worker.handler as? NodeHandler else { return }
                 for token in tokens { handler.replicaAnswered(token: token, from: nodeKey, ok: ok) }
             }
@@ -233,10 +259,16 @@ final class ReplicationStream: OutboundDelegate, @unchecked Sendable {
         guard connection === self.connection else { return input.count }
         // Every complete reply line at once, so the writes they release are answered with one
         // posted task per worker rather than one per write.
-        var released: [ReplicaWaiter] = []
-        defer { Self.answer(released, ok: true, from: nodeKey) }
+        var released = releasedScratch
+        releasedScratch = []
+        defer {
+            Self.answer(released, ok: true, from: nodeKey)
+            released.removeAll(keepingCapacity: true)
+            releasedScratch = released
+        }
         var offset = 0
-        while let newline = input[offset...].firstIndex(of: 0x0A) {
+        while offset < input.count, let found = memchr(input.baseAddress! + offset, 0x0A, input.count - offset) {
+            let newline = input.baseAddress!.distance(to: UnsafeRawPointer(found))
             let line = UnsafeRawBufferPointer(rebasing: input[offset..<newline])
             guard queue.inFlightCount > 0 else {
                 connection.fail("unexpected reply from \(nodeKey)")
@@ -249,7 +281,7 @@ final class ReplicationStream: OutboundDelegate, @unchecked Sendable {
                 connection.fail("\(nodeKey) refused a copy")
                 return newline + 1
             }
-            released += queue.confirmOldest()
+            queue.confirmOldest(releasing: &released)
             offset = newline + 1
         }
         if offset > 0 {
@@ -279,8 +311,17 @@ enum ReplicaReply {
     /// version or a newer one (of the item or of its deletion), which is as good. Anything else
     /// (SERVER_ERROR, CLIENT_ERROR, ERROR) means the copy was not applied.
     static func confirms(_ line: UnsafeRawBufferPointer) -> Bool {
-        line.starts(with: "STORED".utf8) || line.starts(with: "DELETED".utf8) ||
-            line.starts(with: "NOT_STORED".utf8) || line.starts(with: "NOT_FOUND".utf8)
+        // Read for every copy: compared with memcmp rather than a generic sequence comparison.
+        switch line.first {
+        case UInt8(ascii: "S"): return starts(line, with: "STORED")
+        case UInt8(ascii: "D"): return starts(line, with: "DELETED")
+        case UInt8(ascii: "N"): return starts(line, with: "NOT_STORED") || starts(line, with: "NOT_FOUND")
+        default: return false
+        }
+    }
+
+    private static func starts(_ line: UnsafeRawBufferPointer, with word: StaticString) -> Bool {
+        line.count >= word.utf8CodeUnitCount && memcmp(line.baseAddress!, word.utf8Start, word.utf8CodeUnitCount) == 0
     }
 }
 

@@ -143,15 +143,29 @@ public final class ReplyBuffer {
             writeIndex += 1
             return
         }
-        var digits = 0
-        var probe = value
-        while probe > 0 { digits += 1; probe /= 10 }
+        // Every copy carries a 16-digit version: count by comparison, write two digits per division.
+        var digits = 2
+        var limit: UInt64 = 100
+        while digits < 20 && value >= limit {
+            digits += 1
+            limit = limit &* 10
+        }
         var v = value
-        var at = writeIndex + digits - 1
-        while v > 0 {
-            base.storeBytes(of: UInt8(truncatingIfNeeded: v % 10) &+ 48, toByteOffset: at, as: UInt8.self)
-            v /= 10
-            at -= 1
+        var at = writeIndex + digits
+        while v >= 100 {
+            let quotient = v / 100
+            let pair = UInt8(truncatingIfNeeded: v &- quotient &* 100)
+            at -= 2
+            base.storeBytes(of: pair / 10 &+ 48, toByteOffset: at, as: UInt8.self)
+            base.storeBytes(of: pair % 10 &+ 48, toByteOffset: at + 1, as: UInt8.self)
+            v = quotient
+        }
+        if v >= 10 {
+            let pair = UInt8(truncatingIfNeeded: v)
+            base.storeBytes(of: pair / 10 &+ 48, toByteOffset: at - 2, as: UInt8.self)
+            base.storeBytes(of: pair % 10 &+ 48, toByteOffset: at - 1, as: UInt8.self)
+        } else {
+            base.storeBytes(of: UInt8(truncatingIfNeeded: v) &+ 48, toByteOffset: at - 1, as: UInt8.self)
         }
         writeIndex += digits
     }

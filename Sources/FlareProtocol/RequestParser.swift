@@ -150,7 +150,6 @@ public struct RequestParser: Sendable {
         let key = tokens.next()
         let flags = tokens.next().flatMap(Decimal.uint32)
         let exptime = tokens.next().flatMap(Decimal.int32)
-        let silentError = RequestParser.endsWithNoreply(request.line)
         guard let bytesWord = tokens.next() else {
             // Too few words: memcached does not recognise the command at all.
             return .invalid(.unknownCommand, consumed: lineConsumed, swallow: 0, silent: false, close: false)
@@ -159,7 +158,7 @@ public struct RequestParser: Sendable {
         // skipping a larger "data block" would swallow everything the client sends next.
         guard let bytes = Decimal.int64(bytesWord), bytes >= 0, bytes <= Int64(Int32.max) - 2 else {
             // Without a valid length the data block cannot be told apart from the next command.
-            return .invalid(.badFormat, consumed: lineConsumed, swallow: 0, silent: silentError, close: false)
+            return .invalid(.badFormat, consumed: lineConsumed, swallow: 0, silent: RequestParser.endsWithNoreply(request.line), close: false)
         }
         var valid = flags != nil && exptime != nil && key.map(isValidKey) == true
         if request.command == .cas {
@@ -182,7 +181,7 @@ public struct RequestParser: Sendable {
         }
         guard valid else {
             // The length was readable, so the data block is skipped rather than run as a command.
-            return .invalid(.badFormat, consumed: lineConsumed, swallow: Int(bytes) + 2, silent: silentError, close: false)
+            return .invalid(.badFormat, consumed: lineConsumed, swallow: Int(bytes) + 2, silent: RequestParser.endsWithNoreply(request.line), close: false)
         }
         let total = lineConsumed + Int(bytes) + 2
         guard input.count >= total else { return .needMore(atLeast: total) }

@@ -11,6 +11,18 @@ final class ReplyBufferTests: XCTestCase {
             buffer.appendDecimal(value)
             XCTAssertEqual(text(buffer), String(value))
         }
+        // Every length, at and around each power of ten (digits are counted, then written in pairs).
+        for exponent in 0...19 {
+            let power = (0..<exponent).reduce(UInt64(1)) { value, _ in value * 10 }
+            var values = [power - 1, power, power + 1]
+            let (nines, overflow) = power.multipliedReportingOverflow(by: 10)
+            if !overflow { values.append(nines - 1) }
+            for value in values {
+                buffer.removeAll()
+                buffer.appendDecimal(value)
+                XCTAssertEqual(text(buffer), String(value))
+            }
+        }
         buffer.removeAll()
         buffer.appendDecimal(Int64(-42))
         XCTAssertEqual(text(buffer), "-42")
