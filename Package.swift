@@ -117,10 +117,21 @@ let package = Package(
         // Deterministic cluster simulation: the real index, store and replication logic under a
         // simulated network, clock and faults, one seed per run (docs/simulation.md).
         .testTarget(name: "SimulationTests", dependencies: ["FlareCluster", "FlareStorage"]),
-        // The command handlers of flared and flarei, in process, under a deterministic mutation fuzzer.
-        .testTarget(name: "HandlerFuzzTests", dependencies: [
+        // flared and flarei started in process with their command handlers as fuzzing targets: shared by
+        // the deterministic fuzzer (HandlerFuzzTests) and the libFuzzer harness (flare-handler-fuzzer).
+        .target(name: "HandlerFuzzing", dependencies: [
             "FlareNode", "FlareIndex", "FlareNet", "FlareConfig",
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], path: "Tests/HandlerFuzzing"),
+        // The command handlers of flared and flarei, in process, under a deterministic mutation fuzzer.
+        .testTarget(name: "HandlerFuzzTests", dependencies: ["HandlerFuzzing"]),
     ]
 )
+
+// The libFuzzer entry point links only with `-sanitize=fuzzer` (libFuzzer supplies `main`), so it is
+// part of the package only for scripts/fuzz-handlers --libfuzzer, which sets FLARE_LIBFUZZER and
+// builds in its own scratch path (.build-fuzz/spm).
+if Context.environment["FLARE_LIBFUZZER"] != nil {
+    package.targets.append(.executableTarget(name: "flare-handler-fuzzer", dependencies: ["HandlerFuzzing"],
+                                             path: "Tests/HandlerLibFuzzer"))
+}

@@ -21,67 +21,81 @@ import FlareNet
 /// daemon's commands with hostile numbers, and mutations of both (byte flips, token insertion,
 /// truncation, splicing, number replacement). The generator is a SplitMix64 seeded by
 /// `FLARE_FUZZ_SEED`, so a run is repeatable.
-struct HandlerFuzzer {
-    struct Target {
-        let name: String
-        let server: Server
+public struct HandlerFuzzer {
+    public struct Target {
+        public let name: String
+        public let server: Server
         /// Command words and whole requests the grammar draws from.
-        let commands: [String]
+        public let commands: [String]
         /// Words that may begin a reply line.
-        let replyWords: [String]
+        public let replyWords: [String]
         /// Peers to pose as (`ip:port`), drawn at random for each input.
-        let peers: [String]
+        public let peers: [String]
         /// Checked with the other invariants; returns a description of what is wrong, or nil.
-        var invariant: () -> String? = { nil }
+        public var invariant: () -> String? = { nil }
         /// Rewrites an input the harness must not send as is (documented where it is used).
-        var sanitize: ([UInt8]) -> [UInt8] = { $0 }
+        public var sanitize: ([UInt8]) -> [UInt8] = { $0 }
         /// Run between checks, e.g. to keep the store or the map small; it may send requests.
-        var housekeeping: (_ send: (String) -> String) -> Void = { _ in }
+        public var housekeeping: (_ send: (String) -> String) -> Void = { _ in }
+
+        public init(name: String, server: Server, commands: [String], replyWords: [String], peers: [String]) {
+            self.name = name
+            self.server = server
+            self.commands = commands
+            self.replyWords = replyWords
+            self.peers = peers
+        }
     }
 
-    struct Finding: Error, CustomStringConvertible {
-        let property: String
-        let input: [UInt8]
-        let reply: [UInt8]
-        var description: String {
+    public struct Finding: Error, CustomStringConvertible {
+        public let property: String
+        public let input: [UInt8]
+        public let reply: [UInt8]
+        public init(property: String, input: [UInt8], reply: [UInt8]) {
+            self.property = property
+            self.input = input
+            self.reply = reply
+        }
+        public var description: String {
             "PROPERTY VIOLATED: \(property)\ninput (\(input.count) bytes): \"\(HandlerFuzzer.show(input))\"\nreply: \"\(HandlerFuzzer.show(Array(reply.prefix(600))))\""
         }
     }
 
-    struct Summary: CustomStringConvertible {
-        var inputs = 0
-        var bytes = 0
-        var replyBytes = 0
-        var seconds = 0.0
-        var byOrigin: [String: Int] = [:]
-        var description: String {
+    public struct Summary: CustomStringConvertible {
+        public var inputs = 0
+        public var bytes = 0
+        public var replyBytes = 0
+        public var seconds = 0.0
+        public var byOrigin: [String: Int] = [:]
+        public var description: String {
             let rate = seconds > 0 ? Double(inputs) / seconds : 0
             return "\(inputs) inputs (\(bytes) bytes sent, \(replyBytes) bytes of replies) in \(String(format: "%.1f", seconds)) s, "
                 + "\(Int(rate)) inputs/s; origins: \(byOrigin.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))"
         }
     }
 
-    let target: Target
+    public let target: Target
     var random: SplitMix64
     var corpus: [[UInt8]]
-    var hangSeconds = 10.0
+    public var hangSeconds = 10.0
     var checkEvery = 500
     var maxLength = 1024
     let trace = ProcessInfo.processInfo.environment["FLARE_FUZZ_TRACE"] != nil
 
-    init(target: Target, seed: UInt64, corpus: [[UInt8]]) {
+    public init(target: Target, seed: UInt64, corpus: [[UInt8]]) {
         self.target = target
         random = SplitMix64(seed: seed)
         self.corpus = corpus
     }
 
-    /// Runs the corpus once, then `inputs` generated or mutated inputs.
-    mutating func run(inputs: Int) throws -> Summary {
+    /// Runs the corpus once as each peer (a libFuzzer input chooses its peer), then `inputs`
+    /// generated or mutated inputs.
+    public mutating func run(inputs: Int) throws -> Summary {
         var summary = Summary()
         let started = Date()
         let baseline = target.server.currentConnections
         for seed in corpus {
-            try one(seed, origin: "corpus", &summary)
+            for peer in target.peers { try one(seed, origin: "corpus", peer: peer, &summary) }
         }
         var done = 0
         while done < inputs {
@@ -100,9 +114,9 @@ struct HandlerFuzzer {
         return summary
     }
 
-    private mutating func one(_ input: [UInt8], origin: String, _ summary: inout Summary) throws {
+    private mutating func one(_ input: [UInt8], origin: String, peer chosen: String? = nil, _ summary: inout Summary) throws {
         if trace { FileHandle.standardError.write(Data("[\(target.name)] \(HandlerFuzzer.show(input))\n".utf8)) }
-        let peer = target.peers[random.below(target.peers.count)]
+        let peer = chosen ?? target.peers[random.below(target.peers.count)]
         let reply = try exchange(input, peer: peer)
         if let problem = framingProblem(reply) { throw Finding(property: problem, input: input, reply: reply) }
         summary.inputs += 1
@@ -112,7 +126,7 @@ struct HandlerFuzzer {
     }
 
     /// Sends `input` on a new adopted connection, half-closes it and reads everything until EOF.
-    private func exchange(_ input: [UInt8], peer: String) throws -> [UInt8] {
+    public func exchange(_ input: [UInt8], peer: String) throws -> [UInt8] {
         var fds: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0 else {
             throw Finding(property: "socketpair failed: errno \(errno)", input: input, reply: [])
@@ -155,7 +169,7 @@ struct HandlerFuzzer {
     }
 
     /// Reply lines: CR LF terminated, starting with a reply word; data blocks of VALUE lines framed.
-    private func framingProblem(_ reply: [UInt8]) -> String? {
+    public func framingProblem(_ reply: [UInt8]) -> String? {
         var i = 0
         while i < reply.count {
             guard let lf = reply[i...].firstIndex(of: 0x0A) else {
@@ -181,7 +195,7 @@ struct HandlerFuzzer {
         return nil
     }
 
-    private func checkInvariants(baseline: Int, last: [UInt8]) throws {
+    public func checkInvariants(baseline: Int, last: [UInt8]) throws {
         let deadline = Date().addingTimeInterval(5)
         while target.server.currentConnections > baseline && Date() < deadline { usleep(1000) }
         if target.server.currentConnections > baseline {
@@ -286,7 +300,7 @@ struct HandlerFuzzer {
         return line[..<colon].allSatisfy { $0.isLetter || $0.isNumber || "-_()".contains($0) }
     }
 
-    static func show(_ bytes: [UInt8]) -> String {
+    public static func show(_ bytes: [UInt8]) -> String {
         var shown = ""
         for byte in bytes {
             switch byte {
@@ -303,7 +317,7 @@ struct HandlerFuzzer {
 
     /// Reads a corpus directory: one input per file, `\r`, `\n`, `\\` and `\xHH` escapes allowed so
     /// that the files stay readable text.
-    static func corpus(at directory: URL) -> [[UInt8]] {
+    public static func corpus(at directory: URL) -> [[UInt8]] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path))?.sorted() ?? []
         return names.compactMap { name in
             guard let text = try? String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8) else { return nil }
@@ -311,7 +325,7 @@ struct HandlerFuzzer {
         }
     }
 
-    static func unescape(_ text: String) -> [UInt8] {
+    public static func unescape(_ text: String) -> [UInt8] {
         var out: [UInt8] = []
         let bytes = Array(text.utf8)
         var i = 0
