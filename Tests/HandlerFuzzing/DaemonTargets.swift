@@ -26,14 +26,16 @@ public enum DaemonTargets {
         "get", "gets", "set", "add", "replace", "append", "prepend", "cas", "delete", "incr", "decr", "touch", "gat", "gats",
         "flush_all", "stats", "stats threads", "stats nodes", "stats replication", "stats items", "version", "verbosity",
         "quit", "ping", "dump", "dump_key", "kill", "show variables", "keys", "backlog", "node", "node sync", "meta",
-        "shutdown", "<127.0.0.1:1@1>set", "<127.0.0.1:1>get", "<127.0.0.9:12121@9>delete",
+        "shutdown", "mg", "ms", "md", "ma", "mn", "me", "<127.0.0.1:1@1>set", "<127.0.0.1:1>get", "<127.0.0.9:12121@9>delete",
         "node sync 1\r\nNODE 127.0.0.9 12121 0 0 0 1 0\r\nEND\r\n",
         "node sync 2\r\nNODE 127.0.0.1 1 1 0 0 1 0\r\nNODE 127.0.0.9 12121 0 0 0 1 0\r\nEND\r\n",
         "node sync 3\r\nNODE 127.0.0.1 1 2 0 -1 0 0\r\nEND\r\n",
     ]
 
     public static let nodeReplyWords = ["VALUE ", "END", "STORED", "NOT_STORED", "EXISTS", "NOT_FOUND", "DELETED", "TOUCHED", "OK",
-                                        "ERROR", "CLIENT_ERROR ", "SERVER_ERROR", "VERSION ", "STAT ", "KEY "]
+                                        "ERROR", "CLIENT_ERROR ", "SERVER_ERROR", "VERSION ", "STAT ", "KEY ",
+                                        // meta commands (docs/meta-commands.md)
+                                        "MN", "HD", "VA ", "EN", "NF", "NS", "EX", "ME "]
 
     /// The made-up index server the node obeys pushes from; the fuzzer poses as it and as a stranger.
     public static let nodePeers = ["127.0.0.1:40000", "10.9.9.9:40001"]
@@ -45,7 +47,7 @@ public enum DaemonTargets {
         let word = Array("dump ".utf8)
         var i = 0
         while i + word.count <= bytes.count {
-            guard Array(bytes[i..<(i + word.count)]) == word else { i += 1; continue }
+            guard bytes[i..<(i + word.count)].elementsEqual(word) else { i += 1; continue }
             var start = i + word.count
             while start < bytes.count && bytes[start] == 0x20 { start += 1 }
             var end = start
@@ -66,7 +68,7 @@ public enum DaemonTargets {
         target.invariant = {
             // A dump that has lost its client lets go of the store's iteration within moments.
             let deadline = Date().addingTimeInterval(2)
-            while context.iterationInProgress && Date() < deadline { usleep(1000) }
+            while context.iterationInProgress && Date() < deadline { usleep(20) }
             return context.iterationInProgress ? "dump iteration still busy with no client" : nil
         }
         target.sanitize = boundDumpWaits

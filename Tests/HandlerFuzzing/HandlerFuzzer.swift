@@ -75,6 +75,7 @@ public struct HandlerFuzzer {
     }
 
     public let target: Target
+    let replyWordBytes: [[UInt8]]
     var random: SplitMix64
     var corpus: [[UInt8]]
     public var hangSeconds = 10.0
@@ -84,6 +85,7 @@ public struct HandlerFuzzer {
 
     public init(target: Target, seed: UInt64, corpus: [[UInt8]]) {
         self.target = target
+        replyWordBytes = target.replyWords.map { Array($0.utf8) }
         random = SplitMix64(seed: seed)
         self.corpus = corpus
     }
@@ -118,7 +120,7 @@ public struct HandlerFuzzer {
         if trace { FileHandle.standardError.write(Data("[\(target.name)] \(HandlerFuzzer.show(input))\n".utf8)) }
         let peer = chosen ?? target.peers[random.below(target.peers.count)]
         let reply = try exchange(input, peer: peer)
-        if let problem = framingProblem(reply) { throw Finding(property: problem, input: input, reply: reply) }
+        if let problem = framingProblem(reply, input: input) { throw Finding(property: problem, input: input, reply: reply) }
         summary.inputs += 1
         summary.bytes += input.count
         summary.replyBytes += reply.count
@@ -135,7 +137,7 @@ public struct HandlerFuzzer {
         defer { close(mine) }
         target.server.adopt(connectedSocket: fds[1], peer: peer)
         var reply: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
+        var buffer = [UInt8](repeating: 0, count: 16384)
         let deadline = Date().addingTimeInterval(hangSeconds)
         // Write and read together: a large reply must not block the daemon while we still write.
         var sent = 0
@@ -168,8 +170,31 @@ public struct HandlerFuzzer {
         }
     }
 
+    /// The replies to `input`: binary packets when the input opens with the binary magic (the
+    /// connection speaks the binary protocol from then on), text lines otherwise.
+    public func framingProblem(_ reply: [UInt8], input: [UInt8]) -> String? {
+        input.first == 0x80 ? binaryFramingProblem(reply) : framingProblem(reply)
+    }
+
+    /// Binary replies: whole packets with the response magic, extras and key inside the body.
+    public func binaryFramingProblem(_ reply: [UInt8]) -> String? {
+        var i = 0
+        while i < reply.count {
+            guard reply.count - i >= 24 else { return "binary framing: a reply header cut short (\(reply.count - i) bytes)" }
+            guard reply[i] == 0x81 else { return "binary framing: reply magic 0x\(String(reply[i], radix: 16)) at byte \(i)" }
+            let keyLength = Int(reply[i + 2]) << 8 | Int(reply[i + 3])
+            let extrasLength = Int(reply[i + 4])
+            let bodyLength = reply[(i + 8)..<(i + 12)].reduce(0) { $0 << 8 | Int($1) }
+            guard keyLength + extrasLength <= bodyLength else { return "binary framing: key and extras longer than the body at byte \(i)" }
+            guard reply.count - i - 24 >= bodyLength else { return "binary framing: a reply body cut short (\(bodyLength) bytes declared)" }
+            i += 24 + bodyLength
+        }
+        return nil
+    }
+
     /// Reply lines: CR LF terminated, starting with a reply word; data blocks of VALUE lines framed.
     public func framingProblem(_ reply: [UInt8]) -> String? {
+        // On bytes, not Strings: this runs on every reply, and under libFuzzer every comparison is traced.
         var i = 0
         while i < reply.count {
             guard let lf = reply[i...].firstIndex(of: 0x0A) else {
@@ -178,15 +203,20 @@ public struct HandlerFuzzer {
                 return "framing: unterminated reply line \"\(text.prefix(80))\""
             }
             guard lf > i, reply[lf - 1] == 0x0D else { return "framing: a reply line not ended by CR LF at byte \(lf)" }
-            let line = String(decoding: reply[i..<(lf - 1)], as: UTF8.self)
+            let line = reply[i..<(lf - 1)]
             i = lf + 1
-            guard target.replyWords.contains(where: { line.hasPrefix($0) }) || HandlerFuzzer.isNumber(line)
+            guard replyWordBytes.contains(where: { line.starts(with: $0) }) || HandlerFuzzer.isNumber(line)
                     || HandlerFuzzer.isVariableLine(line) else {
-                return "framing: unexpected reply line \"\(line.prefix(120))\""
+                return "framing: unexpected reply line \"\(String(decoding: line, as: UTF8.self).prefix(120))\""
             }
-            if line.hasPrefix("VALUE ") {
-                let words = line.split(separator: " ", omittingEmptySubsequences: false)
-                guard words.count >= 4, let length = Int(words[3]), length >= 0 else { return "framing: bad VALUE line \"\(line.prefix(120))\"" }
+            // A data block follows `VALUE <key> <flags> <bytes> [<cas>]` and meta's `VA <bytes> <flags>*`.
+            let value = line.starts(with: "VALUE ".utf8)
+            if value || line.starts(with: "VA ".utf8) {
+                let text = String(decoding: line, as: UTF8.self)
+                let words = text.split(separator: " ", omittingEmptySubsequences: false)
+                guard words.count >= (value ? 4 : 2), let length = Int(words[value ? 3 : 1]), length >= 0 else {
+                    return "framing: bad \(value ? "VALUE" : "VA") line \"\(text.prefix(120))\""
+                }
                 guard i + length + 2 <= reply.count else { return "framing: VALUE data block cut short (\(length) bytes declared)" }
                 guard reply[i + length] == 0x0D, reply[i + length + 1] == 0x0A else { return "framing: VALUE data block not followed by CR LF" }
                 i += length + 2
@@ -197,7 +227,7 @@ public struct HandlerFuzzer {
 
     public func checkInvariants(baseline: Int, last: [UInt8]) throws {
         let deadline = Date().addingTimeInterval(5)
-        while target.server.currentConnections > baseline && Date() < deadline { usleep(1000) }
+        while target.server.currentConnections > baseline && Date() < deadline { usleep(20) }
         if target.server.currentConnections > baseline {
             throw Finding(property: "connections left open: \(target.server.currentConnections) > baseline \(baseline)", input: last, reply: [])
         }
@@ -292,12 +322,18 @@ public struct HandlerFuzzer {
 
     // MARK: Helpers
 
-    static func isNumber(_ line: String) -> Bool { !line.isEmpty && line.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
+    static func isNumber(_ line: ArraySlice<UInt8>) -> Bool { !line.isEmpty && line.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
 
     /// `show variables` lines: `name:`, padding, value.
-    static func isVariableLine(_ line: String) -> Bool {
-        guard let colon = line.firstIndex(of: ":"), colon > line.startIndex else { return false }
-        return line[..<colon].allSatisfy { $0.isLetter || $0.isNumber || "-_()".contains($0) }
+    static func isVariableLine(_ line: ArraySlice<UInt8>) -> Bool {
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex else { return false }
+        return line[..<colon].allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "("), UInt8(ascii: ")"): true
+            default: false
+            }
+        }
     }
 
     public static func show(_ bytes: [UInt8]) -> String {

@@ -3,16 +3,26 @@ import Foundation
 /// One input at a time, as libFuzzer hands them (Tests/HandlerLibFuzzer): the first byte chooses the
 /// peer the connection poses as (for flared: a client, or the index server whose pushes it obeys),
 /// the rest is the request stream, sent on a fresh connection that the daemon's `Server` adopts.
-/// Checked after every input, so that a finding is the input that caused it: the replies are well
-/// framed, the daemon closed within the hang limit, its open connections are back to the baseline,
-/// a fresh connection answers `version`, and the target's invariant holds. Every `housekeepingEvery`
-/// inputs the target's housekeeping runs (flush the store, empty flarei's map), as in the
-/// deterministic fuzzer; state otherwise carries over from input to input, as on a real daemon.
+///
+/// Checked after every input: the replies are well framed (text lines, or binary packets when the
+/// stream opens with 0x80) and the daemon closed the connection within the hang limit. Every
+/// `sentinelEvery` inputs (and after any input that opened the binary protocol or took over 50 ms):
+/// the daemon's open connections are back to the baseline, a fresh connection answers `version`,
+/// and the target's invariant holds. Those checks cost about as much as an input, so they are
+/// spaced; a violation found by them may come from any of the inputs since the last check, so the
+/// last `sentinelEvery` inputs are kept and written out with the finding (`historyDirectory`).
+/// Every `housekeepingEvery` inputs the target's housekeeping runs (flush the store, empty flarei's
+/// map), as in the deterministic fuzzer; state otherwise carries over from input to input, as on a
+/// real daemon.
 public final class OneInputHarness {
     let fuzzer: HandlerFuzzer
     let baseline: Int
     var inputs = 0
-    public var housekeepingEvery = 500
+    var history: [[UInt8]] = []
+    public var sentinelEvery = 16
+    public var housekeepingEvery = 512
+    /// Where the inputs since the last passed check go when a check fails (nil: not written).
+    public var historyDirectory: String?
 
     /// `daemon`: "node" (flared) or "index" (flarei).
     public init(daemon: String) throws {
@@ -35,23 +45,39 @@ public final class OneInputHarness {
         let target = fuzzer.target
         let peer = target.peers[Int(first) % target.peers.count]
         let stream = target.sanitize(Array(input.dropFirst()))
+        history.append(input)
+        inputs += 1
         do {
+            let started = Date()
             let reply = try fuzzer.exchange(stream, peer: peer)
-            if let problem = fuzzer.framingProblem(reply) {
+            if let problem = fuzzer.framingProblem(reply, input: stream) {
                 return HandlerFuzzer.Finding(property: problem, input: input, reply: reply)
             }
-            try fuzzer.checkInvariants(baseline: baseline, last: input)
+            if inputs % sentinelEvery == 0 || stream.first == 0x80 || Date().timeIntervalSince(started) > 0.05 {
+                try fuzzer.checkInvariants(baseline: baseline, last: input)
+                history.removeAll(keepingCapacity: true)
+            }
         } catch let finding as HandlerFuzzer.Finding {
+            saveHistory()
             return finding
         } catch {
+            saveHistory()
             return HandlerFuzzer.Finding(property: "\(error)", input: input, reply: [])
         }
-        inputs += 1
         if inputs % housekeepingEvery == 0 {
             target.housekeeping { [fuzzer] request in
                 String(decoding: (try? fuzzer.exchange(Array(request.utf8), peer: target.peers[0])) ?? [], as: UTF8.self)
             }
         }
         return nil
+    }
+
+    private func saveHistory() {
+        guard let directory = historyDirectory, history.count > 1 else { return }
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        for (number, input) in history.enumerated() {
+            _ = FileManager.default.createFile(atPath: "\(directory)/\(String(format: "%03d", number))", contents: Data(input))
+        }
+        FileHandle.standardError.write(Data("the \(history.count) inputs since the last passed check, in order: \(directory)/\n".utf8))
     }
 }
