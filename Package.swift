@@ -129,9 +129,18 @@ let package = Package(
 )
 
 // The libFuzzer entry point links only with `-sanitize=fuzzer` (libFuzzer supplies `main`), so it is
-// part of the package only for scripts/fuzz-handlers --libfuzzer, which sets FLARE_LIBFUZZER and
-// builds in its own scratch path (.build-fuzz/spm).
-if Context.environment["FLARE_LIBFUZZER"] != nil {
+// part of the package only for scripts/libfuzz-handlers, which sets FLARE_LIBFUZZER to the sanitizers
+// (`fuzzer` or `fuzzer,address`) and builds in a scratch path of its own under .build-fuzz. Only the
+// daemons' modules are instrumented: coverage then guides by the daemons' code alone, and the harness's
+// reply checks do not pay for comparison tracing.
+if let sanitizers = Context.environment["FLARE_LIBFUZZER"] {
+    let instrumented: Set<String> = ["FlareProtocol", "FlareCluster", "FlareStorage", "FlareConfig", "FlareNet", "FlareDaemon",
+                                     "FlareZooKeeper", "FlareIndex", "FlareNode"]
+    for target in package.targets where instrumented.contains(target.name) {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-sanitize=\(sanitizers)"])]
+    }
     package.targets.append(.executableTarget(name: "flare-handler-fuzzer", dependencies: ["HandlerFuzzing"],
-                                             path: "Tests/HandlerLibFuzzer"))
+                                             path: "Tests/HandlerLibFuzzer",
+                                             swiftSettings: [.unsafeFlags(["-parse-as-library"])],
+                                             linkerSettings: [.unsafeFlags(["-sanitize=\(sanitizers)"])]))
 }
