@@ -117,10 +117,30 @@ let package = Package(
         // Deterministic cluster simulation: the real index, store and replication logic under a
         // simulated network, clock and faults, one seed per run (docs/simulation.md).
         .testTarget(name: "SimulationTests", dependencies: ["FlareCluster", "FlareStorage"]),
-        // The command handlers of flared and flarei, in process, under a deterministic mutation fuzzer.
-        .testTarget(name: "HandlerFuzzTests", dependencies: [
+        // flared and flarei started in process with their command handlers as fuzzing targets: shared by
+        // the deterministic fuzzer (HandlerFuzzTests) and the libFuzzer harness (flare-handler-fuzzer).
+        .target(name: "HandlerFuzzing", dependencies: [
             "FlareNode", "FlareIndex", "FlareNet", "FlareConfig",
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], path: "Tests/HandlerFuzzing"),
+        // The command handlers of flared and flarei, in process, under a deterministic mutation fuzzer.
+        .testTarget(name: "HandlerFuzzTests", dependencies: ["HandlerFuzzing"]),
     ]
 )
+
+// The libFuzzer entry point links only with `-sanitize=fuzzer` (libFuzzer supplies `main`), so it is
+// part of the package only for scripts/libfuzz-handlers, which sets FLARE_LIBFUZZER to the sanitizers
+// (`fuzzer` or `fuzzer,address`) and builds in a scratch path of its own under .build-fuzz. Only the
+// daemons' modules are instrumented: coverage then guides by the daemons' code alone, and the harness's
+// reply checks do not pay for comparison tracing.
+if let sanitizers = Context.environment["FLARE_LIBFUZZER"] {
+    let instrumented: Set<String> = ["FlareProtocol", "FlareCluster", "FlareStorage", "FlareConfig", "FlareNet", "FlareDaemon",
+                                     "FlareZooKeeper", "FlareIndex", "FlareNode"]
+    for target in package.targets where instrumented.contains(target.name) {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-sanitize=\(sanitizers)"])]
+    }
+    package.targets.append(.executableTarget(name: "flare-handler-fuzzer", dependencies: ["HandlerFuzzing"],
+                                             path: "Tests/HandlerLibFuzzer",
+                                             swiftSettings: [.unsafeFlags(["-parse-as-library"])],
+                                             linkerSettings: [.unsafeFlags(["-sanitize=\(sanitizers)"])]))
+}

@@ -110,11 +110,24 @@ public struct WriteRouting: Sendable {
         func peer(_ nodeKey: String) -> Peer? {
             nodeKey == selfKey ? nil : Peer(nodeKey: nodeKey, position: map.position(of: nodeKey) ?? -1)
         }
+        // The read multiset holds each node `balance` times in a row (up to 65,535): resolve a node
+        // once per run, not once per entry (a binary search of the map with string comparisons), so
+        // that a map with large read weights costs a node no more than a copy of the multiset.
+        func peers(_ readers: [String]) -> [Peer?] {
+            var resolved: [Peer?] = []
+            resolved.reserveCapacity(readers.count)
+            var run: (nodeKey: String, peer: Peer?)?
+            for nodeKey in readers {
+                if run?.nodeKey != nodeKey { run = (nodeKey, peer(nodeKey)) }
+                resolved.append(run!.peer)
+            }
+            return resolved
+        }
         routes = layout.active.map { partition in
             let write: Owner = partition.master.map { master in peer(master.nodeKey).map { .forward($0) } ?? .local } ?? .unavailable
             let readsLocally = partition.master?.nodeKey == selfKey
                 || partition.slaves.contains { $0.nodeKey == selfKey && $0.balance > 0 }
-            return PartitionRoutes(write: write, readsLocally: readsLocally, readers: partition.readers.map(peer))
+            return PartitionRoutes(write: write, readsLocally: readsLocally, readers: peers(partition.readers))
         }
     }
 

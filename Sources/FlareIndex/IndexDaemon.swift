@@ -13,7 +13,7 @@ import Logging
 public final class IndexDaemon {
     private var settings: IndexSettings
     private let logger: Logger
-    private(set) var server: Server!
+    package private(set) var server: Server!
     private var coordinator: Coordinator!
 
     private var zooKeeper: ZooKeeperIndex?

@@ -18,8 +18,14 @@ final class IndexHandler: ConnectionHandler {
     }
 
     func process(_ connection: Connection, input: UnsafeRawBufferPointer) -> ProcessOutcome {
-        if input.first == 0x80 {
-            return ProcessOutcome(consumed: input.count, close: true)  // no binary protocol on the index
+        // No binary protocol on the index: a connection that opens with the binary magic is closed.
+        // Decided once, by the connection's first byte (as flared does): a later read that happens
+        // to start with 0x80 is text like any other.
+        if connection.wireProtocol == .undecided, let first = input.first {
+            connection.wireProtocol = first == 0x80 ? .binary : .text
+        }
+        if connection.wireProtocol == .binary {
+            return ProcessOutcome(consumed: input.count, close: true)
         }
         var offset = 0
         while offset < input.count {

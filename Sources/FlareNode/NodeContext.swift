@@ -40,6 +40,11 @@ public final class NodeContext: @unchecked Sendable {
     let accesses: ItemAccesses
     /// The cluster this node belongs to (or its standalone stand-in).
     let membership: NodeMembership
+
+    /// For the in-process handler fuzzers (Tests/HandlerFuzzing): whether a dump holds the store's
+    /// iteration, and which addresses may push maps without configured index servers.
+    package var iterationInProgress: Bool { iterationBusy.load(ordering: .acquiring) }
+    package func trustIndexServers(_ hosts: Set<String>) { membership.indexPeers.set(hosts) }
     /// `show variables` lines of the effective settings.
     public let showVariables: @Sendable () -> [String]
     /// Set when the server is running (the server needs the handlers, the handlers need the server).

@@ -15,10 +15,10 @@ import Logging
 public final class NodeDaemon {
     private(set) var settings: NodeSettings
     private let logger: Logger
-    private(set) var server: Server!
+    package private(set) var server: Server!
     private var store: ItemStore!
     private var membership: NodeMembership!
-    private(set) var context: NodeContext!
+    package private(set) var context: NodeContext!
 
     public init(settings: NodeSettings, logger: Logger) {
         self.settings = settings

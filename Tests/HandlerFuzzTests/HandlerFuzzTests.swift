@@ -1,118 +1,81 @@
 import Foundation
 import XCTest
-@testable import FlareIndex
-@testable import FlareNode
+import HandlerFuzzing
 
 /// The handler fuzzer (HandlerFuzzer) against flared's and flarei's real command handlers, in this
-/// process. A short run here; `scripts/fuzz-handlers <inputs>` runs the same with many more
-/// (`FLARE_FUZZ_INPUTS`, `FLARE_FUZZ_SEED`).
+/// process (targets: DaemonTargets). A short run here, after the whole regression corpus
+/// (`Tests/FuzzCorpus/handlers`, every input as each peer); `scripts/fuzz-handlers <inputs>` runs
+/// the same with many more (`FLARE_FUZZ_INPUTS`, `FLARE_FUZZ_SEED`).
 final class HandlerFuzzTests: XCTestCase {
     static let environment = ProcessInfo.processInfo.environment
     static let seed = UInt64(environment["FLARE_FUZZ_SEED"] ?? "") ?? 20_261_205
-    static let corpusRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("FuzzCorpus/handlers")
 
     static func inputs(default value: Int) -> Int { Int(environment["FLARE_FUZZ_INPUTS"] ?? "") ?? value }
 
-    static let scratch: String = {
-        // tmpfs when there is one: flarei saves its map (with fsync) on every change the fuzzer makes.
-        let base = FileManager.default.isWritableFile(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
-        let path = base + "/flare-handler-fuzz-\(getpid())"
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }()
-
-    /// The daemons keep running until the process ends; their files (pid files, flare.xml) go now.
     override class func tearDown() {
-        try? FileManager.default.removeItem(atPath: scratch)
+        DaemonTargets.removeScratch()
         super.tearDown()
     }
 
-    static let nodeCommands = [
-        "get", "gets", "set", "add", "replace", "append", "prepend", "cas", "delete", "incr", "decr", "touch", "gat", "gats",
-        "flush_all", "stats", "stats threads", "stats nodes", "stats replication", "stats items", "version", "verbosity",
-        "quit", "ping", "dump", "dump_key", "kill", "show variables", "keys", "backlog", "node", "node sync", "meta",
-        "shutdown", "<127.0.0.1:1@1>set", "<127.0.0.1:1>get", "<127.0.0.9:12121@9>delete",
-        "node sync 1\r\nNODE 127.0.0.9 12121 0 0 0 1 0\r\nEND\r\n",
-        "node sync 2\r\nNODE 127.0.0.1 1 1 0 0 1 0\r\nNODE 127.0.0.9 12121 0 0 0 1 0\r\nEND\r\n",
-        "node sync 3\r\nNODE 127.0.0.1 1 2 0 -1 0 0\r\nEND\r\n",
-    ]
-
-    /// A dump pauses up to `wait` µs per item by design; the harness keeps waits small so that a
-    /// long, legitimate dump is not reported as a hang (the range check itself is HostileInputTests').
-    static func boundDumpWaits(_ input: [UInt8]) -> [UInt8] {
-        var bytes = input
-        let word = Array("dump ".utf8)
-        var i = 0
-        while i + word.count <= bytes.count {
-            guard Array(bytes[i..<(i + word.count)]) == word else { i += 1; continue }
-            var start = i + word.count
-            while start < bytes.count && bytes[start] == 0x20 { start += 1 }
-            var end = start
-            while end < bytes.count && bytes[end] >= 0x30 && bytes[end] <= 0x39 { end += 1 }
-            if end - start > 4 { bytes.replaceSubrange(start..<end, with: [0x31]) }
-            i += word.count
+    func fuzz(_ target: HandlerFuzzer.Target, corpus: String, inputs: Int) {
+        let seeds = HandlerFuzzer.corpus(at: DaemonTargets.corpusRoot.appendingPathComponent(corpus))
+        XCTAssertFalse(seeds.isEmpty, "no regression corpus in \(DaemonTargets.corpusRoot.path)/\(corpus)")
+        var fuzzer = HandlerFuzzer(target: target, seed: Self.seed, corpus: seeds)
+        do {
+            let summary = try fuzzer.run(inputs: inputs)
+            print("[HandlerFuzzTests] \(target.name), seed \(Self.seed): \(summary)")
+            XCTAssertEqual(summary.byOrigin["corpus"], seeds.count * target.peers.count)
+        } catch let finding as HandlerFuzzer.Finding {
+            XCTFail("\(finding)")
+        } catch {
+            XCTFail("\(error)")
         }
-        return bytes
     }
 
     func testNodeHandlers() throws {
-        let daemon = try InProcessDaemons.node(dataDir: Self.scratch + "/node")
-        let context = daemon.context!
-        // Pushes are obeyed from this made-up index address only; the fuzzer poses as it and as a stranger.
-        context.membership.indexPeers.set(["10.9.9.9"])
-        var target = HandlerFuzzer.Target(
-            name: "flared", server: daemon.server, commands: Self.nodeCommands,
-            replyWords: ["VALUE ", "END", "STORED", "NOT_STORED", "EXISTS", "NOT_FOUND", "DELETED", "TOUCHED", "OK", "ERROR",
-                         "CLIENT_ERROR ", "SERVER_ERROR", "VERSION ", "STAT ", "KEY "],
-            peers: ["127.0.0.1:40000", "10.9.9.9:40001"])
-        target.invariant = { context.iterationBusy.load(ordering: .acquiring) ? "dump iteration still busy with no client" : nil }
-        target.sanitize = Self.boundDumpWaits
-        target.housekeeping = { _ in try? context.store.flushAll() }
-        var fuzzer = HandlerFuzzer(target: target, seed: Self.seed, corpus: HandlerFuzzer.corpus(at: Self.corpusRoot.appendingPathComponent("node")))
-        do {
-            let summary = try fuzzer.run(inputs: Self.inputs(default: 4000))
-            print("[HandlerFuzzTests] flared, seed \(Self.seed): \(summary)")
-        } catch let finding as HandlerFuzzer.Finding {
-            XCTFail("\(finding)")
-        }
+        fuzz(try DaemonTargets.node(), corpus: "node", inputs: Self.inputs(default: 4000))
     }
 
-    static let indexCommands = [
-        "ping", "version", "quit", "verbosity", "meta", "stats", "stats nodes", "stats threads", "stats threads queue",
-        "lease 127.0.0.9", "show variables", "kill", "node", "node add 127.0.0.9", "node remove 127.0.0.9",
-        "node role 127.0.0.9 1 master", "node role 127.0.0.9 1 slave", "node role 127.0.0.9", "node state 127.0.0.9 1",
-        "node state 127.0.0.9 1 down", "node state 127.0.0.9 1 active", "shutdown 127.0.0.9", "node sync", "get", "set",
-    ]
-
     func testIndexHandlers() throws {
-        let daemon = try InProcessDaemons.index(dataDir: Self.scratch + "/index")
-        var target = HandlerFuzzer.Target(
-            name: "flarei", server: daemon.server, commands: Self.indexCommands,
-            replyWords: ["OK", "END", "ERROR", "VERSION ", "STAT ", "META ", "NODE ", "LEASE ", "CLIENT_ERROR ", "SERVER_ERROR "],
-            peers: ["127.0.0.1:40002"])
-        // Every node the fuzzer adds gets a monitor thread, as on a real index: take them all down
-        // and out again so that a long run does not end up with thousands of threads.
-        target.housekeeping = { send in
-            let keys = Set(send("stats nodes\r\n").split(separator: "\r\n").compactMap { line -> String? in
-                let words = line.split(separator: " ")
-                guard words.count == 3, words[0] == "STAT", let end = words[1].lastIndex(of: ":") else { return nil }
-                return String(words[1][..<end])
-            })
-            var requests = ""
-            for key in keys {
-                guard let colon = key.lastIndex(of: ":") else { continue }
-                let (name, port) = (key[..<colon], key[key.index(after: colon)...])
-                requests += "node state \(name) \(port) down\r\nnode remove \(name) \(port)\r\n"
-            }
-            if !requests.isEmpty { _ = send(requests) }
+        fuzz(try DaemonTargets.index(), corpus: "index", inputs: Self.inputs(default: 1500))
+    }
+}
+
+/// flarei decides a connection's protocol by its first byte only: a later read that starts with
+/// 0x80 is a text line (answered `ERROR`), not a reason to drop the connection and what follows.
+final class IndexWireProtocolTests: XCTestCase {
+    private func exchange(_ fd: Int32, _ bytes: [UInt8]) -> String {
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var reply: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var wait = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+        while !(reply.count >= 2 && reply[reply.count - 2] == 0x0D && reply[reply.count - 1] == 0x0A) {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n <= 0 { break }
+            reply += buffer[0..<n]
         }
-        var fuzzer = HandlerFuzzer(target: target, seed: Self.seed, corpus: HandlerFuzzer.corpus(at: Self.corpusRoot.appendingPathComponent("index")))
-        do {
-            let summary = try fuzzer.run(inputs: Self.inputs(default: 1500))
-            print("[HandlerFuzzTests] flarei, seed \(Self.seed): \(summary)")
-        } catch let finding as HandlerFuzzer.Finding {
-            XCTFail("\(finding)")
-        }
+        return String(decoding: reply, as: UTF8.self)
+    }
+
+    func testLaterReadStartingWithBinaryMagicIsText() throws {
+        let target = try DaemonTargets.index()
+        var fds: [Int32] = [0, 0]
+        XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds), 0)
+        defer { close(fds[0]) }
+        target.server.adopt(connectedSocket: fds[1], peer: "127.0.0.1:40003")
+        XCTAssertEqual(exchange(fds[0], Array("ping\r\n".utf8)), "OK\r\n")
+        // A separate read that begins with 0x80, then a request after it on the same connection.
+        XCTAssertEqual(exchange(fds[0], [0x80] + Array("x\r\n".utf8)), "ERROR\r\n")
+        XCTAssertEqual(exchange(fds[0], Array("ping\r\n".utf8)), "OK\r\n")
+    }
+
+    func testConnectionOpeningWithBinaryMagicIsClosed() throws {
+        let target = try DaemonTargets.index()
+        var fds: [Int32] = [0, 0]
+        XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds), 0)
+        defer { close(fds[0]) }
+        target.server.adopt(connectedSocket: fds[1], peer: "127.0.0.1:40004")
+        XCTAssertEqual(exchange(fds[0], [0x80, 0x0A] + Array("ping\r\n".utf8)), "")
     }
 }

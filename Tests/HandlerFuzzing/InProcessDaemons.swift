@@ -3,8 +3,8 @@ import Glibc
 #endif
 import Foundation
 import FlareConfig
-@testable import FlareIndex
-@testable import FlareNode
+import FlareIndex
+import FlareNode
 import FlareNet
 import Logging
 
@@ -21,7 +21,7 @@ final class DaemonThread: @unchecked Sendable {
     }
 }
 
-enum InProcessDaemons {
+public enum InProcessDaemons {
     /// Quiet: the fuzzer makes daemons log a lot (every refused push, every odd map).
     static var logger: Logger {
         var logger = Logger(label: "fuzz")
@@ -76,7 +76,7 @@ enum InProcessDaemons {
     nonisolated(unsafe) private static var indexDaemon: IndexDaemon?
 
     /// One flared for the whole test process (memory storage, two workers, no index servers).
-    static func node(dataDir: String) throws -> NodeDaemon {
+    public static func node(dataDir: String) throws -> NodeDaemon {
         if let nodeDaemon { return nodeDaemon }
         let port = freePort()
         guard case .run(let settings) = try DaemonCommandLine.parseNode(arguments: [
@@ -92,7 +92,7 @@ enum InProcessDaemons {
     }
 
     /// One flarei for the whole test process; its monitors give up on a node after 100 ms.
-    static func index(dataDir: String) throws -> IndexDaemon {
+    public static func index(dataDir: String) throws -> IndexDaemon {
         if let indexDaemon { return indexDaemon }
         let port = freePort()
         guard case .run(let settings) = try DaemonCommandLine.parseIndex(arguments: [

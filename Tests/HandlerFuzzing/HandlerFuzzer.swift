@@ -21,67 +21,83 @@ import FlareNet
 /// daemon's commands with hostile numbers, and mutations of both (byte flips, token insertion,
 /// truncation, splicing, number replacement). The generator is a SplitMix64 seeded by
 /// `FLARE_FUZZ_SEED`, so a run is repeatable.
-struct HandlerFuzzer {
-    struct Target {
-        let name: String
-        let server: Server
+public struct HandlerFuzzer {
+    public struct Target {
+        public let name: String
+        public let server: Server
         /// Command words and whole requests the grammar draws from.
-        let commands: [String]
+        public let commands: [String]
         /// Words that may begin a reply line.
-        let replyWords: [String]
+        public let replyWords: [String]
         /// Peers to pose as (`ip:port`), drawn at random for each input.
-        let peers: [String]
+        public let peers: [String]
         /// Checked with the other invariants; returns a description of what is wrong, or nil.
-        var invariant: () -> String? = { nil }
+        public var invariant: () -> String? = { nil }
         /// Rewrites an input the harness must not send as is (documented where it is used).
-        var sanitize: ([UInt8]) -> [UInt8] = { $0 }
+        public var sanitize: ([UInt8]) -> [UInt8] = { $0 }
         /// Run between checks, e.g. to keep the store or the map small; it may send requests.
-        var housekeeping: (_ send: (String) -> String) -> Void = { _ in }
+        public var housekeeping: (_ send: (String) -> String) -> Void = { _ in }
+
+        public init(name: String, server: Server, commands: [String], replyWords: [String], peers: [String]) {
+            self.name = name
+            self.server = server
+            self.commands = commands
+            self.replyWords = replyWords
+            self.peers = peers
+        }
     }
 
-    struct Finding: Error, CustomStringConvertible {
-        let property: String
-        let input: [UInt8]
-        let reply: [UInt8]
-        var description: String {
+    public struct Finding: Error, CustomStringConvertible {
+        public let property: String
+        public let input: [UInt8]
+        public let reply: [UInt8]
+        public init(property: String, input: [UInt8], reply: [UInt8]) {
+            self.property = property
+            self.input = input
+            self.reply = reply
+        }
+        public var description: String {
             "PROPERTY VIOLATED: \(property)\ninput (\(input.count) bytes): \"\(HandlerFuzzer.show(input))\"\nreply: \"\(HandlerFuzzer.show(Array(reply.prefix(600))))\""
         }
     }
 
-    struct Summary: CustomStringConvertible {
-        var inputs = 0
-        var bytes = 0
-        var replyBytes = 0
-        var seconds = 0.0
-        var byOrigin: [String: Int] = [:]
-        var description: String {
+    public struct Summary: CustomStringConvertible {
+        public var inputs = 0
+        public var bytes = 0
+        public var replyBytes = 0
+        public var seconds = 0.0
+        public var byOrigin: [String: Int] = [:]
+        public var description: String {
             let rate = seconds > 0 ? Double(inputs) / seconds : 0
             return "\(inputs) inputs (\(bytes) bytes sent, \(replyBytes) bytes of replies) in \(String(format: "%.1f", seconds)) s, "
                 + "\(Int(rate)) inputs/s; origins: \(byOrigin.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))"
         }
     }
 
-    let target: Target
+    public let target: Target
+    let replyWordBytes: [[UInt8]]
     var random: SplitMix64
     var corpus: [[UInt8]]
-    var hangSeconds = 10.0
+    public var hangSeconds = 10.0
     var checkEvery = 500
     var maxLength = 1024
     let trace = ProcessInfo.processInfo.environment["FLARE_FUZZ_TRACE"] != nil
 
-    init(target: Target, seed: UInt64, corpus: [[UInt8]]) {
+    public init(target: Target, seed: UInt64, corpus: [[UInt8]]) {
         self.target = target
+        replyWordBytes = target.replyWords.map { Array($0.utf8) }
         random = SplitMix64(seed: seed)
         self.corpus = corpus
     }
 
-    /// Runs the corpus once, then `inputs` generated or mutated inputs.
-    mutating func run(inputs: Int) throws -> Summary {
+    /// Runs the corpus once as each peer (a libFuzzer input chooses its peer), then `inputs`
+    /// generated or mutated inputs.
+    public mutating func run(inputs: Int) throws -> Summary {
         var summary = Summary()
         let started = Date()
         let baseline = target.server.currentConnections
         for seed in corpus {
-            try one(seed, origin: "corpus", &summary)
+            for peer in target.peers { try one(seed, origin: "corpus", peer: peer, &summary) }
         }
         var done = 0
         while done < inputs {
@@ -100,11 +116,11 @@ struct HandlerFuzzer {
         return summary
     }
 
-    private mutating func one(_ input: [UInt8], origin: String, _ summary: inout Summary) throws {
+    private mutating func one(_ input: [UInt8], origin: String, peer chosen: String? = nil, _ summary: inout Summary) throws {
         if trace { FileHandle.standardError.write(Data("[\(target.name)] \(HandlerFuzzer.show(input))\n".utf8)) }
-        let peer = target.peers[random.below(target.peers.count)]
+        let peer = chosen ?? target.peers[random.below(target.peers.count)]
         let reply = try exchange(input, peer: peer)
-        if let problem = framingProblem(reply) { throw Finding(property: problem, input: input, reply: reply) }
+        if let problem = framingProblem(reply, input: input) { throw Finding(property: problem, input: input, reply: reply) }
         summary.inputs += 1
         summary.bytes += input.count
         summary.replyBytes += reply.count
@@ -112,7 +128,7 @@ struct HandlerFuzzer {
     }
 
     /// Sends `input` on a new adopted connection, half-closes it and reads everything until EOF.
-    private func exchange(_ input: [UInt8], peer: String) throws -> [UInt8] {
+    public func exchange(_ input: [UInt8], peer: String) throws -> [UInt8] {
         var fds: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0 else {
             throw Finding(property: "socketpair failed: errno \(errno)", input: input, reply: [])
@@ -121,7 +137,7 @@ struct HandlerFuzzer {
         defer { close(mine) }
         target.server.adopt(connectedSocket: fds[1], peer: peer)
         var reply: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
+        var buffer = [UInt8](repeating: 0, count: 16384)
         let deadline = Date().addingTimeInterval(hangSeconds)
         // Write and read together: a large reply must not block the daemon while we still write.
         var sent = 0
@@ -154,8 +170,31 @@ struct HandlerFuzzer {
         }
     }
 
+    /// The replies to `input`: binary packets when the input opens with the binary magic (the
+    /// connection speaks the binary protocol from then on), text lines otherwise.
+    public func framingProblem(_ reply: [UInt8], input: [UInt8]) -> String? {
+        input.first == 0x80 ? binaryFramingProblem(reply) : framingProblem(reply)
+    }
+
+    /// Binary replies: whole packets with the response magic, extras and key inside the body.
+    public func binaryFramingProblem(_ reply: [UInt8]) -> String? {
+        var i = 0
+        while i < reply.count {
+            guard reply.count - i >= 24 else { return "binary framing: a reply header cut short (\(reply.count - i) bytes)" }
+            guard reply[i] == 0x81 else { return "binary framing: reply magic 0x\(String(reply[i], radix: 16)) at byte \(i)" }
+            let keyLength = Int(reply[i + 2]) << 8 | Int(reply[i + 3])
+            let extrasLength = Int(reply[i + 4])
+            let bodyLength = reply[(i + 8)..<(i + 12)].reduce(0) { $0 << 8 | Int($1) }
+            guard keyLength + extrasLength <= bodyLength else { return "binary framing: key and extras longer than the body at byte \(i)" }
+            guard reply.count - i - 24 >= bodyLength else { return "binary framing: a reply body cut short (\(bodyLength) bytes declared)" }
+            i += 24 + bodyLength
+        }
+        return nil
+    }
+
     /// Reply lines: CR LF terminated, starting with a reply word; data blocks of VALUE lines framed.
-    private func framingProblem(_ reply: [UInt8]) -> String? {
+    public func framingProblem(_ reply: [UInt8]) -> String? {
+        // On bytes, not Strings: this runs on every reply, and under libFuzzer every comparison is traced.
         var i = 0
         while i < reply.count {
             guard let lf = reply[i...].firstIndex(of: 0x0A) else {
@@ -164,15 +203,20 @@ struct HandlerFuzzer {
                 return "framing: unterminated reply line \"\(text.prefix(80))\""
             }
             guard lf > i, reply[lf - 1] == 0x0D else { return "framing: a reply line not ended by CR LF at byte \(lf)" }
-            let line = String(decoding: reply[i..<(lf - 1)], as: UTF8.self)
+            let line = reply[i..<(lf - 1)]
             i = lf + 1
-            guard target.replyWords.contains(where: { line.hasPrefix($0) }) || HandlerFuzzer.isNumber(line)
+            guard replyWordBytes.contains(where: { line.starts(with: $0) }) || HandlerFuzzer.isNumber(line)
                     || HandlerFuzzer.isVariableLine(line) else {
-                return "framing: unexpected reply line \"\(line.prefix(120))\""
+                return "framing: unexpected reply line \"\(String(decoding: line, as: UTF8.self).prefix(120))\""
             }
-            if line.hasPrefix("VALUE ") {
-                let words = line.split(separator: " ", omittingEmptySubsequences: false)
-                guard words.count >= 4, let length = Int(words[3]), length >= 0 else { return "framing: bad VALUE line \"\(line.prefix(120))\"" }
+            // A data block follows `VALUE <key> <flags> <bytes> [<cas>]` and meta's `VA <bytes> <flags>*`.
+            let value = line.starts(with: "VALUE ".utf8)
+            if value || line.starts(with: "VA ".utf8) {
+                let text = String(decoding: line, as: UTF8.self)
+                let words = text.split(separator: " ", omittingEmptySubsequences: false)
+                guard words.count >= (value ? 4 : 2), let length = Int(words[value ? 3 : 1]), length >= 0 else {
+                    return "framing: bad \(value ? "VALUE" : "VA") line \"\(text.prefix(120))\""
+                }
                 guard i + length + 2 <= reply.count else { return "framing: VALUE data block cut short (\(length) bytes declared)" }
                 guard reply[i + length] == 0x0D, reply[i + length + 1] == 0x0A else { return "framing: VALUE data block not followed by CR LF" }
                 i += length + 2
@@ -181,9 +225,9 @@ struct HandlerFuzzer {
         return nil
     }
 
-    private func checkInvariants(baseline: Int, last: [UInt8]) throws {
+    public func checkInvariants(baseline: Int, last: [UInt8]) throws {
         let deadline = Date().addingTimeInterval(5)
-        while target.server.currentConnections > baseline && Date() < deadline { usleep(1000) }
+        while target.server.currentConnections > baseline && Date() < deadline { usleep(20) }
         if target.server.currentConnections > baseline {
             throw Finding(property: "connections left open: \(target.server.currentConnections) > baseline \(baseline)", input: last, reply: [])
         }
@@ -278,15 +322,21 @@ struct HandlerFuzzer {
 
     // MARK: Helpers
 
-    static func isNumber(_ line: String) -> Bool { !line.isEmpty && line.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
+    static func isNumber(_ line: ArraySlice<UInt8>) -> Bool { !line.isEmpty && line.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
 
     /// `show variables` lines: `name:`, padding, value.
-    static func isVariableLine(_ line: String) -> Bool {
-        guard let colon = line.firstIndex(of: ":"), colon > line.startIndex else { return false }
-        return line[..<colon].allSatisfy { $0.isLetter || $0.isNumber || "-_()".contains($0) }
+    static func isVariableLine(_ line: ArraySlice<UInt8>) -> Bool {
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex else { return false }
+        return line[..<colon].allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "("), UInt8(ascii: ")"): true
+            default: false
+            }
+        }
     }
 
-    static func show(_ bytes: [UInt8]) -> String {
+    public static func show(_ bytes: [UInt8]) -> String {
         var shown = ""
         for byte in bytes {
             switch byte {
@@ -303,7 +353,7 @@ struct HandlerFuzzer {
 
     /// Reads a corpus directory: one input per file, `\r`, `\n`, `\\` and `\xHH` escapes allowed so
     /// that the files stay readable text.
-    static func corpus(at directory: URL) -> [[UInt8]] {
+    public static func corpus(at directory: URL) -> [[UInt8]] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path))?.sorted() ?? []
         return names.compactMap { name in
             guard let text = try? String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8) else { return nil }
@@ -311,7 +361,7 @@ struct HandlerFuzzer {
         }
     }
 
-    static func unescape(_ text: String) -> [UInt8] {
+    public static func unescape(_ text: String) -> [UInt8] {
         var out: [UInt8] = []
         let bytes = Array(text.utf8)
         var i = 0
