@@ -24,3 +24,16 @@ wait_node() { # index-port node-key state role [seconds]: until the index lists 
         sleep 0.05
     done
 }
+
+profiler() { # tool work-dir bin-dir: sets `profiled_bin` (the flared to run) and `wrap` (the command before it)
+    profiled_bin=$3/flared
+    case $1 in
+        callgrind)
+            # valgrind 3.19 cannot read the Swift toolchain's debug info: profile a copy without it
+            # (the symbol table still names every function).
+            profiled_bin=$2/flared; cp "$3/flared" "$profiled_bin"; strip -g "$profiled_bin"
+            wrap=(valgrind --tool=callgrind --instr-atstart=no "--callgrind-out-file=$2/callgrind.%p") ;;
+        strace) wrap=(strace -f -c -o "$2/strace.out") ;;
+        *) echo "TOOL must be callgrind or strace" >&2; exit 2 ;;
+    esac
+}

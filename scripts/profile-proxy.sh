@@ -23,19 +23,10 @@ ip=$(free_port); p1=$(free_port); p2=$(free_port)
 mkdir -p "$work/i" "$work/n1" "$work/n2"
 "$bin/flarei" --data-dir "$work/i" --server-name 127.0.0.1 --server-port "$ip" --monitor-interval 1 >"$work/i.log" 2>&1 & pids+=($!)
 sleep 0.5
-proxy_bin=$bin/flared
-case $TOOL in
-    callgrind)
-        # valgrind 3.19 cannot read the Swift toolchain's debug info: profile a copy without it
-        # (the symbol table still names every function).
-        proxy_bin=$work/flared; cp "$bin/flared" "$proxy_bin"; strip -g "$proxy_bin"
-        wrap=(valgrind --tool=callgrind --instr-atstart=no "--callgrind-out-file=$work/callgrind.%p") ;;
-    strace) wrap=(strace -f -c -o "$work/strace.out") ;;
-    *) echo "TOOL must be callgrind or strace" >&2; exit 2 ;;
-esac
+profiler "$TOOL" "$work" "$bin"
 case $TARGET in
-    proxied) n1=("$bin/flared"); n2=("${wrap[@]}" "$proxy_bin"); port=$p2; host=127.0.0.2 ;;
-    direct) n1=("${wrap[@]}" "$proxy_bin"); n2=("$bin/flared"); port=$p1; host=127.0.0.1 ;;
+    proxied) n1=("$bin/flared"); n2=("${wrap[@]}" "$profiled_bin"); port=$p2; host=127.0.0.2 ;;
+    direct) n1=("${wrap[@]}" "$profiled_bin"); n2=("$bin/flared"); port=$p1; host=127.0.0.1 ;;
     *) echo "TARGET must be proxied or direct" >&2; exit 2 ;;
 esac
 "${n1[@]}" --data-dir "$work/n1" --server-name 127.0.0.1 --server-address 127.0.0.1 --server-port "$p1" \

@@ -24,16 +24,7 @@ ip=$(free_port); p1=$(free_port); p2=$(free_port)
 mkdir -p "$work/i" "$work/n1" "$work/n2"
 "$bin/flarei" --data-dir "$work/i" --server-name 127.0.0.1 --server-port "$ip" --monitor-interval 1 >"$work/i.log" 2>&1 & pids+=($!)
 sleep 0.5
-profiled_bin=$bin/flared
-case $TOOL in
-    callgrind)
-        # valgrind 3.19 cannot read the Swift toolchain's debug info: profile a copy without it
-        # (the symbol table still names every function).
-        profiled_bin=$work/flared; cp "$bin/flared" "$profiled_bin"; strip -g "$profiled_bin"
-        wrap=(valgrind --tool=callgrind --instr-atstart=no "--callgrind-out-file=$work/callgrind.%p") ;;
-    strace) wrap=(strace -f -c -o "$work/strace.out") ;;
-    *) echo "TOOL must be callgrind or strace" >&2; exit 2 ;;
-esac
+profiler "$TOOL" "$work" "$bin"
 case $TARGET in
     master|alone) n1=("${wrap[@]}" "$profiled_bin"); n2=("$bin/flared") ;;
     slave) n1=("$bin/flared"); n2=("${wrap[@]}" "$profiled_bin") ;;
